@@ -1,0 +1,92 @@
+// Admin-activity audit entries (Cloud Audit Log "activity" shape), written in the SAME
+// transaction as the change they describe: a change without its record cannot commit.
+import type { Prisma } from "@/lib/generated/prisma/client";
+import { chainHash } from "./chain";
+
+export interface BindingDelta {
+  action: "ADD" | "REMOVE";
+  role: string;
+  member: string;
+  condition?: { title: string; description?: string; expression: string };
+}
+
+export interface AdminActivity {
+  actor: string;
+  methodName: string;
+  serviceName: string;
+  resourceName: string;
+  bindingDeltas?: BindingDelta[];
+  request?: Prisma.InputJsonValue;
+  response?: Prisma.InputJsonValue;
+  callerIp?: string;
+  userAgent?: string;
+  revision?: bigint;
+}
+
+/** The fields that the hash covers, in the form they are read back (see verify). */
+export function hashedAdminFields(e: {
+  insertId: string;
+  timestamp: Date;
+  actor: string;
+  methodName: string;
+  serviceName: string;
+  resourceName: string;
+  bindingDeltas: unknown;
+  request: unknown;
+  response: unknown;
+  callerIp: string | null;
+  userAgent: string | null;
+  revision: bigint | null;
+}) {
+  return {
+    insertId: e.insertId,
+    timestamp: e.timestamp,
+    actor: e.actor,
+    methodName: e.methodName,
+    serviceName: e.serviceName,
+    resourceName: e.resourceName,
+    bindingDeltas: e.bindingDeltas ?? null,
+    request: e.request ?? null,
+    response: e.response ?? null,
+    callerIp: e.callerIp,
+    userAgent: e.userAgent,
+    revision: e.revision,
+  };
+}
+
+export async function recordAdminActivity(tx: Prisma.TransactionClient, entries: AdminActivity[]): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.$executeRaw`INSERT INTO "AuditChainHead" (stream) VALUES ('admin_activity') ON CONFLICT DO NOTHING`;
+  const [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
+  let prevHash = head?.lastHash ?? "";
+  const timestamp = new Date();
+  for (const e of entries) {
+    const row = {
+      insertId: crypto.randomUUID(),
+      timestamp,
+      actor: e.actor,
+      methodName: e.methodName,
+      serviceName: e.serviceName,
+      resourceName: e.resourceName,
+      bindingDeltas: (e.bindingDeltas ?? null) as unknown,
+      request: (e.request ?? null) as unknown,
+      response: (e.response ?? null) as unknown,
+      callerIp: e.callerIp ?? null,
+      userAgent: e.userAgent ?? null,
+      revision: e.revision ?? null,
+    };
+    const hash = chainHash(prevHash, hashedAdminFields(row));
+    await tx.adminActivityLog.create({
+      data: {
+        ...row,
+        bindingDeltas: (e.bindingDeltas ?? undefined) as Prisma.InputJsonValue | undefined,
+        request: e.request,
+        response: e.response,
+        prevHash,
+        hash,
+      },
+    });
+    prevHash = hash;
+  }
+  await tx.$executeRaw`UPDATE "AuditChainHead" SET "lastHash" = ${prevHash} WHERE stream = 'admin_activity'`;
+}

@@ -1,0 +1,27 @@
+// The global policy revision: one counter, bumped by every IAM write inside the write's own
+// transaction, and announced with NOTIFY (delivered on commit) so every instance's engine follows.
+import type { Prisma } from "@/lib/generated/prisma/client";
+
+export const REVISION_CHANNEL = "gatehouse_revision";
+
+export async function bumpRevision(tx: Prisma.TransactionClient): Promise<bigint> {
+  const rows = await tx.$queryRaw<{ value: bigint }[]>`
+    INSERT INTO "PolicyRevision" (id, value, "updatedAt") VALUES (1, 1, now())
+    ON CONFLICT (id) DO UPDATE SET value = "PolicyRevision".value + 1, "updatedAt" = now()
+    RETURNING value`;
+  const value = rows[0]!.value;
+  await tx.$executeRaw`SELECT pg_notify(${REVISION_CHANNEL}, ${value.toString()})`;
+  return value;
+}
+
+export async function currentRevision(tx: Prisma.TransactionClient): Promise<bigint> {
+  const row = await tx.policyRevision.findUnique({ where: { id: 1 } });
+  return row?.value ?? 0n;
+}
+
+/** An opaque etag that changes with every write (GCP etags are base64 of an 8-byte version). */
+export function etagFor(revision: bigint): string {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(revision);
+  return b.toString("base64");
+}

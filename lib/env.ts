@@ -1,0 +1,72 @@
+// Configuration (DESIGN.md §6), validated once at start-up with readable messages.
+// The custom server resolves the database (embedded or DATABASE_URL) and AUTH_SECRET before Next
+// starts and writes the resolved values back to process.env, so every module reads one truth.
+import { z } from "zod";
+
+const emailList = z
+  .string()
+  .default("")
+  .transform((s) =>
+    s
+      .split(",")
+      .map((e) => e.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.email({ message: "GATEHOUSE_BOOTSTRAP_ADMINS must be comma-separated emails" })));
+
+const optionalUrl = z.preprocess((v) => (v === "" ? undefined : v), z.url().optional());
+
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOSTNAME: z.string().default("0.0.0.0"),
+  DATABASE_URL: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL")
+      .optional(),
+  ),
+  GATEHOUSE_PUBLIC_URL: optionalUrl,
+  AUTH_SECRET: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32, "AUTH_SECRET must be at least 32 characters").optional()),
+  GATEHOUSE_BOOTSTRAP_ADMINS: emailList,
+  /** Seed the demo world on first start (empty database). */
+  GATEHOUSE_SEED_DEMO: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((v) => v === "true" || v === "1"),
+  /** Generic OIDC sign-in for the console (all three or none). */
+  GATEHOUSE_OIDC_ISSUER: optionalUrl,
+  GATEHOUSE_OIDC_CLIENT_ID: z.string().optional(),
+  GATEHOUSE_OIDC_CLIENT_SECRET: z.string().optional(),
+  GATEHOUSE_OIDC_NAME: z.string().default("SSO"),
+  /** Directory for the embedded database and local state. */
+  GATEHOUSE_DATA_DIR: z.string().default(".data"),
+});
+
+export type Env = z.infer<typeof EnvSchema> & { GATEHOUSE_PUBLIC_URL: string };
+
+export class ConfigError extends Error {}
+
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const r = EnvSchema.safeParse(source);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  - ${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const env = r.data;
+  const oidc = [env.GATEHOUSE_OIDC_ISSUER, env.GATEHOUSE_OIDC_CLIENT_ID, env.GATEHOUSE_OIDC_CLIENT_SECRET];
+  if (oidc.some(Boolean) && !oidc.every(Boolean)) {
+    throw new ConfigError(
+      "Invalid configuration:\n  - GATEHOUSE_OIDC_ISSUER, GATEHOUSE_OIDC_CLIENT_ID and GATEHOUSE_OIDC_CLIENT_SECRET must be set together",
+    );
+  }
+  return { ...env, GATEHOUSE_PUBLIC_URL: (env.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, "") };
+}
+
+let cached: Env | undefined;
+/** The validated configuration of this process. */
+export function env(): Env {
+  cached ??= parseEnv();
+  return cached;
+}
