@@ -1,0 +1,339 @@
+"use client";
+
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import type { TreeNode } from "@/lib/console/tree";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
+import { Icon } from "@/components/ui/icon";
+import { inputClasses } from "@/components/ui/input";
+import { Kbd } from "@/components/ui/kbd";
+import { Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow } from "@/components/ui/table";
+import { CONTAINER_KINDS, KIND_META } from "./kinds";
+
+interface Row {
+  node: TreeNode;
+  depth: number;
+  /** Names of all ancestors, root first. */
+  ancestors: string[];
+}
+
+function flatten(roots: readonly TreeNode[]): Row[] {
+  const rows: Row[] = [];
+  const walk = (nodes: readonly TreeNode[], depth: number, ancestors: string[]) => {
+    for (const node of nodes) {
+      rows.push({ node, depth, ancestors });
+      if (node.children.length > 0) walk(node.children, depth + 1, [...ancestors, node.name]);
+    }
+  };
+  walk(roots, 0, []);
+  return rows;
+}
+
+function matches(node: TreeNode, q: string): boolean {
+  return (
+    node.name.toLowerCase().includes(q) ||
+    node.displayName.toLowerCase().includes(q) ||
+    KIND_META[node.kind].label.toLowerCase().includes(q) ||
+    node.hosts.some((h) => h.toLowerCase().includes(q)) ||
+    (node.pathPrefix?.toLowerCase().includes(q) ?? false)
+  );
+}
+
+/**
+ * The IAP panel's resource table: organization → folders → projects → resources, with
+ * expand/collapse (buttons with aria-expanded; ←/→ on a toggle also collapse/expand) and a filter
+ * on name, display name, kind and host. "/" focuses the filter; Escape clears it.
+ * Filtering shows each match with its ancestors (for context) and its whole subtree.
+ */
+export function ResourceTree({ roots }: { roots: TreeNode[] }) {
+  const rows = useMemo(() => flatten(roots), [roots]);
+  const [query, setQuery] = useState("");
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
+  const filterRef = useRef<HTMLInputElement>(null);
+  const q = query.trim().toLowerCase();
+
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key !== "/" || e.metaKey || e.ctrlKey || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName))) return;
+      e.preventDefault();
+      filterRef.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
+
+  // Rows are in pre-order, so every ancestor is decided before its descendants.
+  const matchedNames = useMemo(() => {
+    if (!q) return null;
+    const self = new Set<string>();
+    const show = new Set<string>();
+    for (const { node, ancestors } of rows) {
+      if (matches(node, q)) self.add(node.name);
+      if (self.has(node.name) || ancestors.some((a) => self.has(a))) {
+        show.add(node.name);
+        for (const a of ancestors) show.add(a);
+      }
+    }
+    return show;
+  }, [q, rows]);
+
+  const visible = rows.filter((r) => {
+    if (matchedNames && !matchedNames.has(r.node.name)) return false;
+    return !r.ancestors.some((a) => collapsed.has(a));
+  });
+  const resourceCount = rows.filter((r) => !CONTAINER_KINDS.has(r.node.kind)).length;
+  const visibleResources = visible.filter((r) => !CONTAINER_KINDS.has(r.node.kind)).length;
+  const expandable = rows.filter((r) => r.node.children.length > 0).map((r) => r.node.name);
+
+  const setNode = (name: string, open: boolean) =>
+    setCollapsed((prev) => {
+      const next = new Set(prev);
+      if (open) next.delete(name);
+      else next.add(name);
+      return next;
+    });
+
+  return (
+    <div className="space-y-3">
+      <div className="flex flex-wrap items-center gap-2">
+        <div className="relative w-full max-w-sm">
+          <label htmlFor="resource-filter" className="sr-only">
+            Filter resources by name or host
+          </label>
+          <Icon
+            name="search"
+            className="pointer-events-none absolute top-1/2 left-2.5 -translate-y-1/2 text-fg-subtle"
+          />
+          <input
+            ref={filterRef}
+            id="resource-filter"
+            type="search"
+            value={query}
+            onChange={(e) => {
+              setQuery(e.target.value);
+              setCollapsed(new Set());
+            }}
+            onKeyDown={(e) => {
+              if (e.key === "Escape" && query) {
+                e.preventDefault();
+                setQuery("");
+              }
+            }}
+            placeholder="Filter by name or host"
+            autoComplete="off"
+            spellCheck={false}
+            aria-describedby="resource-filter-status"
+            className={cn(inputClasses, "pr-9 pl-8 [&::-webkit-search-cancel-button]:hidden")}
+          />
+          {query ? (
+            <button
+              type="button"
+              onClick={() => {
+                setQuery("");
+                filterRef.current?.focus();
+              }}
+              className="absolute top-1/2 right-1.5 flex size-6 -translate-y-1/2 items-center justify-center rounded text-fg-subtle hover:bg-surface-hover hover:text-fg"
+              aria-label="Clear filter"
+            >
+              <Icon name="x" className="size-3.5" />
+            </button>
+          ) : (
+            <Kbd className="pointer-events-none absolute top-1/2 right-2 -translate-y-1/2" aria-hidden="true">
+              /
+            </Kbd>
+          )}
+        </div>
+        <p id="resource-filter-status" aria-live="polite" className="text-xs text-fg-subtle">
+          {q ? `${visibleResources} of ${resourceCount} resources match` : null}
+        </p>
+        <div className="ml-auto flex items-center gap-1">
+          <Button variant="ghost" size="sm" onClick={() => setCollapsed(new Set())} disabled={collapsed.size === 0}>
+            Expand all
+          </Button>
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={() => {
+              setQuery("");
+              setCollapsed(new Set(expandable));
+            }}
+            disabled={expandable.length > 0 && collapsed.size === expandable.length}
+          >
+            Collapse all
+          </Button>
+        </div>
+      </div>
+
+      <Table aria-label="Resources and their IAP status" className="min-w-[52rem] table-fixed">
+        <colgroup>
+          <col />
+          <col className="w-44" />
+          <col className="w-24" />
+          <col className="w-[28%]" />
+        </colgroup>
+        <TableHead>
+          <tr>
+            <TableHeaderCell>Resource</TableHeaderCell>
+            <TableHeaderCell>Type</TableHeaderCell>
+            <TableHeaderCell>IAP</TableHeaderCell>
+            <TableHeaderCell>Hosts</TableHeaderCell>
+          </tr>
+        </TableHead>
+        <TableBody>
+          {visible.length === 0 ? (
+            <tr>
+              <td colSpan={4} className="px-4 py-10 text-center text-sm text-fg-muted">
+                No resources match <span className="font-medium text-fg">“{query.trim()}”</span>.{" "}
+                <button
+                  type="button"
+                  className="font-medium text-accent underline-offset-2 hover:underline"
+                  onClick={() => {
+                    setQuery("");
+                    filterRef.current?.focus();
+                  }}
+                >
+                  Clear filter
+                </button>
+              </td>
+            </tr>
+          ) : (
+            visible.map((row) => (
+              <TreeRow
+                key={row.node.name}
+                row={row}
+                expanded={!collapsed.has(row.node.name)}
+                onToggle={(open) => setNode(row.node.name, open)}
+              />
+            ))
+          )}
+        </TableBody>
+      </Table>
+    </div>
+  );
+}
+
+function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onToggle: (open: boolean) => void }) {
+  const { node, depth } = row;
+  const meta = KIND_META[node.kind];
+  const container = CONTAINER_KINDS.has(node.kind);
+  const hasChildren = node.children.length > 0;
+
+  const onKeyDown = (e: KeyboardEvent<HTMLButtonElement>) => {
+    if (e.key === "ArrowRight" && !expanded) {
+      e.preventDefault();
+      onToggle(true);
+    } else if (e.key === "ArrowLeft" && expanded) {
+      e.preventDefault();
+      onToggle(false);
+    }
+  };
+
+  return (
+    <TableRow className={cn(node.kind === "organization" && "bg-surface-2/50")}>
+      <TableCell className="relative py-1.5">
+        {/* Indent guides: one faint line per ancestor level, centred under that level's chevron. */}
+        {Array.from({ length: depth }, (_, i) => (
+          <span
+            key={i}
+            aria-hidden="true"
+            className="absolute inset-y-0 w-px bg-border"
+            style={{ left: `calc(1rem + ${i * 1.25 + 0.75}rem - 0.5px)` }}
+          />
+        ))}
+        <div className="flex items-center gap-1.5" style={{ paddingLeft: `${depth * 1.25}rem` }}>
+          {hasChildren ? (
+            <button
+              type="button"
+              aria-expanded={expanded}
+              aria-label={`${node.displayName} (${meta.label.toLowerCase()})`}
+              onClick={() => onToggle(!expanded)}
+              onKeyDown={onKeyDown}
+              className="flex size-6 shrink-0 items-center justify-center rounded text-fg-subtle hover:bg-surface-hover hover:text-fg"
+            >
+              <Icon name="chevron-right" className={cn("size-4 transition-transform", expanded && "rotate-90")} />
+            </button>
+          ) : (
+            <span className="size-6 shrink-0" aria-hidden="true" />
+          )}
+          <Icon
+            name={meta.icon}
+            className={cn("size-4", container ? "text-fg-muted" : "text-accent-soft-fg")}
+          />
+          <div className="min-w-0 py-0.5">
+            <div className={cn("truncate text-sm text-fg", container ? "font-semibold" : "font-medium")}>
+              {node.displayName}
+            </div>
+            <div className="font-mono text-xs break-all text-fg-subtle">{node.name}</div>
+          </div>
+        </div>
+      </TableCell>
+      <TableCell className="text-xs text-fg-muted">{meta.label}</TableCell>
+      <TableCell>
+        <IapStatus enabled={node.iapEnabled} />
+      </TableCell>
+      <TableCell>
+        <HostChips hosts={node.hosts} pathPrefix={node.pathPrefix} />
+      </TableCell>
+    </TableRow>
+  );
+}
+
+export function IapStatus({ enabled }: { enabled: boolean | null }) {
+  if (enabled === null) {
+    return (
+      <span className="text-fg-subtle">
+        <span aria-hidden="true">—</span>
+        <span className="sr-only">Not applicable</span>
+      </span>
+    );
+  }
+  return enabled ? (
+    <Badge tone="success" dot>
+      On
+    </Badge>
+  ) : (
+    <Badge tone="neutral" dot>
+      Off
+    </Badge>
+  );
+}
+
+const MAX_CHIPS = 3;
+
+function HostChips({ hosts, pathPrefix }: { hosts: string[]; pathPrefix: string | null }) {
+  if (hosts.length === 0) {
+    return pathPrefix ? <Chip>{pathPrefix}</Chip> : <span className="text-fg-subtle">—</span>;
+  }
+  const shown = hosts.slice(0, MAX_CHIPS);
+  const rest = hosts.slice(MAX_CHIPS);
+  return (
+    <ul className="flex flex-wrap gap-1" aria-label="Hosts">
+      {shown.map((h) => (
+        <li key={h}>
+          <Chip>
+            {h}
+            {pathPrefix ? <span className="text-fg-subtle">{pathPrefix}</span> : null}
+          </Chip>
+        </li>
+      ))}
+      {rest.length > 0 ? (
+        <li>
+          <span className="inline-flex h-5 items-center px-1 text-xs text-fg-subtle" title={rest.join(", ")}>
+            +{rest.length} more
+          </span>
+        </li>
+      ) : null}
+    </ul>
+  );
+}
+
+function Chip({ children }: { children: ReactNode }) {
+  return (
+    <span className="inline-flex h-5 max-w-full items-center truncate rounded border border-border bg-surface-2 px-1.5 font-mono text-xs text-fg-muted">
+      {children}
+    </span>
+  );
+}

@@ -1,0 +1,46 @@
+import type { IconName } from "@/components/ui/icon";
+
+export interface NavItem {
+  href: string;
+  label: string;
+  icon: IconName;
+}
+
+export interface NavGroup {
+  label: string;
+  items: NavItem[];
+}
+
+/** The console's sections, in sidebar order. Every href is a page under app/(console). */
+export const NAV_GROUPS: NavGroup[] = [
+  {
+    label: "Access",
+    items: [
+      { href: "/iap", label: "IAP", icon: "shield" },
+      { href: "/access-levels", label: "Access levels", icon: "lock" },
+    ],
+  },
+  {
+    label: "Identity",
+    items: [
+      { href: "/groups", label: "Groups", icon: "users" },
+      { href: "/principals", label: "Principals", icon: "user" },
+      { href: "/roles", label: "Roles", icon: "key" },
+    ],
+  },
+  {
+    label: "Diagnose",
+    items: [
+      { href: "/troubleshooter", label: "Troubleshooter", icon: "route" },
+      { href: "/audit", label: "Audit logs", icon: "log" },
+    ],
+  },
+  {
+    label: "Admin",
+    items: [{ href: "/settings", label: "Settings", icon: "settings" }],
+  },
+];
+
+export function isActive(pathname: string, href: string): boolean {
+  return pathname === href || pathname.startsWith(`${href}/`);
+}

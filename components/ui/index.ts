@@ -1,0 +1,16 @@
+export { cn } from "./cn";
+export { Alert, LiveRegion, type AlertProps, type AlertTone } from "./alert";
+export { Badge, type BadgeProps, type BadgeTone } from "./badge";
+export { Button, buttonClasses, type ButtonProps, type ButtonSize, type ButtonVariant } from "./button";
+export { Card, CardBody, CardFooter, CardHeader } from "./card";
+export { Code } from "./code";
+export { EmptyState, type EmptyStateProps } from "./empty-state";
+export { Field, type FieldControlProps, type FieldProps } from "./field";
+export { Icon, type IconName } from "./icon";
+export { Input, inputClasses, type InputProps } from "./input";
+export { Kbd } from "./kbd";
+export { Label } from "./label";
+export { PageHeader, type PageHeaderProps } from "./page-header";
+export { Spinner } from "./spinner";
+export { SubmitButton } from "./submit-button";
+export { Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow } from "./table";
