@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
+import { Fragment, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { TreeNode } from "@/lib/console/tree";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -10,6 +10,9 @@ import { inputClasses } from "@/components/ui/input";
 import { Kbd } from "@/components/ui/kbd";
 import { Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow } from "@/components/ui/table";
 import { CONTAINER_KINDS, KIND_META } from "./kinds";
+
+/** Indentation per tree level; guides sit under the chevron (0.75rem = half its 1.5rem box). */
+const INDENT_REM = 1.125;
 
 interface Row {
   node: TreeNode;
@@ -84,8 +87,7 @@ export function ResourceTree({ roots }: { roots: TreeNode[] }) {
     if (matchedNames && !matchedNames.has(r.node.name)) return false;
     return !r.ancestors.some((a) => collapsed.has(a));
   });
-  const resourceCount = rows.filter((r) => !CONTAINER_KINDS.has(r.node.kind)).length;
-  const visibleResources = visible.filter((r) => !CONTAINER_KINDS.has(r.node.kind)).length;
+  const matchCount = q ? rows.filter((r) => matches(r.node, q)).length : 0;
   const expandable = rows.filter((r) => r.node.children.length > 0).map((r) => r.node.name);
 
   const setNode = (name: string, open: boolean) =>
@@ -147,7 +149,7 @@ export function ResourceTree({ roots }: { roots: TreeNode[] }) {
           )}
         </div>
         <p id="resource-filter-status" aria-live="polite" className="text-xs text-fg-subtle">
-          {q ? `${visibleResources} of ${resourceCount} resources match` : null}
+          {q ? (matchCount === 1 ? "1 match" : `${matchCount} matches`) : null}
         </p>
         <div className="ml-auto flex items-center gap-1">
           <Button variant="ghost" size="sm" onClick={() => setCollapsed(new Set())} disabled={collapsed.size === 0}>
@@ -170,9 +172,9 @@ export function ResourceTree({ roots }: { roots: TreeNode[] }) {
       <Table aria-label="Resources and their IAP status" className="min-w-[52rem] table-fixed">
         <colgroup>
           <col />
-          <col className="w-44" />
-          <col className="w-24" />
-          <col className="w-[28%]" />
+          <col className="w-40" />
+          <col className="w-20" />
+          <col className="w-[24%]" />
         </colgroup>
         <TableHead>
           <tr>
@@ -240,10 +242,10 @@ function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onT
             key={i}
             aria-hidden="true"
             className="absolute inset-y-0 w-px bg-border"
-            style={{ left: `calc(1rem + ${i * 1.25 + 0.75}rem - 0.5px)` }}
+            style={{ left: `calc(1rem + ${i * INDENT_REM + 0.75}rem - 0.5px)` }}
           />
         ))}
-        <div className="flex items-center gap-1.5" style={{ paddingLeft: `${depth * 1.25}rem` }}>
+        <div className="flex items-center gap-1.5" style={{ paddingLeft: `${depth * INDENT_REM}rem` }}>
           {hasChildren ? (
             <button
               type="button"
@@ -266,7 +268,7 @@ function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onT
             <div className={cn("truncate text-sm text-fg", container ? "font-semibold" : "font-medium")}>
               {node.displayName}
             </div>
-            <div className="font-mono text-xs break-all text-fg-subtle">{node.name}</div>
+            <div className="font-mono text-xs break-words text-fg-subtle">{breakAtSlashes(node.name)}</div>
           </div>
         </div>
       </TableCell>
@@ -279,6 +281,21 @@ function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onT
       </TableCell>
     </TableRow>
   );
+}
+
+/** Lets long resource names wrap after a "/" rather than in the middle of a segment. */
+function breakAtSlashes(name: string): ReactNode {
+  const parts = name.split("/");
+  return parts.map((part, i) => (
+    <Fragment key={i}>
+      {part}
+      {i < parts.length - 1 ? (
+        <>
+          /<wbr />
+        </>
+      ) : null}
+    </Fragment>
+  ));
 }
 
 export function IapStatus({ enabled }: { enabled: boolean | null }) {

@@ -1,5 +1,4 @@
 import type { ReactNode } from "react";
-import { Badge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
 import type { IconName } from "@/components/ui/icon";
 import { PageHeader } from "@/components/ui/page-header";
@@ -22,13 +21,8 @@ export function PlannedSection({ eyebrow, title, description, icon, planned, mea
       <PageHeader eyebrow={eyebrow} title={title} description={description} />
       <EmptyState
         icon={icon}
-        title={
-          <span className="inline-flex items-center gap-2">
-            Not available yet
-            <Badge tone="warning">Coming in a later version</Badge>
-          </span>
-        }
-        description={`This version of Gatehouse does not have a ${title.toLowerCase()} page yet. When it does, you will be able to:`}
+        title="Not available in this version yet"
+        description={`This version of Gatehouse has no ${title.toLowerCase()} page yet. When it does, you will be able to:`}
       >
         <ul className="list-disc space-y-1 pl-5 marker:text-fg-subtle">
           {planned.map((p) => (

@@ -39,9 +39,9 @@ export function SidebarNav({ orientation = "vertical" }: { orientation?: "vertic
     <div className="space-y-5 px-3 py-4">
       {NAV_GROUPS.map((group) => (
         <div key={group.label}>
-          <h2 id={`nav-${group.label}`} className="mb-1 px-2.5 text-2xs font-semibold tracking-wider text-fg-subtle uppercase">
+          <div id={`nav-${group.label}`} className="mb-1 px-2.5 text-2xs font-semibold tracking-wider text-fg-subtle uppercase">
             {group.label}
-          </h2>
+          </div>
           <ul aria-labelledby={`nav-${group.label}`} className="space-y-0.5">
             {group.items.map((item) => {
               const active = isActive(pathname, item.href);
