@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { Prisma, type PrismaClient } from "@/lib/generated/prisma/client";
 import type { NodeKind } from "@/lib/generated/prisma/enums";
 import { AppError } from "@/lib/errors";
+import { canonicalJson } from "@/lib/audit/chain";
 import { recordAdminActivity, type AdminActivity, type BindingDelta } from "@/lib/audit/admin";
 import { bumpRevision, etagFor } from "@/lib/db/revision";
 import { canonicalEntry, canonicalWorld, KEY, type Entry } from "./canonical";
@@ -76,7 +77,7 @@ export function planChanges(current: World, desired: World): Change[] {
     for (const [k, after] of wanted) {
       const before = have.get(k);
       if (!before) changes.push({ section, action: "create", key: k, after });
-      else if (JSON.stringify(before) !== JSON.stringify(after)) changes.push({ section, action: "update", key: k, before, after });
+      else if (canonicalJson(before) !== canonicalJson(after)) changes.push({ section, action: "update", key: k, before, after });
     }
     for (const [k, before] of have) if (!wanted.has(k)) changes.push({ section, action: "delete", key: k, before });
   }

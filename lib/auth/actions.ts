@@ -1,0 +1,34 @@
+"use server";
+// Sign-in / sign-out server actions used by the sign-in page and the console header.
+import { AuthError } from "next-auth";
+import { signIn, signOut, ZSignIn } from "./config";
+
+export interface SignInState {
+  error?: string;
+}
+
+/** Only same-site relative paths are followed after sign-in (no open redirects). */
+function safeCallback(v: FormDataEntryValue | null): string {
+  const s = typeof v === "string" ? v : "";
+  return s.startsWith("/") && !s.startsWith("//") && !s.startsWith("/\\") ? s : "/iap";
+}
+
+export async function signInWithPassword(_prev: SignInState | undefined, formData: FormData): Promise<SignInState> {
+  const parsed = ZSignIn.safeParse({ email: formData.get("email"), password: formData.get("password") });
+  if (!parsed.success) return { error: parsed.error.issues[0]?.message ?? "Enter your email and password" };
+  try {
+    await signIn("credentials", { ...parsed.data, redirectTo: safeCallback(formData.get("callbackUrl")) });
+    return {};
+  } catch (e) {
+    if (e instanceof AuthError) return { error: "Wrong email or password" };
+    throw e; // the redirect after a successful sign-in is thrown, and must propagate
+  }
+}
+
+export async function signInWithOidc(formData: FormData): Promise<void> {
+  await signIn("oidc", { redirectTo: safeCallback(formData.get("callbackUrl")) });
+}
+
+export async function signOutAction(): Promise<void> {
+  await signOut({ redirectTo: "/signin" });
+}

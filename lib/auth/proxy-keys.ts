@@ -1,0 +1,46 @@
+// Proxy credentials: random secrets shown once, stored as SHA-256 (they carry 256 bits of
+// entropy, so a slow password hash adds nothing; lookup by hash is a unique-index hit).
+import { createHash, randomBytes } from "node:crypto";
+import type { PrismaClient } from "@/lib/generated/prisma/client";
+import { AppError } from "@/lib/errors";
+import { recordAdminActivity } from "@/lib/audit/admin";
+
+export const PROXY_KEY_PREFIX = "ghpk_";
+
+export function hashProxySecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+export async function createProxyKey(
+  db: PrismaClient,
+  input: { name: string; trusted: boolean; scopes?: string[]; actor: string },
+): Promise<{ id: string; secret: string }> {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/.test(input.name)) {
+    throw new AppError("INVALID_ARGUMENT", "a proxy key name is 1–63 letters, digits, dots, dashes or underscores");
+  }
+  const secret = PROXY_KEY_PREFIX + randomBytes(32).toString("base64url");
+  return db.$transaction(async (tx) => {
+    const exists = await tx.proxyCredential.findUnique({ where: { name: input.name } });
+    if (exists) throw new AppError("ALREADY_EXISTS", `a proxy key named "${input.name}" already exists`);
+    const row = await tx.proxyCredential.create({
+      data: {
+        name: input.name,
+        prefix: secret.slice(0, PROXY_KEY_PREFIX.length + 6),
+        secretHash: hashProxySecret(secret),
+        trusted: input.trusted,
+        scopes: input.scopes ?? [],
+        createdBy: input.actor,
+      },
+    });
+    await recordAdminActivity(tx, [
+      {
+        actor: input.actor,
+        methodName: "CreateProxyCredential",
+        serviceName: "gatehouse.local",
+        resourceName: `proxyCredentials/${row.id}`,
+        request: { name: input.name, trusted: input.trusted, scopes: input.scopes ?? [] },
+      },
+    ]);
+    return { id: row.id, secret };
+  });
+}

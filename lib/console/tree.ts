@@ -1,0 +1,81 @@
+// The resource tree of the IAP panel: organizations → folders → projects → web resources.
+import { db } from "@/lib/db/client";
+import type { NodeKind } from "@/lib/generated/prisma/enums";
+import { requireSession } from "@/lib/auth/session";
+
+export type TreeKind =
+  | "organization"
+  | "folder"
+  | "project"
+  | "iap_web"
+  | "web_backend"
+  | "appengine_service"
+  | "appengine_version"
+  | "cloud_run"
+  | "run_service"
+  | "function"
+  | "tunnel_instance";
+
+export interface TreeNode {
+  name: string;
+  kind: TreeKind;
+  displayName: string;
+  iapEnabled: boolean | null;
+  hosts: string[];
+  pathPrefix: string | null;
+  children: TreeNode[];
+}
+
+const KIND: Partial<Record<NodeKind, TreeKind>> = {
+  ORGANIZATION: "organization",
+  FOLDER: "folder",
+  PROJECT: "project",
+  IAP_WEB: "iap_web",
+  WEB_BACKEND_SERVICE: "web_backend",
+  APPENGINE_SERVICE: "appengine_service",
+  APPENGINE_VERSION: "appengine_version",
+  CLOUD_RUN_SERVICE: "cloud_run",
+  RUN_SERVICE: "run_service",
+  FUNCTION: "function",
+  TUNNEL_INSTANCE: "tunnel_instance",
+};
+
+const ORDER: TreeKind[] = ["folder", "project", "web_backend", "appengine_service", "appengine_version", "cloud_run", "run_service", "function", "tunnel_instance", "iap_web"];
+
+export async function getResourceTree(): Promise<TreeNode[]> {
+  await requireSession();
+  const rows = await db().node.findMany({
+    select: { name: true, kind: true, parentName: true, displayName: true, iapEnabled: true, hosts: true, pathPrefix: true },
+  });
+  // Implicit containers (iap_web, iap_web/compute, zones…) are folded away: their resources hang
+  // directly under the project, as in the IAP panel.
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const visibleParent = (name: string | null): string | null => {
+    let cur = name;
+    while (cur) {
+      const row = byName.get(cur);
+      if (!row || KIND[row.kind] && row.kind !== "IAP_WEB") return cur;
+      cur = row.parentName;
+    }
+    return null;
+  };
+  const nodes = new Map<string, TreeNode>();
+  for (const r of rows) {
+    const kind = KIND[r.kind];
+    if (!kind || kind === "iap_web") continue;
+    nodes.set(r.name, { name: r.name, kind, displayName: r.displayName, iapEnabled: r.iapEnabled, hosts: r.hosts, pathPrefix: r.pathPrefix, children: [] });
+  }
+  const roots: TreeNode[] = [];
+  for (const r of rows) {
+    const node = nodes.get(r.name);
+    if (!node) continue;
+    const parent = nodes.get(visibleParent(r.parentName) ?? "");
+    (parent ? parent.children : roots).push(node);
+  }
+  const sort = (list: TreeNode[]) => {
+    list.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || a.name.localeCompare(b.name));
+    list.forEach((n) => sort(n.children));
+  };
+  sort(roots);
+  return roots;
+}
