@@ -205,13 +205,17 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
       });
       if (created.migrationScript === null) return result;
 
-      const dir = path.join(migrationsDir, created.generatedMigrationName);
+      const migrationDirName = ensureAfter(
+        created.generatedMigrationName,
+        migrationsList.migrationDirectories.map((d) => d.path),
+      );
+      const dir = path.join(migrationsDir, migrationDirName);
       await fsp.mkdir(dir, { recursive: true });
       const file = path.join(dir, `migration.${created.extension}`);
       await fsp.writeFile(file, created.migrationScript);
       const lockFile = path.join(migrationsDir, MIGRATION_LOCK_FILE);
       if (migrationsList.lockfile.content === null) await fsp.writeFile(lockFile, MIGRATION_LOCK_CONTENT);
-      result.migration = created.generatedMigrationName;
+      result.migration = migrationDirName;
       result.file = file;
 
       if (!options.createOnly) {
@@ -276,6 +280,25 @@ export function slugifyMigrationName(name: string): string {
     .slice(0, 200);
   if (!slug) throw new MigrationError(`invalid migration name ${JSON.stringify(name)}: use letters, digits and _`);
   return slug;
+}
+
+/**
+ * Migrations run in directory-name order. Two created within the same second (scripts, tests)
+ * would sort by name instead: bump the new timestamp past the newest existing one.
+ */
+function ensureAfter(generated: string, existing: string[]): string {
+  const m = /^(\d{14})_(.*)$/.exec(generated);
+  if (!m) return generated;
+  const newest = existing
+    .map((d) => /^(\d{14})_/.exec(d)?.[1])
+    .filter((t): t is string => !!t)
+    .sort()
+    .at(-1);
+  if (!newest || m[1]! > newest) return generated;
+  const t = (s: string, a: number, b: number) => Number(s.slice(a, b));
+  const date = new Date(Date.UTC(t(newest, 0, 4), t(newest, 4, 6) - 1, t(newest, 6, 8), t(newest, 8, 10), t(newest, 10, 12), t(newest, 12, 14) + 1));
+  const stamp = date.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return `${stamp}_${m[2]}`;
 }
 
 function indent(text: string): string {
