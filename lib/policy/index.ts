@@ -1,0 +1,21 @@
+/** Public API of the pure policy core. See README.md for the invariants. */
+export * from "./types";
+export { compile, snapshotData, withPolicy, withDenyPolicies, withGroupMembers, withCustomRoles, withAccessLevels, withNodes, withoutNodes, withPrincipals, relevantLevels, resolveHost } from "./compile";
+export type { Snapshot, CompiledNode, Revision } from "./compile";
+export { evaluate, identityOf } from "./evaluate";
+export { whoCan, whatCan } from "./queries";
+export type { WhoCanResult, WhatCanEntry, MemberGrant, QueryOptions } from "./queries";
+export { validatePolicy, validateDenyPolicy, validateCondition, validateCustomRole, validateAccessLevel, validateGroupMembership, LIMITS } from "./validate";
+export type { ValidationIssue, ValidationResult, ValidationContext } from "./validate";
+export { normaliseEmail, checkEmail, checkDomain, parseMember, parsePrincipal, parseDenyPrincipal, emailDomain } from "./members";
+export type { Member, ParsedPrincipal } from "./members";
+export { PREDEFINED_ROLES, PREDEFINED_ROLE_MAP, KNOWN_PERMISSIONS, isCustomRoleName } from "./roles";
+export { parseResourceName, resourceTypeOf, defaultPermission, isWebResourceType, PERMISSIONS, normalisePermission } from "./resources";
+export { normaliseHost, normalisePath, rawPath, pathVariants } from "./request";
+export { compileCondition, MAX_LOGICAL_OPERATORS, MAX_EXPRESSION_LENGTH } from "./cel";
+export type { ConditionError, CompileConditionResult } from "./cel";
+export { worldToPolicyData } from "./world";
+export type { World } from "./world";
+export { parseCaseTable, expandCases, checkInputOf, compareDecision, DEFAULT_CASE_TIME } from "./cases";
+export type { CaseFile, CaseWorld, CaseCheck, ExpandedCase, LoadedWorld } from "./cases";
+export { referenceEvaluate } from "./reference";
