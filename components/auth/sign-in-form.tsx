@@ -33,12 +33,15 @@ export function SignInForm({ action, callbackUrl, demoHint }: SignInFormProps) {
       {demoHint ? (
         <Alert tone="info" live={false}>
           <div className="flex items-start justify-between gap-3">
-            <p className="min-w-0">
-              <span className="block font-medium">Demo sign-in</span>
-              <span className="font-mono text-xs break-words">
-                {demoHint.email} / {demoHint.password}
-              </span>
-            </p>
+            <div className="min-w-0">
+              <p className="font-medium">Demo sign-in</p>
+              <dl className="mt-1 grid grid-cols-[auto_1fr] gap-x-3 gap-y-0.5 text-xs">
+                <dt>Email</dt>
+                <dd className="font-mono break-all">{demoHint.email}</dd>
+                <dt>Password</dt>
+                <dd className="font-mono break-all">{demoHint.password}</dd>
+              </dl>
+            </div>
             <Button
               variant="ghost"
               size="sm"

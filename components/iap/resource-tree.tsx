@@ -266,7 +266,7 @@ function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onT
           />
           <div className="min-w-0 py-0.5">
             <div className={cn("truncate text-sm text-fg", container ? "font-semibold" : "font-medium")}>
-              {node.displayName}
+              {node.displayName || node.name.slice(node.name.lastIndexOf("/") + 1)}
             </div>
             <div className="font-mono text-xs break-words text-fg-subtle">{breakAtSlashes(node.name)}</div>
           </div>
