@@ -126,6 +126,8 @@ export function expandCases(file: CaseFile): LoadedWorld[] {
             const request: ExpandedCase["input"]["request"] = { ...reqRest, time: req.time ?? DEFAULT_CASE_TIME };
             if (path === undefined) delete request.path;
             else request.path = path;
+            // `null` in a check removes a default (e.g. `host: null` = no host attribute).
+            for (const k of Object.keys(request) as Array<keyof typeof request>) if (request[k] === null) delete request[k];
             const input: ExpandedCase["input"] = { principal: p, resource: r, request };
             if (c.permission !== undefined) input.permission = c.permission;
             if (c.destination !== undefined) input.destination = c.destination;
