@@ -16,6 +16,6 @@ export { compileCondition, MAX_LOGICAL_OPERATORS, MAX_EXPRESSION_LENGTH } from "
 export type { ConditionError, CompileConditionResult } from "./cel";
 export { worldToPolicyData } from "./world";
 export type { World } from "./world";
-export { parseCaseTable, expandCases, checkInputOf, compareDecision, DEFAULT_CASE_TIME } from "./cases";
-export type { CaseFile, CaseWorld, CaseCheck, ExpandedCase, LoadedWorld } from "./cases";
+export { parseCaseTable, expandCases, checkInputOf, compareDecision, DEFAULT_CASE_TIME } from "./case-table";
+export type { CaseFile, CaseWorld, CaseCheck, ExpandedCase, LoadedWorld } from "./case-table";
 export { referenceEvaluate } from "./reference";

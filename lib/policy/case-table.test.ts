@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseCaseTable, checkInputOf, compareDecision } from "./cases";
+import { parseCaseTable, checkInputOf, compareDecision } from "./case-table";
 import { compile } from "./compile";
 import { evaluate } from "./evaluate";
 import { referenceEvaluate } from "./reference";
