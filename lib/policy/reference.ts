@@ -4,6 +4,9 @@
  * leaf helpers with the core (member/email parsing, the resource-name grammar, path normalisation,
  * IP parsing and the CEL library), never the core's indexes or evaluation logic. Used as the
  * oracle for the case table and the differential tests.
+ *
+ * Its one memo is CEL compilation keyed by expression text (a pure function of the text, owned by
+ * the CEL library), so that 100,000 differential checks run in seconds.
  */
 import type { AccessLevel, CheckInput, Decision, DeniedBy, GrantedBy, PolicyData, Reason } from "./types";
 import { RESOURCE_TYPES } from "./types";
@@ -13,6 +16,17 @@ import { PREDEFINED_ROLES } from "./roles";
 import { compileCondition, runCondition, toCelTimestamp, type CompiledCondition } from "./cel";
 import { normaliseHost, normalisePath, rawPath } from "./request";
 import { parseIp, parseSubnet } from "./ip";
+
+const celMemo = new Map<string, ReturnType<typeof compileCondition>>();
+function compileExpr(expr: string, kind: "iam" | "accessLevel" = "iam"): ReturnType<typeof compileCondition> {
+  const key = `${kind}\u0000${expr}`;
+  let r = celMemo.get(key);
+  if (!r) {
+    r = compileCondition(expr, kind);
+    celMemo.set(key, r);
+  }
+  return r;
+}
 
 function findNode(data: PolicyData, name: string) {
   let found: PolicyData["nodes"][number] | undefined;
@@ -115,7 +129,7 @@ function levelSatisfied(data: PolicyData, name: string, check: CheckInput, princ
   if (reachesItself(name, [])) return false;
   const req = check.request;
   if (level.custom) {
-    const c = compileCondition(level.custom.expr.expression, "accessLevel");
+    const c = compileExpr(level.custom.expr.expression, "accessLevel");
     if (!c.ok) return false;
     const ip = req.ip !== undefined ? parseIp(req.ip) : null;
     for (const path of paths(req.path)) {
@@ -169,7 +183,7 @@ function relevant(data: PolicyData, chain: string[]): string[] {
   let all = false;
   const visit = (expr: string | undefined) => {
     if (expr === undefined) return;
-    const c = compileCondition(expr);
+    const c = compileExpr(expr);
     if (!c.ok || c.value.accessLevelRefs === null) return;
     if (c.value.accessLevelRefs === "all") all = true;
     else for (const l of c.value.accessLevelRefs) roots.add(l);
@@ -192,7 +206,7 @@ function relevant(data: PolicyData, chain: string[]): string[] {
 }
 
 function conditionHolds(expr: string, check: CheckInput, nodeName: string, type: string, service: string, satisfied: string[], mode: "all" | "any"): { ok: true; value: boolean } | { ok: false } {
-  const c = compileCondition(expr);
+  const c = compileExpr(expr);
   if (!c.ok) return { ok: false };
   const compiled: CompiledCondition = c.value;
   const req = check.request;
