@@ -10,13 +10,17 @@ const email = z.string().superRefine((s, ctx) => {
   if (p) ctx.addIssue({ code: "custom", message: p });
 }).transform(normaliseEmail);
 
-const member = z
-  .string()
-  .transform(normaliseMember)
-  .superRefine((s, ctx) => {
-    const p = memberProblem(s);
-    if (p) ctx.addIssue({ code: "custom", message: p });
-  });
+/** A member string; `only` restricts the kinds accepted (group members are principals or groups). */
+function memberOf(only?: { re: RegExp; message: string }) {
+  return z
+    .string()
+    .transform(normaliseMember)
+    .superRefine((s, ctx) => {
+      const p = memberProblem(s) ?? (only && !only.re.test(s) ? only.message : null);
+      if (p) ctx.addIssue({ code: "custom", message: p });
+    });
+}
+const member = memberOf();
 
 function resourceName(kinds?: ReadonlySet<string>, what = "resource name") {
   return z.string().superRefine((s, ctx) => {
@@ -84,7 +88,7 @@ export const ZGroup = z.strictObject({
   displayName: z.string().max(100).optional(),
   description: z.string().max(256).optional(),
   members: z
-    .array(member.refine((m) => /^(user|serviceAccount|group):/.test(m), { message: "group members are user:, serviceAccount: or group: members" }))
+    .array(memberOf({ re: /^(user|serviceAccount|group):/, message: "group members are user:, serviceAccount: or group: members" }))
     .optional(),
 });
 

@@ -1,0 +1,199 @@
+// World files against a real PostgreSQL: the demo seed, idempotent apply, export round-trip,
+// refusal without partial writes, deleted-principal semantics, and the audit chain.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
+import { AppError } from "@/lib/errors";
+import { verifyAdminActivity } from "@/lib/audit/verify";
+import { verifyPassword } from "@/lib/auth/password";
+import { seedDemo, DEMO_WORLD_FILE, isEmpty } from "@/lib/db/seed";
+import { applyWorld } from "./apply";
+import { canonicalWorld } from "./canonical";
+import { exportWorld } from "./export";
+import { parseWorld } from "./parse";
+import { worldCatalog } from "./catalog";
+import type { World } from "./schema";
+
+const demoText = fs.readFileSync(DEMO_WORLD_FILE, "utf8");
+const opts = { actor: "test", catalog: worldCatalog() };
+
+describe("demo seed", () => {
+  let t: TestDatabase;
+  let dataDir: string;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-seed-"));
+  });
+  afterAll(async () => {
+    await t.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("produces the demo world, a console admin and an intact audit chain", async () => {
+    expect(await isEmpty(t.prisma)).toBe(true);
+    const seeded = await seedDemo(t.prisma, dataDir);
+    expect(seeded.changes).toBeGreaterThan(20);
+    expect(await isEmpty(t.prisma)).toBe(false);
+
+    const world = await exportWorld(t.prisma);
+    // Export lists every section (an empty one included: it is authoritative on apply).
+    expect(world).toEqual({ ...canonicalWorld(parseWorld(demoText)), trustedIssuers: [] });
+    expect(world.organizations).toHaveLength(1);
+    expect(world.folders).toHaveLength(2);
+    expect(world.projects?.map((p) => p.id)).toEqual(["demo", "payments"]);
+    const kinds = await t.prisma.node.groupBy({ by: ["kind"], _count: true, where: { implicit: false } });
+    const count = Object.fromEntries(kinds.map((k) => [k.kind, k._count]));
+    expect(count).toMatchObject({ WEB_BACKEND_SERVICE: 4, APPENGINE_VERSION: 1, CLOUD_RUN_SERVICE: 1, RUN_SERVICE: 1, FUNCTION: 1, TUNNEL_INSTANCE: 1 });
+    // Nested groups: engineering ⊃ sre ⊃ oncall.
+    const sre = await t.prisma.groupMember.findMany({ where: { groupEmail: "sre@example.com" } });
+    expect(sre.map((m) => m.member).sort()).toEqual(["group:oncall@example.com", "user:bob@example.com"]);
+    // A conditional binding is stored with its condition and makes the policy version 3.
+    const demo = await t.prisma.allowPolicy.findUniqueOrThrow({ where: { resourceName: "projects/demo" }, include: { bindings: true } });
+    expect(demo.version).toBe(3);
+    expect(demo.bindings[0]?.conditionExpression).toBe("!request.path.startsWith('/admin')");
+    // Audience of a backend service uses the project number, as IAP does.
+    const web = await t.prisma.node.findUniqueOrThrow({ where: { name: "projects/demo/iap_web/compute/services/web" } });
+    expect(web.audience).toBe("/projects/100200300/global/backendServices/web");
+
+    const admin = await t.prisma.user.findUniqueOrThrow({ where: { email: "admin@example.com" }, omit: { passwordHash: false } });
+    expect(await verifyPassword(seeded.password, admin.passwordHash!)).toBe(true);
+    expect(await verifyPassword("wrong", admin.passwordHash!)).toBe(false);
+    const creds = JSON.parse(fs.readFileSync(path.join(dataDir, "demo-credentials.json"), "utf8")) as { password: string };
+    expect(creds.password).toBe(seeded.password);
+
+    const report = await verifyAdminActivity(t.prisma);
+    expect(report).toMatchObject({ ok: true, records: seeded.changes });
+  });
+});
+
+describe("apply", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t.drop());
+
+  it("is idempotent and round-trips with export", async () => {
+    const first = await applyWorld(t.prisma, parseWorld(demoText), opts);
+    expect(first.changes.length).toBeGreaterThan(20);
+    expect(first.revision).toBe(1n);
+    const again = await applyWorld(t.prisma, parseWorld(demoText), opts);
+    expect(again).toEqual({ changes: [], revision: null });
+    const exported = await exportWorld(t.prisma);
+    const roundTrip = await applyWorld(t.prisma, parseWorld(JSON.stringify(exported)), opts);
+    expect(roundTrip.changes).toEqual([]);
+    expect(await exportWorld(t.prisma)).toEqual(exported);
+    expect((await t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value).toBe(1n);
+  });
+
+  it("dry-run plans without writing", async () => {
+    const w: World = { ...parseWorld(demoText), users: [...(parseWorld(demoText).users ?? []), { email: "zed@example.com" }] };
+    const before = await t.prisma.adminActivityLog.count();
+    const plan = await applyWorld(t.prisma, w, { ...opts, dryRun: true });
+    expect(plan.changes).toEqual([expect.objectContaining({ section: "users", action: "create", key: "zed@example.com" })]);
+    expect(await t.prisma.principal.findUnique({ where: { email: "zed@example.com" } })).toBeNull();
+    expect(await t.prisma.adminActivityLog.count()).toBe(before);
+  });
+
+  it("records binding deltas for a policy change", async () => {
+    const w = parseWorld(demoText);
+    w.policies = w.policies!.map((p) =>
+      p.resource === "projects/payments" ? { ...p, bindings: [{ role: "roles/iap.httpsResourceAccessor", members: ["group:sre@example.com", "user:alice@example.com"] }] } : p,
+    );
+    const r = await applyWorld(t.prisma, w, opts);
+    expect(r.changes.map((c) => `${c.action} ${c.section} ${c.key}`)).toEqual(["update policies projects/payments"]);
+    const entry = await t.prisma.adminActivityLog.findFirstOrThrow({ where: { methodName: "SetIamPolicy", resourceName: "projects/payments" }, orderBy: { seq: "desc" } });
+    expect(entry.bindingDeltas).toEqual([{ action: "ADD", role: "roles/iap.httpsResourceAccessor", member: "user:alice@example.com" }]);
+    expect(entry.serviceName).toBe("cloudresourcemanager.googleapis.com");
+    expect(entry.revision).toBe(r.revision);
+  });
+
+  it("turns a deleted user's bindings into deleted: members that a new account does not inherit", async () => {
+    const w = parseWorld(demoText);
+    const withBob = { ...w, policies: [...w.policies!, { resource: "projects/demo/iap_web/compute/services/grafana", bindings: [{ role: "roles/iap.httpsResourceAccessor", members: ["user:bob@example.com"] }] }] };
+    await applyWorld(t.prisma, withBob, opts);
+    const bob = await t.prisma.principal.findUniqueOrThrow({ where: { email: "bob@example.com" } });
+    // Remove bob from users (policies section absent, so bindings are not set by the file).
+    await applyWorld(t.prisma, { users: w.users!.filter((u) => u.email !== "bob@example.com") }, opts);
+    const members = await t.prisma.bindingMember.findMany({ where: { binding: { policyResourceName: "projects/demo/iap_web/compute/services/grafana" } } });
+    expect(members.map((m) => m.member)).toEqual([`deleted:user:bob@example.com?uid=${bob.id}`]);
+    const sre = await t.prisma.groupMember.findMany({ where: { groupEmail: "sre@example.com" } });
+    expect(sre.map((m) => m.member)).toContain(`deleted:user:bob@example.com?uid=${bob.id}`);
+    // A new bob gets a new uid and none of the old grants.
+    await applyWorld(t.prisma, { users: w.users! }, opts);
+    const newBob = await t.prisma.principal.findUniqueOrThrow({ where: { email: "bob@example.com" } });
+    expect(newBob.id).not.toBe(bob.id);
+    expect(await t.prisma.bindingMember.count({ where: { member: "user:bob@example.com" } })).toBe(0);
+  });
+});
+
+describe("refusals write nothing", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t.drop());
+
+  async function expectNothingWritten() {
+    expect(await t.prisma.node.count()).toBe(0);
+    expect(await t.prisma.adminActivityLog.count()).toBe(0);
+    expect(await t.prisma.policyRevision.count()).toBe(0);
+  }
+
+  it("refuses unknown keys and invalid members with their file position", () => {
+    const text = demoText.replace("displayName: Wiki,", "displayName: Wiki, colour: red,").replace("members: [user:dave@example.com]", "members: [dave]");
+    try {
+      parseWorld(text, "demo.yaml");
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(AppError);
+      const details = (e as AppError).details.map((d) => `${d.path}: ${d.message}`);
+      expect(details).toEqual([
+        expect.stringMatching(/^demo\.yaml:\d+:\d+: resources\[1\]\.colour: unknown key "colour"$/),
+        expect.stringMatching(/^demo\.yaml:\d+:\d+: groups\[3\]\.members\[0\]: "dave" is not a member string/),
+      ]);
+    }
+  });
+
+  it.each([
+    ["an unknown role", (w: World) => w.policies![0]!.bindings.push({ role: "roles/iap.nonsense", members: ["user:a@example.com"] }), /unknown role "roles\/iap.nonsense"/],
+    ["an undeclared group", (w: World) => w.policies![0]!.bindings.push({ role: "roles/viewer", members: ["group:ghost@example.com"] }), /group "ghost@example.com" is not declared/],
+    ["a group cycle", (w: World) => w.groups![2]!.members!.push("group:engineering@example.com"), /group nesting cycle: .*engineering@example.com/],
+    ["a resource in an undeclared project", (w: World) => w.resources!.push({ name: "projects/nope/iap_web/compute/services/x" }), /project "projects\/nope" is not declared/],
+  ])("refuses %s, and nothing is written", async (_name, mutate, message) => {
+    const w = parseWorld(demoText);
+    mutate(w);
+    const err = await applyWorld(t.prisma, w, opts).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe("FAILED_PRECONDITION");
+    expect((err as AppError).details.map((d) => d.message).join("\n")).toMatch(message);
+    await expectNothingWritten();
+  });
+});
+
+describe("audit chain", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    await applyWorld(t.prisma, parseWorld(demoText), opts);
+  });
+  afterAll(() => t.drop());
+
+  it("reports the first tampered record", async () => {
+    expect((await verifyAdminActivity(t.prisma)).ok).toBe(true);
+    const victim = await t.prisma.adminActivityLog.findFirstOrThrow({ where: { methodName: "SetIamPolicy" }, orderBy: { seq: "asc" } });
+    await t.prisma.adminActivityLog.update({ where: { seq: victim.seq }, data: { actor: "someone-else" } });
+    const report = await verifyAdminActivity(t.prisma);
+    expect(report.ok).toBe(false);
+    expect(report.firstBroken?.seq).toBe(victim.seq);
+  });
+
+  it("notices removed records", async () => {
+    await t.prisma.adminActivityLog.update({ where: { seq: 1n }, data: {} });
+    const last = await t.prisma.adminActivityLog.findFirstOrThrow({ orderBy: { seq: "desc" } });
+    await t.prisma.adminActivityLog.delete({ where: { seq: last.seq } });
+    expect((await verifyAdminActivity(t.prisma)).ok).toBe(false);
+  });
+});
