@@ -108,8 +108,9 @@ export const worldArb: fc.Arbitrary<RandomWorld> = fc
       }),
       { maxLength: 3 },
     ),
+    known: fc.array(fc.boolean(), { minLength: USERS.length + SAS.length, maxLength: USERS.length + SAS.length }),
   })
-  .map(({ folders, projects, groups, bindings, denies }) => {
+  .map(({ folders, projects, groups, bindings, denies, known }) => {
     const { nodes, attach } = hierarchy(folders, projects);
     const policies = new Map<string, AllowPolicy>();
     bindings.forEach((b, i) => {
@@ -139,7 +140,8 @@ export const worldArb: fc.Arbitrary<RandomWorld> = fc
       { name: LEVELS[3] as string, basic: { conditions: [{ requiredAccessLevels: [LEVELS[0] as string], negate: true }, { members: ["user:u2@example.com"] }], combiningFunction: "OR" } },
       { name: LEVELS[4] as string, basic: { conditions: [{ requiredAccessLevels: [LEVELS[4] as string] }] } },
     ];
-    const principals = [...USERS.map((u) => ({ member: `user:${u}` })), ...SAS.map((s) => ({ member: `serviceAccount:${s}` }))];
+    // Only some principals are "known" (as if provisioned); the others appear only in bindings and groups.
+    const principals = [...USERS.map((u) => ({ member: `user:${u}` })), ...SAS.map((s) => ({ member: `serviceAccount:${s}` }))].filter((_p, i) => known[i]);
     return {
       data: { nodes, principals, groups: groupList, roles: CUSTOM_ROLES, policies: [...policies.values()], denyPolicies, accessLevels },
       resources: nodes.map((n) => n.name),
