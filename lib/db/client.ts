@@ -1,5 +1,6 @@
 // The one Prisma client of the process (created lazily, reused across Next.js hot reloads).
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 
 export type Db = PrismaClient;
@@ -7,8 +8,12 @@ export type Db = PrismaClient;
 const globalForPrisma = globalThis as unknown as { gatehousePrisma?: PrismaClient };
 
 export function createPrismaClient(connectionString: string): PrismaClient {
+  // An idle connection dropped by the server (restart, failover) emits 'error' on the pool; without
+  // a listener that would crash the process. The pool replaces the connection on next use.
+  const pool = new pg.Pool({ connectionString, max: 10 });
+  pool.on("error", (e) => console.error(`database connection lost: ${e.message}`));
   return new PrismaClient({
-    adapter: new PrismaPg({ connectionString }),
+    adapter: new PrismaPg(pool),
     // Secrets are never selected unless a query asks for them explicitly.
     omit: { node: { oauthClientSecret: true }, user: { passwordHash: true }, signingKey: { privateJwk: true } },
   });

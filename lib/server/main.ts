@@ -13,6 +13,7 @@ import { MigrationError } from "@/lib/db/migrate";
 import { db } from "@/lib/db/client";
 import { isEmpty, seedDemo } from "@/lib/db/seed";
 import { readDemoCredentials } from "@/lib/auth/providers";
+import { REQUEST_PATH_HEADER } from "@/lib/auth/request-path";
 import { resolveAuthSecret } from "./secret";
 
 const dev = process.argv.includes("--dev");
@@ -72,6 +73,7 @@ async function start(): Promise<void> {
       res.end(JSON.stringify({ status: "ok" }));
       return;
     }
+    req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
     void handle(req, res);
   });
   server.on("error", (e: NodeJS.ErrnoException) => {

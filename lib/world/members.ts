@@ -21,7 +21,6 @@ export function normaliseMember(member: string): string {
 
 /** Why `email` is not acceptable, or null. */
 export function emailProblem(email: string): string | null {
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(email)) return `"${email}" contains non-ASCII characters (look-alike characters are refused; write domains in punycode)`;
   if (email.length > 254 || !EMAIL_RE.test(normaliseEmail(email))) return `"${email}" is not an email address`;
   return null;

@@ -1,0 +1,39 @@
+import { expect, test } from "@playwright/test";
+import { demoCredentials } from "./support/env";
+
+test("signed-out visitors are sent to sign-in, and a wrong password is refused in place", async ({ page }) => {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/signin/);
+  await expect(page.getByRole("heading", { name: /sign in/i })).toBeVisible();
+  await page.getByLabel("Email").fill("admin@example.com");
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: /^sign in$/i }).click();
+  await expect(page.getByText(/wrong email or password/i)).toBeVisible();
+  await expect(page).toHaveURL(/\/signin/);
+});
+
+test("the demo admin signs in and sees the seeded resource tree, then signs out", async ({ page }) => {
+  const { email, password } = demoCredentials();
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: /^sign in$/i }).click();
+  await expect(page).toHaveURL(/\/iap$/);
+  await expect(page.getByText(email)).toBeVisible();
+  await expect(page.getByText("Example Corp")).toBeVisible();
+  const web = page.getByRole("row").filter({ hasText: "projects/demo/iap_web/compute/services/web" });
+  await expect(web).toContainText("web.example.test");
+  await expect(web).toContainText("On");
+  await expect(page.getByRole("row").filter({ hasText: "projects/demo/iap_web/compute/services/grafana" })).toContainText("Off");
+
+  await page.getByRole("button", { name: /sign out/i }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  await page.goto("/iap");
+  await expect(page).toHaveURL(/\/signin/);
+});
+
+test("the health endpoint answers without a session", async ({ request }) => {
+  const res = await request.get("/healthz");
+  expect(res.status()).toBe(200);
+  expect(await res.json()).toMatchObject({ status: "ok" });
+});
