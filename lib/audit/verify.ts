@@ -1,8 +1,9 @@
 // Walks each audit stream in order and recomputes the hash chain; reports the first record
 // whose stored hash or back-link does not match (a modified, inserted or deleted record).
-import type { PrismaClient } from "@/lib/generated/prisma/client";
+import type { AdminActivityLog, DataAccessLog, PrismaClient } from "@/lib/generated/prisma/client";
 import { hashedAdminFields } from "./admin";
 import { chainHash, type Stream } from "./chain";
+import { hashedDataAccessFields } from "./decisions";
 
 export interface ChainReport {
   stream: Stream;
@@ -13,29 +14,57 @@ export interface ChainReport {
 
 const PAGE = 5000;
 
-export async function verifyAdminActivity(db: PrismaClient): Promise<ChainReport> {
+interface ChainRow {
+  seq: bigint;
+  prevHash: string;
+  hash: string;
+}
+
+async function verifyStream<R extends ChainRow>(
+  db: PrismaClient,
+  stream: Stream,
+  page: (after: bigint | undefined) => Promise<R[]>,
+  fields: (r: R) => unknown,
+): Promise<ChainReport> {
   let prev = "";
   let count = 0;
-  let cursor: bigint | undefined;
+  let last: bigint | undefined;
   for (;;) {
-    const rows = await db.adminActivityLog.findMany({
-      orderBy: { seq: "asc" },
-      take: PAGE,
-      ...(cursor !== undefined ? { cursor: { seq: cursor }, skip: 1 } : {}),
-    });
+    const rows = await page(last);
     for (const r of rows) {
       count++;
-      if (r.prevHash !== prev) return { stream: "admin_activity", records: count, ok: false, firstBroken: { seq: r.seq, reason: "its link to the previous record does not match (a record before it was removed or altered)" } };
-      const expected = chainHash(prev, hashedAdminFields(r));
-      if (expected !== r.hash) return { stream: "admin_activity", records: count, ok: false, firstBroken: { seq: r.seq, reason: "its content does not match its hash (the record was modified)" } };
+      if (r.prevHash !== prev) return { stream, records: count, ok: false, firstBroken: { seq: r.seq, reason: "its link to the previous record does not match (a record before it was removed or altered)" } };
+      if (chainHash(prev, fields(r)) !== r.hash) return { stream, records: count, ok: false, firstBroken: { seq: r.seq, reason: "its content does not match its hash (the record was modified)" } };
       prev = r.hash;
+      last = r.seq;
     }
     if (rows.length < PAGE) break;
-    cursor = rows[rows.length - 1]!.seq;
   }
-  const head = await db.auditChainHead.findUnique({ where: { stream: "admin_activity" } });
+  const head = await db.auditChainHead.findUnique({ where: { stream } });
   if (head && head.lastHash !== prev) {
-    return { stream: "admin_activity", records: count, ok: false, firstBroken: { seq: BigInt(count), reason: "the newest records were removed (the chain head does not match the last record)" } };
+    return { stream, records: count, ok: false, firstBroken: { seq: (last ?? 0n) + 1n, reason: "the newest records were removed (the chain head does not match the last record)" } };
   }
-  return { stream: "admin_activity", records: count, ok: true };
+  return { stream, records: count, ok: true };
+}
+
+export function verifyAdminActivity(db: PrismaClient): Promise<ChainReport> {
+  return verifyStream<AdminActivityLog>(
+    db,
+    "admin_activity",
+    (after) => db.adminActivityLog.findMany({ orderBy: { seq: "asc" }, take: PAGE, ...(after !== undefined ? { where: { seq: { gt: after } } } : {}) }),
+    hashedAdminFields,
+  );
+}
+
+export function verifyDataAccess(db: PrismaClient): Promise<ChainReport> {
+  return verifyStream<DataAccessLog>(
+    db,
+    "data_access",
+    (after) => db.dataAccessLog.findMany({ orderBy: { seq: "asc" }, take: PAGE, ...(after !== undefined ? { where: { seq: { gt: after } } } : {}) }),
+    hashedDataAccessFields,
+  );
+}
+
+export async function verifyAll(db: PrismaClient): Promise<ChainReport[]> {
+  return [await verifyAdminActivity(db), await verifyDataAccess(db)];
 }

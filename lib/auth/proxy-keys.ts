@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { AppError } from "@/lib/errors";
 import { recordAdminActivity } from "@/lib/audit/admin";
+import { bumpRevision, recordChanges } from "@/lib/db/revision";
 
 export const PROXY_KEY_PREFIX = "ghpk_";
 
@@ -32,6 +33,9 @@ export async function createProxyKey(
         createdBy: input.actor,
       },
     });
+    // Credentials travel on the change feed too, so a revocation reaches every instance at once.
+    const revision = await bumpRevision(tx);
+    await recordChanges(tx, revision, [{ kind: "proxyCredential", key: row.id }]);
     await recordAdminActivity(tx, [
       {
         actor: input.actor,
@@ -39,6 +43,7 @@ export async function createProxyKey(
         serviceName: "gatehouse.local",
         resourceName: `proxyCredentials/${row.id}`,
         request: { name: input.name, trusted: input.trusted, scopes: input.scopes ?? [] },
+        revision,
       },
     ]);
     return { id: row.id, secret };

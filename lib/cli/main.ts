@@ -15,7 +15,17 @@ import { applyWorld, describeChange } from "@/lib/world/apply";
 import { exportWorld } from "@/lib/world/export";
 import { worldCatalog } from "@/lib/world/catalog";
 import { createProxyKey } from "@/lib/auth/proxy-keys";
-import { verifyAdminActivity } from "@/lib/audit/verify";
+import { verifyAll } from "@/lib/audit/verify";
+import { resolveAuthSecret } from "@/lib/server/secret";
+import { KeyRing, rotateKeys, findSigningKeys, describeSigningKeys } from "@/lib/identity/keys";
+import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
+import {
+  createServiceAccountKey,
+  findServiceAccountKeys,
+  disableServiceAccountKey,
+  enableServiceAccountKey,
+  deleteServiceAccountKey,
+} from "@/lib/identity/service-accounts";
 
 const USAGE = `Usage: npm run gatehouse -- <command>
 
@@ -24,6 +34,19 @@ const USAGE = `Usage: npm run gatehouse -- <command>
   proxy-key create --name NAME [--trusted]
                                      create a proxy credential (printed once, stored hashed)
   audit verify                       check the audit hash chains
+  token --principal user:EMAIL|serviceAccount:EMAIL [--audience AUD]
+                                     print a signed ID token (1 h; audience defaults to
+                                     GATEHOUSE_PUBLIC_URL)
+  keys rotate [--immediate] [--secret-changed]
+                                     start a signing-key rotation: the new key is published now
+                                     and signs after JWKS caches expire (--immediate: at once,
+                                     for tests and emergencies; --secret-changed: after changing
+                                     AUTH_SECRET, replaces the undecryptable key at once)
+  keys list                          print the signing keys and their states
+  service-account-key create --email SA
+                                     print a new JSON key file for a service account (shown once)
+  service-account-key list --email SA
+  service-account-key disable|enable|delete --email SA --key KEY_ID
 `;
 
 const ACTOR = "system:cli";
@@ -90,20 +113,107 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] !== "verify") throw new UsageError("audit takes: verify");
       const database = await resolveDatabase(env());
       try {
-        const report = await verifyAdminActivity(db());
-        if (report.ok) {
-          console.log(`admin_activity: ${report.records} records, chain intact`);
-          return 0;
+        let ok = true;
+        for (const report of await verifyAll(db())) {
+          if (report.ok) console.log(`${report.stream}: ${report.records} records, chain intact`);
+          else {
+            ok = false;
+            console.log(`${report.stream}: chain broken at record seq=${report.firstBroken!.seq}: ${report.firstBroken!.reason}`);
+          }
         }
-        console.log(`admin_activity: chain broken at record seq=${report.firstBroken!.seq}: ${report.firstBroken!.reason}`);
-        return 1;
+        return ok ? 0 : 1;
       } finally {
         await database.stop();
       }
     }
+    case "token": {
+      const { values } = parseArgs({ args: rest, options: { principal: { type: "string" }, audience: { type: "string" } } });
+      if (!values.principal) throw new UsageError("token needs --principal user:EMAIL|serviceAccount:EMAIL");
+      const config = env();
+      const database = await resolveDatabase(config);
+      try {
+        const ring = new KeyRing({ issuer: config.GATEHOUSE_PUBLIC_URL, secret: authSecret() });
+        await ring.load(db());
+        const issued = await issueIdTokenForPrincipal(db(), ring, { principal: values.principal, audience: values.audience });
+        console.error(`ID token for ${issued.principal} (aud ${issued.audience}, valid 1 h):`);
+        console.log(issued.token);
+      } finally {
+        await database.stop();
+      }
+      return 0;
+    }
+    case "keys": {
+      const [sub, ...args] = rest;
+      if (sub !== "rotate" && sub !== "list") throw new UsageError("keys takes: rotate [--immediate] [--secret-changed] | list");
+      const { values } = parseArgs({ args, options: { immediate: { type: "boolean" }, "secret-changed": { type: "boolean" } } });
+      if (sub === "list" && (values.immediate || values["secret-changed"])) throw new UsageError("keys list takes no options");
+      const database = await resolveDatabase(env());
+      try {
+        const now = new Date();
+        if (sub === "list") {
+          const keys = await findSigningKeys(db());
+          if (keys.length === 0) console.log("No signing keys yet: the server (or `token`) creates one on first start.");
+          for (const line of describeSigningKeys(keys, now)) console.log(line);
+          return 0;
+        }
+        const r = await rotateKeys(db(), {
+          secret: authSecret(),
+          actor: ACTOR,
+          now,
+          immediate: values.immediate,
+          secretChanged: values["secret-changed"],
+        });
+        if (!r.started) console.log(`A rotation is already under way: key ${r.kid} signs from ${r.activatesAt.toISOString()}.`);
+        else if (r.activatesAt.getTime() <= now.getTime() + 1) console.log(`Rotated: key ${r.kid} signs now.`);
+        else console.log(`Rotation started: key ${r.kid} is published now and signs from ${r.activatesAt.toISOString()}.`);
+        for (const line of describeSigningKeys(r.keys, now)) console.log(line);
+      } finally {
+        await database.stop();
+      }
+      return 0;
+    }
+    case "service-account-key": {
+      const [sub, ...args] = rest;
+      const { values } = parseArgs({ args, options: { email: { type: "string" }, key: { type: "string" } } });
+      if (!sub || !["create", "list", "disable", "enable", "delete"].includes(sub)) {
+        throw new UsageError("service-account-key takes: create|list --email SA, or disable|enable|delete --email SA --key KEY_ID");
+      }
+      if (!values.email) throw new UsageError(`service-account-key ${sub} needs --email SA`);
+      if (["disable", "enable", "delete"].includes(sub) && !values.key) throw new UsageError(`service-account-key ${sub} needs --key KEY_ID`);
+      const config = env();
+      const database = await resolveDatabase(config);
+      try {
+        const email = values.email;
+        if (sub === "create") {
+          const { key, keyFile } = await createServiceAccountKey(db(), { serviceAccountEmail: email, actor: ACTOR, publicUrl: config.GATEHOUSE_PUBLIC_URL });
+          console.error(`Created key ${key.id} for ${key.serviceAccountEmail}. The JSON key file below is shown only once:`);
+          console.log(JSON.stringify(keyFile, null, 2));
+        } else if (sub === "list") {
+          const keys = await findServiceAccountKeys(db(), { serviceAccountEmail: email });
+          if (keys.length === 0) console.log(`${email} has no keys.`);
+          for (const k of keys) console.log(`${k.id}  ${k.disabled ? "DISABLED" : "ENABLED "}  created ${k.createdAt.toISOString()}`);
+        } else if (sub === "delete") {
+          await deleteServiceAccountKey(db(), { serviceAccountEmail: email, keyId: values.key!, actor: ACTOR });
+          console.log(`Deleted key ${values.key}.`);
+        } else {
+          const fn = sub === "disable" ? disableServiceAccountKey : enableServiceAccountKey;
+          const k = await fn(db(), { serviceAccountEmail: email, keyId: values.key!, actor: ACTOR });
+          console.log(`Key ${k.id} is ${k.disabled ? "disabled" : "enabled"}.`);
+        }
+      } finally {
+        await database.stop();
+      }
+      return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** The servers' AUTH_SECRET: from the environment, else the one generated under the data directory. */
+function authSecret(): string {
+  const config = env();
+  return resolveAuthSecret(config.GATEHOUSE_DATA_DIR, config.AUTH_SECRET).secret;
 }
 
 function readFile(file: string): string {

@@ -25,3 +25,26 @@ export function etagFor(revision: bigint): string {
   b.writeBigUInt64BE(revision);
   return b.toString("base64");
 }
+
+/** What a revision changed; the engine reloads exactly these (see lib/decide/engine.ts). */
+export type ChangeKind =
+  | "node"
+  | "policy"
+  | "denyPolicies"
+  | "group"
+  | "customRoles"
+  | "accessLevels"
+  | "principal"
+  | "trustedIssuer"
+  | "proxyCredential";
+
+export interface PolicyChangeRef {
+  kind: ChangeKind;
+  key: string;
+}
+
+export async function recordChanges(tx: Prisma.TransactionClient, revision: bigint, changes: readonly PolicyChangeRef[]): Promise<void> {
+  const unique = new Map(changes.map((c) => [`${c.kind}\u0000${c.key}`, c]));
+  if (unique.size === 0) return;
+  await tx.policyChange.createMany({ data: [...unique.values()].map((c) => ({ revision, kind: c.kind, key: c.key })) });
+}

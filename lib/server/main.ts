@@ -3,10 +3,14 @@
 // is handed to Next.js, which renders the console and the admin API.
 //
 // Start-up: validate configuration → resolve the database (embedded PostgreSQL when
-// DATABASE_URL is unset) → apply migrations → seed the demo world on first run → start Next →
-// listen. SIGINT/SIGTERM close the server and stop the embedded database.
+// DATABASE_URL is unset) → apply migrations → seed the demo world on first run → load signing
+// keys and the policy snapshot → start Next → listen. SIGINT/SIGTERM drain the audit log, close
+// the server and stop the embedded database.
+//
+// Flags: --dev (Next in development mode); --api-only (serve only the hot paths, without
+// loading Next.js: for proxy tests and benchmarks).
 import http from "node:http";
-import next from "next";
+import path from "node:path";
 import { parseEnv, ConfigError, type Env } from "@/lib/env";
 import { resolveDatabase, DatabaseUnavailableError, type ResolvedDatabase } from "@/lib/db/connect";
 import { MigrationError } from "@/lib/db/migrate";
@@ -14,9 +18,16 @@ import { db } from "@/lib/db/client";
 import { isEmpty, seedDemo } from "@/lib/db/seed";
 import { readDemoCredentials } from "@/lib/auth/providers";
 import { REQUEST_PATH_HEADER } from "@/lib/auth/request-path";
+import { DecisionLog } from "@/lib/audit/decisions";
+import { KeyRing } from "@/lib/identity/keys";
+import { TokenVerifier } from "@/lib/identity/verify";
+import { PolicyEngine } from "@/lib/decide/engine";
+import { ProxyCredentials } from "@/lib/decide/proxies";
+import { handleHotPath, type HotPathContext } from "@/lib/decide/http";
 import { resolveAuthSecret } from "./secret";
 
 const dev = process.argv.includes("--dev");
+const apiOnly = process.argv.includes("--api-only");
 
 function fail(message: string): never {
   console.error(`\n  ✖ ${message}\n`);
@@ -43,6 +54,59 @@ async function start(): Promise<void> {
     if (e instanceof DatabaseUnavailableError || e instanceof MigrationError) fail(e.message);
     throw e;
   }
+  const prisma = db();
+  if (database.appliedMigrations.length) console.log(`  Applied migrations: ${database.appliedMigrations.join(", ")}`);
+  if (env.GATEHOUSE_SEED_DEMO && (await isEmpty(prisma))) {
+    const seeded = await seedDemo(prisma, env.GATEHOUSE_DATA_DIR);
+    console.log(`  Seeded the demo world (${seeded.changes} changes).`);
+  }
+
+  // The decision stack: signing keys, token verification, credentials, the live snapshot, audit.
+  const ring = new KeyRing({ issuer: env.GATEHOUSE_PUBLIC_URL, secret });
+  await ring.load(prisma);
+  const stopKeys = ring.follow(prisma, { onError: (e) => console.error(`signing keys: ${(e as Error).message}`) });
+  const verifier = new TokenVerifier({ ring });
+  await verifier.refreshIssuers(prisma);
+  const proxies = new ProxyCredentials(prisma);
+  await proxies.load();
+  const engine = new PolicyEngine(prisma, {
+    databaseUrl: database.url,
+    bootstrapAdmins: env.GATEHOUSE_BOOTSTRAP_ADMINS,
+    log: (m) => console.log(`  ${m}`),
+    onChange: async (changes) => {
+      if (changes.has("trustedIssuer")) await verifier.refreshIssuers(prisma);
+      if (changes.has("proxyCredential")) await proxies.load();
+    },
+  });
+  await engine.start();
+  const log = new DecisionLog(prisma, { spoolDir: path.join(env.GATEHOUSE_DATA_DIR, "spool") });
+  log.start();
+  const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
+  usageTimer.unref();
+  const ctx: HotPathContext = { prisma, proxies, publicUrl: env.GATEHOUSE_PUBLIC_URL, authSecret: secret, engine, ring, verifier, log };
+
+  let handle: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
+  let closeNext = async () => {};
+  if (!apiOnly) {
+    const { default: next } = await import("next");
+    const app = next({ dev, dir: process.cwd(), hostname: "localhost", port: env.PORT });
+    await app.prepare();
+    handle = app.getRequestHandler();
+    closeNext = () => app.close();
+  }
+
+  const server = http.createServer((req, res) => {
+    if (handleHotPath(ctx, req, res)) return;
+    if (!handle) {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "NOT_FOUND", message: "this instance serves only the decision API (--api-only)" } }));
+      return;
+    }
+    // Recorded for the console's sign-in redirect; overwrites any client-sent value.
+    req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -50,44 +114,31 @@ async function start(): Promise<void> {
     stopping = true;
     console.log(`\n  ${signal}: stopping Gatehouse…`);
     server.close();
-    await db().$disconnect().catch(() => {});
+    server.closeIdleConnections();
+    stopKeys();
+    await engine.stop();
+    await log.stop().catch((e: unknown) => console.error(`audit log: ${(e as Error).message}`));
+    await closeNext().catch(() => {});
+    await prisma.$disconnect().catch(() => {});
     await database.stop().catch(() => {});
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
-  if (database.appliedMigrations.length) console.log(`  Applied migrations: ${database.appliedMigrations.join(", ")}`);
-  if (env.GATEHOUSE_SEED_DEMO && (await isEmpty(db()))) {
-    const seeded = await seedDemo(db(), env.GATEHOUSE_DATA_DIR);
-    console.log(`  Seeded the demo world (${seeded.changes} changes).`);
-  }
-
-  const app = next({ dev, dir: process.cwd(), hostname: "localhost", port: env.PORT });
-  await app.prepare();
-  const handle = app.getRequestHandler();
-
-  const server = http.createServer((req, res) => {
-    if (req.url === "/healthz") {
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-      res.end(JSON.stringify({ status: "ok" }));
-      return;
-    }
-    req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
-    void handle(req, res);
-  });
   server.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EADDRINUSE") fail(`Port ${env.PORT} is already in use. Set PORT to another port.`);
     fail(e.message);
   });
   server.listen(env.PORT, env.HOSTNAME, () => {
     const demo = env.GATEHOUSE_SEED_DEMO ? readDemoCredentials(env.GATEHOUSE_DATA_DIR) : null;
+    const mode = apiOnly ? "(decision API only)" : dev ? "(development)" : "";
     const lines = [
       "",
-      `  Gatehouse ${dev ? "(development)" : ""} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-      `  ➜ Console:  ${env.GATEHOUSE_PUBLIC_URL}`,
+      `  Gatehouse ${mode} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `  ➜ ${apiOnly ? "API:    " : "Console:"}  ${env.GATEHOUSE_PUBLIC_URL}`,
       `  ➜ Database: ${database.embedded ? `embedded PostgreSQL (${env.GATEHOUSE_DATA_DIR}/postgres)` : "DATABASE_URL"}`,
-      ...(demo ? [`  ➜ Sign in:  ${demo.email} / ${demo.password}`] : []),
+      ...(demo && !apiOnly ? [`  ➜ Sign in:  ${demo.email} / ${demo.password}`] : []),
       ...(generated ? [`  (generated AUTH_SECRET in ${env.GATEHOUSE_DATA_DIR}/auth-secret; set AUTH_SECRET for multiple instances)`] : []),
       "",
     ];

@@ -9,7 +9,7 @@ import type { NodeKind } from "@/lib/generated/prisma/enums";
 import { AppError } from "@/lib/errors";
 import { canonicalJson } from "@/lib/audit/chain";
 import { recordAdminActivity, type AdminActivity, type BindingDelta } from "@/lib/audit/admin";
-import { bumpRevision, etagFor } from "@/lib/db/revision";
+import { bumpRevision, etagFor, recordChanges, type PolicyChangeRef } from "@/lib/db/revision";
 import { canonicalEntry, canonicalWorld, KEY, type Entry } from "./canonical";
 import { exportWorld } from "./export";
 import { audienceFor, parseResourceName } from "./names";
@@ -221,6 +221,7 @@ export async function applyWorld(prisma: PrismaClient, file: World, opts: ApplyO
       const w = new Writer(tx, revision, desired);
       for (const c of changes) await w.apply(c);
       await w.removeOrphanContainers();
+      await recordChanges(tx, revision, w.changed);
       await recordAdminActivity(
         tx,
         changes.map((c) => auditFor(c, opts.actor, revision)),
@@ -231,8 +232,35 @@ export async function applyWorld(prisma: PrismaClient, file: World, opts: ApplyO
   );
 }
 
-/** Executes one planned change against the database. */
+function changeRef(c: Change): PolicyChangeRef {
+  switch (c.section) {
+    case "organizations":
+    case "folders":
+    case "projects":
+    case "resources":
+      return { kind: "node", key: c.key };
+    case "users":
+    case "serviceAccounts":
+      return { kind: "principal", key: c.key };
+    case "groups":
+      return { kind: "group", key: c.key };
+    case "customRoles":
+      return { kind: "customRoles", key: "*" };
+    case "accessLevels":
+      return { kind: "accessLevels", key: "*" };
+    case "trustedIssuers":
+      return { kind: "trustedIssuer", key: c.key };
+    case "policies":
+      return { kind: "policy", key: c.key };
+    case "denyPolicies":
+      return { kind: "denyPolicies", key: c.key.split("#")[0] ?? c.key };
+  }
+}
+
+/** Executes one planned change against the database, noting what the engine must reload. */
 class Writer {
+  readonly changed: PolicyChangeRef[] = [];
+
   constructor(
     private tx: Tx,
     private revision: bigint,
@@ -240,6 +268,7 @@ class Writer {
   ) {}
 
   async apply(c: Change): Promise<void> {
+    this.changed.push(changeRef(c));
     const tx = this.tx;
     const after = c.after as never;
     switch (c.section) {
@@ -417,6 +446,7 @@ class Writer {
       const exists = await this.tx.node.findUnique({ where: { name: n }, select: { name: true } });
       if (exists) continue;
       const project = await this.tx.node.findUniqueOrThrow({ where: { name: `projects/${parsed.project}` } });
+      this.changed.push({ kind: "node", key: n });
       await this.tx.node.create({
         data: {
           name: n,
@@ -434,7 +464,9 @@ class Writer {
     const nodes = await this.tx.node.findMany({ where: { name: { startsWith: `projects/${projectId}/` } } });
     for (const n of nodes) {
       const parsed = parseResourceName(n.name);
-      if (parsed) await this.tx.node.update({ where: { name: n.name }, data: { audience: audienceFor(parsed, number) } });
+      if (!parsed) continue;
+      await this.tx.node.update({ where: { name: n.name }, data: { audience: audienceFor(parsed, number) } });
+      this.changed.push({ kind: "node", key: n.name });
     }
   }
 
@@ -444,6 +476,7 @@ class Writer {
     for (const c of children) {
       if (c.implicit) await this.deleteNode(c.name);
     }
+    this.changed.push({ kind: "node", key: name });
     await this.tx.role.deleteMany({ where: { parentName: name, deleted: true } });
     try {
       await this.tx.node.delete({ where: { name } });
@@ -466,6 +499,7 @@ class Writer {
       const gone = orphans.filter((o) => !keep.has(o.name));
       if (gone.length === 0) return;
       await this.tx.node.deleteMany({ where: { name: { in: gone.map((o) => o.name) } } });
+      for (const o of gone) this.changed.push({ kind: "node", key: o.name });
     }
   }
 
@@ -486,6 +520,12 @@ class Writer {
   }
 
   private async rewriteMember(from: string, to: string): Promise<void> {
+    const [bindings, groups] = await Promise.all([
+      this.tx.bindingMember.findMany({ where: { member: from }, select: { binding: { select: { policyResourceName: true } } } }),
+      this.tx.groupMember.findMany({ where: { member: from }, select: { groupEmail: true } }),
+    ]);
+    for (const b of bindings) this.changed.push({ kind: "policy", key: b.binding.policyResourceName });
+    for (const g of groups) this.changed.push({ kind: "group", key: g.groupEmail });
     await this.tx.bindingMember.updateMany({ where: { member: from }, data: { member: to } });
     await this.tx.groupMember.updateMany({ where: { member: from }, data: { member: to } });
   }

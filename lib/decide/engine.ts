@@ -1,0 +1,252 @@
+// The live policy engine of one instance: an immutable compiled snapshot in memory (the decision
+// path never waits on the database), kept current from the change feed.
+//
+// - Start: load everything at one revision and compile.
+// - Follow: LISTEN gatehouse_revision (NOTIFY is sent by every IAM write at commit) plus a poll of
+//   the revision row every second as a fallback; each sync reads the PolicyChange rows after the
+//   current revision and reloads just those units (a policy, a group, a node…) into the snapshot
+//   with the core's incremental updates. A gap in the feed (pruned rows) falls back to a full load.
+// - If the database goes away, decisions continue from the last snapshot; health() reports it stale.
+import pg from "pg";
+import type { PrismaClient } from "@/lib/generated/prisma/client";
+import { Prisma } from "@/lib/generated/prisma/client";
+import {
+  compile,
+  withAccessLevels,
+  withCustomRoles,
+  withDenyPolicies,
+  withGroupMembers,
+  withNodes,
+  withoutNodes,
+  withPolicy,
+  withPrincipals,
+  type Snapshot,
+} from "@/lib/policy";
+import { REVISION_CHANNEL, type ChangeKind } from "@/lib/db/revision";
+import { loadAccessLevels, loadAll, loadCustomRoles, loadDenyPolicies, loadGroups, loadNodes, loadPolicies, loadPrincipals, toNode, toPolicy, type SideData } from "./load";
+
+export interface EngineState {
+  snapshot: Snapshot;
+  side: SideData;
+  revision: bigint;
+}
+
+export interface EngineOptions {
+  databaseUrl: string;
+  bootstrapAdmins: readonly string[];
+  pollMs?: number;
+  /** Called after a sync with the non-policy kinds that changed (issuers, proxy credentials). */
+  onChange?: (changes: ReadonlyMap<ChangeKind, ReadonlySet<string>>) => void | Promise<void>;
+  log?: (message: string) => void;
+}
+
+/** A snapshot older than this (no successful sync) is reported stale by health(). */
+export const STALE_AFTER_MS = 5_000;
+
+export class PolicyEngine {
+  private state!: EngineState;
+  private lastSyncAt = 0;
+  private lastError: string | null = null;
+  private listener: pg.Client | null = null;
+  private listening = false;
+  private timer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> | null = null;
+  private again = false;
+  private waiters: { revision: bigint; resolve: (ok: boolean) => void }[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly opts: EngineOptions,
+  ) {}
+
+  /** Loads the snapshot and starts following changes. */
+  async start(): Promise<void> {
+    await this.fullLoad();
+    await this.listen();
+    this.timer = setInterval(() => void this.sync(), this.opts.pollMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const w of this.waiters.splice(0)) w.resolve(false);
+    await this.listener?.end().catch(() => {});
+  }
+
+  /** The current state; read once per request (it is replaced, never mutated). */
+  current(): EngineState {
+    return this.state;
+  }
+
+  health(now = Date.now()): { revision: string; lastSyncAt: string; stale: boolean; listening: boolean; error: string | null } {
+    return {
+      revision: this.state.revision.toString(),
+      lastSyncAt: new Date(this.lastSyncAt).toISOString(),
+      stale: now - this.lastSyncAt > STALE_AFTER_MS,
+      listening: this.listening,
+      error: this.lastError,
+    };
+  }
+
+  /**
+   * Read-your-writes: resolves true once the snapshot has reached `revision`, false after
+   * `timeoutMs` (the caller then fails closed).
+   */
+  async waitFor(revision: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.state.revision >= revision) return true;
+    const reached = new Promise<boolean>((resolve) => {
+      this.waiters.push({ revision, resolve });
+      setTimeout(() => resolve(false), timeoutMs).unref();
+    });
+    void this.sync();
+    return reached;
+  }
+
+  /** Brings the snapshot up to the database's revision. Concurrent calls coalesce. */
+  sync(): Promise<void> {
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.syncOnce();
+        } while (this.again && !this.stopped);
+        this.lastSyncAt = Date.now();
+        this.lastError = null;
+      } catch (e) {
+        this.lastError = e instanceof Error ? e.message : String(e);
+      } finally {
+        this.syncing = null;
+        this.release();
+      }
+    })();
+    return this.syncing;
+  }
+
+  private release(): void {
+    const rev = this.state.revision;
+    this.waiters = this.waiters.filter((w) => {
+      if (w.revision <= rev) {
+        w.resolve(true);
+        return false;
+      }
+      return true;
+    });
+  }
+
+  private async fullLoad(): Promise<void> {
+    const started = performance.now();
+    const { revision, data, side } = await this.prisma.$transaction((tx) => loadAll(tx, this.opts.bootstrapAdmins), {
+      isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead,
+      timeout: 120_000,
+    });
+    this.state = { snapshot: compile(data, revision), side, revision };
+    this.lastSyncAt = Date.now();
+    this.opts.log?.(`policy snapshot loaded at revision ${revision} in ${Math.round(performance.now() - started)} ms (${data.nodes.length} nodes, ${data.policies?.length ?? 0} policies, ${data.groups?.length ?? 0} groups)`);
+  }
+
+  private async syncOnce(): Promise<void> {
+    const from = this.state.revision;
+    const row = await this.prisma.policyRevision.findUnique({ where: { id: 1 } });
+    const to = row?.value ?? 0n;
+    if (to <= from) return;
+    const changes = await this.prisma.policyChange.findMany({
+      where: { revision: { gt: from, lte: to } },
+      select: { revision: true, kind: true, key: true },
+    });
+    const seen = new Set(changes.map((c) => c.revision));
+    let complete = true;
+    for (let r = from + 1n; r <= to; r++) if (!seen.has(r)) complete = false;
+    if (!complete) {
+      this.opts.log?.(`change feed has a gap between revisions ${from} and ${to}: full reload`);
+      await this.fullLoad();
+      await this.opts.onChange?.(new Map([["trustedIssuer", new Set(["*"])], ["proxyCredential", new Set(["*"])]]));
+      return;
+    }
+    const byKind = new Map<ChangeKind, Set<string>>();
+    for (const c of changes) {
+      const kind = c.kind as ChangeKind;
+      let set = byKind.get(kind);
+      if (!set) byKind.set(kind, (set = new Set()));
+      set.add(c.key);
+    }
+    this.state = await this.applyChanges(this.state, byKind, to);
+    await this.opts.onChange?.(byKind);
+  }
+
+  private async applyChanges(state: EngineState, byKind: Map<ChangeKind, Set<string>>, revision: bigint): Promise<EngineState> {
+    let s = state.snapshot;
+    const side: SideData = { audiences: state.side.audiences, principalIds: state.side.principalIds };
+    const tx = this.prisma;
+
+    const nodeNames = [...(byKind.get("node") ?? [])];
+    const policyNames = new Set(byKind.get("policy") ?? []);
+    if (nodeNames.length) {
+      const rows = await loadNodes(tx, nodeNames);
+      const found = new Set(rows.map((r) => r.name));
+      const gone = nodeNames.filter((n) => !found.has(n));
+      if (gone.length) s = withoutNodes(s, gone, revision);
+      if (rows.length) s = withNodes(s, rows.map(toNode), revision);
+      side.audiences = new Map(side.audiences);
+      for (const n of gone) side.audiences.delete(n);
+      for (const r of rows) {
+        if (r.audience) side.audiences.set(r.name, r.audience);
+        else side.audiences.delete(r.name);
+        // New organizations carry the bootstrap admins' binding.
+        if (r.kind === "ORGANIZATION") policyNames.add(r.name);
+      }
+    }
+    if (policyNames.size) {
+      const rows = new Map((await loadPolicies(tx, [...policyNames])).map((p) => [p.resourceName, p]));
+      for (const name of policyNames) s = withPolicy(s, toPolicy(name, rows.get(name) ?? null, this.opts.bootstrapAdmins), revision);
+    }
+    const denyTargets = [...(byKind.get("denyPolicies") ?? [])];
+    if (denyTargets.length) {
+      const list = await loadDenyPolicies(tx, denyTargets);
+      for (const t of denyTargets) s = withDenyPolicies(s, t, list.filter((d) => d.attachedTo === t), revision);
+    }
+    const groupEmails = [...(byKind.get("group") ?? [])];
+    if (groupEmails.length) {
+      const found = new Map((await loadGroups(tx, groupEmails)).map((g) => [g.email, g.members]));
+      for (const g of groupEmails) s = withGroupMembers(s, g, found.get(g) ?? null, revision);
+    }
+    if (byKind.has("customRoles")) s = withCustomRoles(s, await loadCustomRoles(tx), revision);
+    if (byKind.has("accessLevels")) s = withAccessLevels(s, await loadAccessLevels(tx), revision);
+    if (byKind.has("principal")) {
+      const { principals, ids } = await loadPrincipals(tx);
+      s = withPrincipals(s, principals, revision);
+      side.principalIds = ids;
+    }
+    return { snapshot: s.revision === revision.toString() ? s : withPrincipals(s, [...s.principals.values()], revision), side, revision };
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({ connectionString: this.opts.databaseUrl });
+    client.on("notification", () => void this.sync());
+    client.on("error", (e) => {
+      this.listening = false;
+      this.lastError = e.message;
+    });
+    client.on("end", () => {
+      this.listening = false;
+      if (!this.stopped) setTimeout(() => void this.listen().catch(() => {}), 1000).unref();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REVISION_CHANNEL}`);
+      this.listener = client;
+      this.listening = true;
+      // Anything committed between the load and LISTEN is caught by this sync.
+      void this.sync();
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      await client.end().catch(() => {});
+    }
+  }
+}

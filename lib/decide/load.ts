@@ -1,0 +1,145 @@
+// The one place where database rows become policy-core input (lib/policy types). Used for the
+// full load at start-up and, unit by unit, for incremental updates from the change feed.
+import type { Prisma } from "@/lib/generated/prisma/client";
+import type { AccessLevel, AllowPolicy, DenyPolicy, Group, HierarchyNode, PolicyData, Principal, Role } from "@/lib/policy";
+
+type Tx = Prisma.TransactionClient;
+
+/** What the decision path needs beyond the core's data: audiences and stable principal ids. */
+export interface SideData {
+  /** node name → JWT audience of the signed header. */
+  audiences: Map<string, string>;
+  /** principal member string → Principal.id (the uid in x-goog-authenticated-user-id). */
+  principalIds: Map<string, string>;
+}
+
+const nodeSelect = { name: true, kind: true, parentName: true, displayName: true, iapEnabled: true, hosts: true, pathPrefix: true, audience: true } as const;
+type NodeRow = Prisma.NodeGetPayload<{ select: typeof nodeSelect }>;
+
+export function toNode(r: NodeRow): HierarchyNode {
+  const n: HierarchyNode = { name: r.name, parent: r.parentName };
+  if (r.displayName) n.displayName = r.displayName;
+  if (r.iapEnabled !== null) n.iapEnabled = r.iapEnabled;
+  if (r.hosts.length) n.hosts = r.hosts;
+  if (r.pathPrefix) n.pathPrefix = r.pathPrefix;
+  return n;
+}
+
+const policyInclude = { bindings: { orderBy: { position: "asc" }, include: { members: { orderBy: { position: "asc" } } } } } as const;
+type PolicyRow = Prisma.AllowPolicyGetPayload<{ include: typeof policyInclude }>;
+
+/**
+ * Bootstrap admins (GATEHOUSE_BOOTSTRAP_ADMINS) hold roles/owner on every organization: added as
+ * one more binding on each organization's policy, so queries and checks see the same grant.
+ */
+function withBootstrap(resource: string, bindings: AllowPolicy["bindings"], bootstrapAdmins: readonly string[]): AllowPolicy["bindings"] {
+  if (!resource.startsWith("organizations/") || bootstrapAdmins.length === 0) return bindings;
+  return [...bindings, { role: "roles/owner", members: bootstrapAdmins.map((e) => `user:${e}`) }];
+}
+
+export function toPolicy(resource: string, row: PolicyRow | null, bootstrapAdmins: readonly string[]): AllowPolicy {
+  const bindings: AllowPolicy["bindings"] = (row?.bindings ?? []).map((b) => ({
+    role: b.role,
+    members: b.members.map((m) => m.member),
+    ...(b.conditionExpression !== null
+      ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
+      : {}),
+  }));
+  return { resource, version: row?.version ?? 1, ...(row ? { etag: row.etag } : {}), bindings: withBootstrap(resource, bindings, bootstrapAdmins) };
+}
+
+const denyInclude = { rules: { orderBy: { position: "asc" } } } as const;
+type DenyRow = Prisma.DenyPolicyGetPayload<{ include: typeof denyInclude }>;
+
+export function toDenyPolicy(d: DenyRow): DenyPolicy {
+  return {
+    attachedTo: d.attachedTo,
+    name: d.policyId,
+    rules: d.rules.map((r) => ({
+      deniedPrincipals: r.deniedPrincipals,
+      exceptionPrincipals: r.exceptionPrincipals,
+      deniedPermissions: r.deniedPermissions,
+      exceptionPermissions: r.exceptionPermissions,
+      ...(r.conditionExpression ? { denialCondition: { expression: r.conditionExpression, ...(r.conditionTitle ? { title: r.conditionTitle } : {}) } } : {}),
+    })),
+  };
+}
+
+export async function loadNodes(tx: Tx, names?: string[]): Promise<NodeRow[]> {
+  return tx.node.findMany({ select: nodeSelect, ...(names ? { where: { name: { in: names } } } : {}) });
+}
+
+export async function loadPolicies(tx: Tx, resources?: string[]): Promise<PolicyRow[]> {
+  return tx.allowPolicy.findMany({ include: policyInclude, ...(resources ? { where: { resourceName: { in: resources } } } : {}) });
+}
+
+export async function loadDenyPolicies(tx: Tx, attachedTo?: string[]): Promise<DenyPolicy[]> {
+  const rows = await tx.denyPolicy.findMany({ include: denyInclude, orderBy: { policyId: "asc" }, ...(attachedTo ? { where: { attachedTo: { in: attachedTo } } } : {}) });
+  return rows.map(toDenyPolicy);
+}
+
+export async function loadGroups(tx: Tx, emails?: string[]): Promise<Group[]> {
+  const rows = await tx.group.findMany({ include: { members: { select: { member: true } } }, ...(emails ? { where: { email: { in: emails } } } : {}) });
+  return rows.map((g) => ({ email: g.email, members: g.members.map((m) => m.member) }));
+}
+
+export async function loadCustomRoles(tx: Tx): Promise<Role[]> {
+  const rows = await tx.role.findMany({ where: { deleted: false } });
+  // A DISABLED custom role grants nothing (IAM semantics).
+  return rows.map((r) => ({ name: r.name, title: r.title, permissions: r.stage === "DISABLED" ? [] : r.permissions }));
+}
+
+export async function loadAccessLevels(tx: Tx): Promise<AccessLevel[]> {
+  const rows = await tx.accessLevel.findMany();
+  return rows.map((l) => ({
+    name: l.name,
+    ...(l.title ? { title: l.title } : {}),
+    ...(l.basic ? { basic: l.basic as unknown as NonNullable<AccessLevel["basic"]> } : {}),
+    ...(l.customExpression ? { custom: { expr: { expression: l.customExpression } } } : {}),
+  }));
+}
+
+export async function loadPrincipals(tx: Tx): Promise<{ principals: Principal[]; ids: Map<string, string> }> {
+  const rows = await tx.principal.findMany({ select: { id: true, kind: true, email: true, displayName: true } });
+  const principals: Principal[] = [];
+  const ids = new Map<string, string>();
+  for (const p of rows) {
+    const member = `${p.kind === "USER" ? "user" : "serviceAccount"}:${p.email}`;
+    principals.push({ member, ...(p.displayName ? { displayName: p.displayName } : {}) });
+    ids.set(member, p.id);
+  }
+  return { principals, ids };
+}
+
+/** Everything, read in one snapshot-consistent transaction together with its revision. */
+export async function loadAll(tx: Tx, bootstrapAdmins: readonly string[]): Promise<{ revision: bigint; data: PolicyData; side: SideData }> {
+  const rev = await tx.policyRevision.findUnique({ where: { id: 1 } });
+  const [nodes, policies, denyPolicies, groups, roles, accessLevels, principals] = await Promise.all([
+    loadNodes(tx),
+    loadPolicies(tx),
+    loadDenyPolicies(tx),
+    loadGroups(tx),
+    loadCustomRoles(tx),
+    loadAccessLevels(tx),
+    loadPrincipals(tx),
+  ]);
+  const byResource = new Map(policies.map((p) => [p.resourceName, p]));
+  // Every organization gets a policy entry so bootstrap admins apply even where none is stored.
+  const resources = new Set([...byResource.keys(), ...nodes.filter((n) => n.kind === "ORGANIZATION").map((n) => n.name)]);
+  return {
+    revision: rev?.value ?? 0n,
+    data: {
+      nodes: nodes.map(toNode),
+      policies: [...resources].map((r) => toPolicy(r, byResource.get(r) ?? null, bootstrapAdmins)),
+      denyPolicies,
+      groups,
+      roles,
+      accessLevels,
+      principals: principals.principals,
+    },
+    side: {
+      audiences: new Map(nodes.filter((n) => n.audience).map((n) => [n.name, n.audience!])),
+      principalIds: principals.ids,
+    },
+  };
+}
