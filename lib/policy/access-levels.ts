@@ -109,52 +109,60 @@ export interface LevelContext {
  */
 export function evaluateAccessLevels(levels: ReadonlyMap<string, CompiledAccessLevel>, names: Iterable<string>, ctx: LevelContext): Map<string, boolean> {
   const memo = new Map<string, boolean>();
-  const visiting = new Set<string>();
-  const evalLevel = (name: string): boolean => {
-    const known = memo.get(name);
-    if (known !== undefined) return known;
-    const lvl = levels.get(name);
-    if (!lvl || lvl.cyclic || visiting.has(name)) return false;
-    visiting.add(name);
-    let ok: boolean;
+  for (const n of names) evalLevel(levels, n, ctx, memo);
+  return memo;
+}
+
+// Module-level functions (no per-call closures: this runs on every check).
+// INVARIANT: recursion terminates because levels on a requiredAccessLevels cycle are marked
+// `cyclic` at compile time and answer false without recursing.
+function evalLevel(levels: ReadonlyMap<string, CompiledAccessLevel>, name: string, ctx: LevelContext, memo: Map<string, boolean>): boolean {
+  const known = memo.get(name);
+  if (known !== undefined) return known;
+  const lvl = levels.get(name);
+  let ok = false;
+  if (lvl && !lvl.cyclic) {
     if (lvl.custom) {
       const acts = ctx.customActivations();
-      ok = acts.length > 0 && acts.every((act) => {
-        const r = runCondition(lvl.custom as CompiledCondition, act);
-        return r.ok && r.value;
-      });
+      ok = acts.length > 0;
+      for (const act of acts) {
+        const r = runCondition(lvl.custom, act);
+        if (!r.ok || !r.value) ok = false;
+      }
     } else if (lvl.basic && lvl.basic.length > 0) {
-      const results = lvl.basic.map((c) => evalBasic(c));
-      ok = lvl.combining === "OR" ? results.some(Boolean) : results.every(Boolean);
-    } else {
-      ok = false;
+      const or = lvl.combining === "OR";
+      ok = !or;
+      for (const c of lvl.basic) {
+        // Every condition is evaluated (no short-circuit), so results are order independent.
+        const v = evalBasic(levels, c, ctx, memo);
+        ok = or ? ok || v : ok && v;
+      }
     }
-    visiting.delete(name);
-    memo.set(name, ok);
-    return ok;
-  };
-  const evalBasic = (c: CompiledBasicCondition): boolean => {
-    if (c.broken) return false;
-    let v = true;
-    if (c.subnets) {
-      if (!ctx.ip) return false;
-      const ip = ctx.ip;
-      v = v && c.subnets.some((s) => ipInSubnet(ip, s));
-    }
-    if (c.regions) {
-      if (!ctx.regionCode) return false;
-      v = v && c.regions.has(ctx.regionCode.toUpperCase());
-    }
-    if (c.members) v = v && ctx.principalKey !== null && c.members.has(ctx.principalKey);
-    for (const r of c.required) {
-      // Evaluate every required level (no short-circuit) so that the result is order independent.
-      const sat = evalLevel(r);
-      v = v && sat;
-    }
-    return c.negate ? !v : v;
-  };
-  for (const n of names) evalLevel(n);
-  return memo;
+  }
+  memo.set(name, ok);
+  return ok;
+}
+
+function evalBasic(levels: ReadonlyMap<string, CompiledAccessLevel>, c: CompiledBasicCondition, ctx: LevelContext, memo: Map<string, boolean>): boolean {
+  if (c.broken) return false;
+  let v = true;
+  if (c.subnets) {
+    const ip = ctx.ip;
+    if (!ip) return false;
+    let inAny = false;
+    for (const s of c.subnets) if (ipInSubnet(ip, s)) inAny = true;
+    v = inAny;
+  }
+  if (c.regions) {
+    if (!ctx.regionCode) return false;
+    v = v && c.regions.has(ctx.regionCode.toUpperCase());
+  }
+  if (c.members) v = v && ctx.principalKey !== null && c.members.has(ctx.principalKey);
+  for (const r of c.required) {
+    const sat = evalLevel(levels, r, ctx, memo);
+    v = v && sat;
+  }
+  return c.negate ? !v : v;
 }
 
 /** All levels reachable from `roots` through requiredAccessLevels (roots included). */

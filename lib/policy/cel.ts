@@ -9,6 +9,7 @@
 import { parse, plan, celEnv, celFunc, celMethod, CelScalar, isCelError, type CelEnv } from "@bufbuild/cel";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseIp, parseSubnet, ipInSubnet } from "./ip";
+import { TIME_FUNCS } from "./cel-time";
 
 /** GCP allows 12 logical operators per condition; we count `&&`, `||` and `!`. */
 export const MAX_LOGICAL_OPERATORS = 12;
@@ -71,11 +72,14 @@ function extract(this: string, template: string): string {
 }
 
 const FUNCS = [
+  ...TIME_FUNCS,
   celFunc("inIpRange", [CelScalar.STRING, CelScalar.STRING], CelScalar.BOOL, inIpRange),
   celMethod("extract", CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, extract),
 ];
 
-const ENV: CelEnv = celEnv({ funcs: FUNCS });
+/** The CEL environment of every condition (standard library + IAM functions + fast time accessors). */
+export const CEL_ENV: CelEnv = celEnv({ funcs: FUNCS });
+const ENV = CEL_ENV;
 
 export interface ConditionError {
   message: string;

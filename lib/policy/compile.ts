@@ -81,6 +81,15 @@ export interface Internals {
   readonly levelMemo: Map<string, readonly string[]>;
   /** Memo: expression → compiled condition (pure). */
   readonly conditionCache: Map<string, CompiledCondition>;
+  /**
+   * Memo: (relevant levels, IP, region) → access-level result, for nodes whose relevant levels
+   * depend only on IP and region (basic levels without members, transitively).
+   */
+  readonly levelResultMemo: Map<string, { satisfied: string[]; unsatisfied: string[] }>;
+  /** Memo: relevant-level list → whether it depends only on IP and region. */
+  readonly levelStaticMemo: WeakMap<readonly string[], boolean>;
+  /** Memo: principal string → identity (member keys); see evaluate.ts `identityOf`. */
+  readonly identityMemo: Map<string, import("./evaluate").Identity>;
   /** host → nodes with that host (for `resolveHost`). */
   readonly hosts: ReadonlyMap<string, readonly string[]>;
 }
@@ -369,6 +378,9 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
       levels,
       rolePermissions,
       levelMemo: new Map(),
+      identityMemo: new Map(),
+      levelResultMemo: new Map(),
+      levelStaticMemo: new WeakMap(),
       conditionCache,
       hosts: buildHosts(nodes),
     },
@@ -403,7 +415,14 @@ function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "
     ...s,
     ...patch,
     revision: String(revision),
-    _: { ...s._, ...internals, levelMemo: resetLevelMemo ? new Map() : s._.levelMemo },
+    _: {
+      ...s._,
+      ...internals,
+      levelMemo: resetLevelMemo ? new Map() : s._.levelMemo,
+      levelResultMemo: internals.levels ? new Map() : s._.levelResultMemo,
+      levelStaticMemo: internals.levels ? new WeakMap() : s._.levelStaticMemo,
+      identityMemo: internals.memberGroups ? new Map() : s._.identityMemo,
+    },
   });
 }
 

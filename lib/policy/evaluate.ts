@@ -47,14 +47,41 @@ const ANONYMOUS: Identity = Object.freeze({ key: null, keys: Object.freeze(["all
  */
 export function identityOf(s: Snapshot, principal: string | null): Identity {
   if (principal === null) return ANONYMOUS;
+  const memo = s._.identityMemo;
+  const hit = memo.get(principal);
+  if (hit) return hit;
   const p = parsePrincipal(principal);
-  if (!p.ok) return ANONYMOUS;
-  const keys = [p.value.key];
-  const groups = s._.memberGroups.get(p.value.key);
-  if (groups) for (const g of groups) keys.push(g);
-  if (p.value.kind === "user") keys.push(`domain:${emailDomain(p.value.email)}`);
-  keys.push("allAuthenticatedUsers", "allUsers");
-  return { key: p.value.key, keys };
+  let id: Identity;
+  if (!p.ok) id = ANONYMOUS;
+  else {
+    const keys = [p.value.key];
+    const groups = s._.memberGroups.get(p.value.key);
+    if (groups) for (const g of groups) keys.push(g);
+    if (p.value.kind === "user") keys.push(`domain:${emailDomain(p.value.email)}`);
+    keys.push("allAuthenticatedUsers", "allUsers");
+    id = Object.freeze({ key: p.value.key, keys: Object.freeze(keys) });
+  }
+  // A pure memo (the identity is a function of the snapshot's group data); bounded.
+  if (memo.size >= IDENTITY_MEMO_LIMIT) memo.clear();
+  memo.set(principal, id);
+  return id;
+}
+
+const IDENTITY_MEMO_LIMIT = 200_000;
+
+/** A level is static when its result depends only on the client IP and region. */
+function levelIsStatic(s: Snapshot, name: string, seen: Set<string> = new Set()): boolean {
+  if (seen.has(name)) return true;
+  seen.add(name);
+  const l = s._.levels.get(name);
+  if (!l) return true;
+  if (l.cyclic) return true;
+  if (l.custom) return false;
+  for (const c of l.basic ?? []) {
+    if (c.members) return false;
+    for (const r of c.required) if (!levelIsStatic(s, r, seen)) return false;
+  }
+  return true;
 }
 
 /** Per-check evaluation state: request activations and access levels, built lazily once. */
@@ -72,15 +99,31 @@ class Context {
 
   evaluateLevels(s: Snapshot, names: readonly string[]): void {
     const req = this.check.request;
+    // Levels that depend only on IP and region are memoised per (levels, IP, region): a pure memo.
+    let memoKey: string | null = null;
+    let isStatic = s._.levelStaticMemo.get(names);
+    if (isStatic === undefined) {
+      isStatic = names.every((n) => levelIsStatic(s, n));
+      s._.levelStaticMemo.set(names, isStatic);
+    }
+    if (isStatic) {
+      memoKey = `${names.join("\u0001")}\u0000${req.ip ?? ""}\u0000${req.regionCode ?? ""}`;
+      const hit = s._.levelResultMemo.get(memoKey);
+      if (hit) {
+        this.satisfied = hit.satisfied;
+        this.unsatisfied = hit.unsatisfied;
+        return;
+      }
+    }
     const ip = req.ip !== undefined ? parseIp(req.ip) : null;
-    const variants = pathVariants(req.path);
-    const time = toCelTimestamp(req.time);
     const results = evaluateAccessLevels(s._.levels, names, {
       ip,
       regionCode: req.regionCode,
       principalKey: this.identity.key,
-      customActivations: () =>
-        variants.map((path) => {
+      // Built only if a custom level is evaluated.
+      customActivations: () => {
+        const time = toCelTimestamp(req.time);
+        return pathVariants(req.path).map((path) => {
           const request: Record<string, unknown> = { time, method: (req.method ?? "GET").toUpperCase() };
           if (req.host !== undefined) request.host = normaliseHost(req.host);
           if (path !== undefined) request.path = path;
@@ -88,9 +131,15 @@ class Context {
           if (ip) origin.ip = ip.toString();
           if (req.regionCode !== undefined) origin.region_code = req.regionCode.toUpperCase();
           return { request, origin, principal: this.identity.key ?? "" };
-        }),
+        });
+      },
     });
     for (const n of names) (results.get(n) === true ? this.satisfied : this.unsatisfied).push(n);
+    if (memoKey !== null) {
+      const memo = s._.levelResultMemo;
+      if (memo.size >= 4096) memo.clear();
+      memo.set(memoKey, { satisfied: Object.freeze(this.satisfied) as string[], unsatisfied: Object.freeze(this.unsatisfied) as string[] });
+    }
   }
 
   private build(withRaw: boolean): Array<Record<string, unknown>> {
@@ -145,20 +194,26 @@ function denyRuleApplies(rule: CompiledDenyRule, permission: string, identity: I
 }
 
 /** Candidate bindings on one node for one permission, in (binding, member) order, one per binding. */
-function candidates(index: ReadonlyMap<string, readonly BindingRef[]>, identity: Identity): BindingRef[] {
+const NONE: readonly BindingRef[] = Object.freeze([]);
+
+function candidates(index: ReadonlyMap<string, readonly BindingRef[]>, identity: Identity): readonly BindingRef[] {
+  let first: readonly BindingRef[] | null = null;
   let out: BindingRef[] | null = null;
-  for (const k of identity.keys) {
-    const refs = index.get(k);
-    if (!refs) continue;
-    if (out === null) out = [...refs];
-    else out.push(...refs);
+  const keys = identity.keys;
+  for (let i = 0; i < keys.length; i++) {
+    const refs = index.get(keys[i] as string);
+    if (refs === undefined) continue;
+    if (first === null) first = refs;
+    else {
+      out ??= [...first];
+      for (const r of refs) out.push(r);
+    }
   }
-  if (out === null) return [];
-  if (out.length > 1) {
+  if (out === null) return first ?? NONE;
+  {
     out.sort((a, b) => a.binding.index - b.binding.index || a.memberIdx - b.memberIdx);
-    out = out.filter((r, i, arr) => i === 0 || (arr[i - 1] as BindingRef).binding !== r.binding);
+    return out.filter((r, i, arr) => i === 0 || (arr[i - 1] as BindingRef).binding !== r.binding);
   }
-  return out;
 }
 
 function grantedBy(b: CompiledBinding, memberIdx: number): GrantedBy {
@@ -179,13 +234,15 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
   const ctx = new Context(node, check, identity);
   const levels = relevantLevels(s, node);
   if (levels.length > 0) ctx.evaluateLevels(s, levels);
+  // INVARIANT: deny rules are checked before any allow binding.
   const accessLevels = levels.length > 0 ? { satisfied: ctx.satisfied, unsatisfied: ctx.unsatisfied } : NO_LEVELS;
   const trace: TraceEntry[] | undefined = check.explain ? [] : undefined;
 
   // Deny first.
   let deniedBy: DeniedBy | undefined;
-  for (const n of node.chain) {
-    const rules = s._.deny.get(n);
+  const denyIndex = s._.deny;
+  if (denyIndex.size > 0) for (const n of node.chain) {
+    const rules = denyIndex.get(n);
     if (!rules) continue;
     for (const rule of rules) {
       const matched = denyRuleApplies(rule, permission, identity);
@@ -220,22 +277,54 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
   if (trace) {
     granted = explainAllow(s, node, permission, identity, ctx, trace, () => (memberMatched = true));
   } else {
-    outer: for (const n of node.chain) {
-      const index = s._.allow.get(n)?.get(permission);
-      if (!index) continue;
+    const allowIndex = s._.allow;
+    const keys = identity.keys;
+    for (const n of node.chain) {
+      const index = allowIndex.get(n)?.get(permission);
+      if (index === undefined) continue;
+      // Fast path: the first ref in (binding, member) order; allocation-free when it grants.
+      let best: BindingRef | undefined;
+      let hits = 0;
+      for (let i = 0; i < keys.length; i++) {
+        const refs = index.get(keys[i] as string);
+        if (refs === undefined) continue;
+        for (let j = 0; j < refs.length; j++) {
+          const r = refs[j] as BindingRef;
+          hits++;
+          if (best === undefined || r.binding.index < best.binding.index || (r.binding === best.binding && r.memberIdx < best.memberIdx)) best = r;
+        }
+      }
+      if (best === undefined) continue;
+      memberMatched = true;
+      if (best.binding.condition === null) {
+        granted = grantedBy(best.binding, best.memberIdx);
+        break;
+      }
+      const r0 = ctx.run(best.binding.condition, true);
+      if (r0.ok && r0.value) {
+        granted = grantedBy(best.binding, best.memberIdx);
+        break;
+      }
+      if (hits === 1) continue;
+      // Slow path: the remaining candidates on this node, in order.
       for (const ref of candidates(index, identity)) {
-        memberMatched = true;
+        if (ref.binding === best.binding) continue;
         const c = ref.binding.condition;
         if (c) {
           const r = ctx.run(c, true);
           if (!r.ok || !r.value) continue;
         }
         granted = grantedBy(ref.binding, ref.memberIdx);
-        break outer;
+        break;
       }
+      if (granted) break;
     }
   }
-  if (granted) return { ...base, allowed: true, reason: "GRANTED", grantedBy: granted, accessLevels, ...(trace ? { trace } : {}) };
+  if (granted) {
+    const d: Decision = { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy: granted, accessLevels };
+    if (trace) d.trace = trace;
+    return d;
+  }
   const reason = identity.key === null && check.principal === null ? "UNAUTHENTICATED" : memberMatched ? "CONDITION_NOT_MET" : "NO_MATCHING_BINDING";
   return { ...base, allowed: false, reason, accessLevels, ...(trace ? { trace } : {}) };
 }

@@ -9,6 +9,18 @@ export type Subnet = [Ip, number];
  * octal or hex forms); IPv4-mapped IPv6 (`::ffff:10.0.0.1`) is treated as the IPv4 address.
  */
 export function parseIp(input: string): Ip | null {
+  const hit = ipMemo.get(input);
+  if (hit !== undefined) return hit;
+  const ip = parseIpUncached(input);
+  if (ipMemo.size >= 4096) ipMemo.clear();
+  ipMemo.set(input, ip);
+  return ip;
+}
+
+// Pure memo (parsed addresses are never mutated by callers).
+const ipMemo = new Map<string, Ip | null>();
+
+function parseIpUncached(input: string): Ip | null {
   const s = input.trim();
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return ipaddr.IPv4.parse(s);
   if (s.includes(":") && ipaddr.IPv6.isValid(s)) {
