@@ -22,7 +22,13 @@ const ZRequestAttrs = z.strictObject({
   host: z.string().max(255).optional(),
   path: z.string().max(8192).optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
-  regionCode: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code").optional(),
+  regionCode: z
+    .string()
+    .transform((r) => r.toUpperCase())
+    .pipe(z.string().regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code"))
+    .optional(),
+  /** What-if time (troubleshooting, replays); trusted proxies only. Default: now. */
+  time: z.iso.datetime({ offset: true }).optional(),
 });
 
 /** POST /api/v1/decisions body (DESIGN.md §6). */
@@ -66,8 +72,6 @@ export interface DecideContext {
 
 export interface Caller {
   proxy: ProxyCredentialInfo;
-  /** The connecting address (recorded when the request names no client IP). */
-  remoteIp?: string;
 }
 
 /** Identity input: exactly one of an asserted principal, a token, or none (anonymous). */
@@ -129,12 +133,15 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
   const audience = (resource && side.audiences.get(resource)) || resource || "";
   const identity = await resolveIdentity(ctx, caller, input, [audience]);
 
-  const time = new Date();
+  if (req.time !== undefined && !caller.proxy.trusted) {
+    throw new AppError("PERMISSION_DENIED", "only a trusted proxy credential may set request.time");
+  }
+  const time = req.time !== undefined ? new Date(req.time) : new Date();
   const decision: Decision = evaluate(snapshot, {
     principal: identity.principal,
     resource: resource ?? `hosts/${req.host}`,
     ...(input.permission ? { permission: input.permission } : {}),
-    request: { time, host: req.host, path: req.path, method: req.method?.toUpperCase() ?? "GET", ip: req.ip ?? caller.remoteIp, regionCode: req.regionCode },
+    request: { time, host: req.host, path: req.path, method: req.method?.toUpperCase() ?? "GET", ip: req.ip, regionCode: req.regionCode },
     ...(input.destination ? { destination: input.destination } : {}),
     explain: input.explain ?? false,
   });
@@ -150,7 +157,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
       subjectId: identity.subjectId ?? subjectIdForEmail(identity.email),
       audience,
       accessLevels: decision.accessLevels.satisfied,
-      now: time,
+      // Signed at wall-clock time even when the check was evaluated at a what-if time.
     });
   }
 
@@ -164,7 +171,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     permission: decision.permission,
     granted: decision.allowed,
     reason: decision.reason,
-    callerIp: req.ip ?? caller.remoteIp ?? null,
+    callerIp: req.ip ?? null,
     host: req.host ?? null,
     path: req.path ?? null,
     method: req.method?.toUpperCase() ?? "GET",

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { decode } from "next-auth/jwt";
 import { AppError, toErrorBody } from "@/lib/errors";
 import type { DecisionLog } from "@/lib/audit/decisions";
-import type { KeyRing } from "@/lib/identity/keys";
+import { JWKS_CACHE_CONTROL, type KeyRing } from "@/lib/identity/keys";
 import { openidConfiguration } from "@/lib/identity/openid";
 import { handleTokenRequest } from "@/lib/identity/token-endpoint";
 import type { TokenVerifier } from "@/lib/identity/verify";
@@ -86,11 +86,11 @@ function remoteIp(req: IncomingMessage): string | undefined {
   return a?.startsWith("::ffff:") ? a.slice(7) : a;
 }
 
-function authenticateProxy(ctx: HotPathContext, secret: string | undefined, req: IncomingMessage): Caller {
+function authenticateProxy(ctx: HotPathContext, secret: string | undefined): Caller {
   if (!secret) throw new AppError("UNAUTHENTICATED", "a proxy credential is required");
   const proxy = ctx.proxies.authenticate(secret);
   if (!proxy) throw new AppError("UNAUTHENTICATED", "unknown or revoked proxy credential");
-  return { proxy, remoteIp: remoteIp(req) };
+  return { proxy };
 }
 
 function zodDetails(e: import("zod").ZodError) {
@@ -105,29 +105,21 @@ function toCheck(raw: unknown): CheckInput {
 
 async function handleDecisions(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== "POST") throw new AppError("INVALID_ARGUMENT", "use POST");
-  const caller = authenticateProxy(ctx, bearer(req.headers.authorization), req);
+  const caller = authenticateProxy(ctx, bearer(req.headers.authorization));
   const check = toCheck(parseJson(await readBody(req, MAX_BODY)));
   send(res, 200, await decide(ctx, caller, check));
 }
 
 async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== "POST") throw new AppError("INVALID_ARGUMENT", "use POST");
-  const caller = authenticateProxy(ctx, bearer(req.headers.authorization), req);
+  const caller = authenticateProxy(ctx, bearer(req.headers.authorization));
   const parsed = ZBatchRequest.safeParse(parseJson(await readBody(req, MAX_BATCH_BODY)));
   if (!parsed.success) throw new AppError("INVALID_ARGUMENT", "a batch is { checks: [ 1 to 100 decision requests ] }", zodDetails(parsed.error));
-  // Validate every check before deciding any, so a bad batch has no partial effect.
-  const checks = parsed.data.checks.map((c, i) => {
+  // Each check is answered on its own: a malformed one gets its own { error }, in its position.
+  const results: (DecisionResponse | ReturnType<typeof toErrorBody>["body"])[] = [];
+  for (const raw of parsed.data.checks) {
     try {
-      return toCheck(c);
-    } catch (e) {
-      if (e instanceof AppError) throw new AppError(e.code, `checks[${i}]: ${e.message}`, e.details.map((d) => ({ ...d, path: `checks[${i}].${d.path ?? ""}` })));
-      throw e;
-    }
-  });
-  const results: (DecisionResponse | { error: { code: string; message: string } })[] = [];
-  for (const c of checks) {
-    try {
-      results.push(await decide(ctx, caller, c));
+      results.push(await decide(ctx, caller, toCheck(raw)));
     } catch (e) {
       results.push(toErrorBody(e).body);
     }
@@ -173,7 +165,7 @@ function signInUrl(ctx: HotPathContext, original: string): string {
 }
 
 async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const caller = authenticateProxy(ctx, header(req, "x-gatehouse-proxy-key"), req);
+  const caller = authenticateProxy(ctx, header(req, "x-gatehouse-proxy-key"));
   // The original request: nginx auth_request (X-Original-*), Traefik/Caddy (X-Forwarded-*),
   // Envoy ext_authz (the check request carries the original method and path).
   const method = header(req, "x-original-method") ?? header(req, "x-forwarded-method") ?? (req.method === "HEAD" ? "GET" : req.method) ?? "GET";
@@ -245,7 +237,7 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
       break;
     case "/.well-known/jwks.json":
       handler = (c, _rq, rs) => {
-        rs.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "public, max-age=300" });
+        rs.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": JWKS_CACHE_CONTROL });
         rs.end(c.ring.jwksJson());
       };
       break;

@@ -24,7 +24,7 @@ export const KEY: { [K in keyof World]-?: (e: Entry<K>) => string } = {
   accessLevels: (e) => e.name,
   trustedIssuers: (e) => e.issuer,
   policies: (e) => e.resource,
-  denyPolicies: (e) => `${e.attachedTo}#${e.policyId ?? "default"}`,
+  denyPolicies: (e) => `${e.attachedTo}#${e.name ?? "default"}`,
 };
 
 function strip<T extends object>(o: T): T {
@@ -36,12 +36,13 @@ export function canonicalEntry<K extends keyof World>(section: K, e: Entry<K>): 
     switch (section) {
       case "resources": {
         const r = e as Entry<"resources">;
+        // An unset IAP switch inherits from the nearest web ancestor (default off), as in the core.
         const kind = parseResourceName(r.name)?.kind;
         const web = kind !== undefined && WEB_KINDS.has(kind);
         return strip({
           name: r.name,
           displayName: r.displayName,
-          iap: web ? (r.iap ?? false) : undefined,
+          iap: web ? r.iap : undefined,
           hosts: r.hosts?.length ? uniqSorted(r.hosts) : undefined,
           pathPrefix: r.pathPrefix,
         });
@@ -70,7 +71,7 @@ export function canonicalEntry<K extends keyof World>(section: K, e: Entry<K>): 
         const d = e as Entry<"denyPolicies">;
         return strip({
           attachedTo: d.attachedTo,
-          policyId: d.policyId && d.policyId !== "default" ? d.policyId : undefined,
+          name: d.name && d.name !== "default" ? d.name : undefined,
           displayName: d.displayName,
           rules: d.rules.map((r) =>
             strip({

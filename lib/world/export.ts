@@ -58,7 +58,7 @@ export async function exportWorld(tx: Tx): Promise<World> {
       title: opt(l.title),
       description: opt(l.description),
       basic: (l.basic ?? undefined) as NonNullable<World["accessLevels"]>[number]["basic"],
-      custom: l.customExpression ? { expression: l.customExpression } : undefined,
+      custom: l.customExpression ? { expr: { expression: l.customExpression } } : undefined,
     })),
     trustedIssuers: issuers.map((i) => ({ issuer: i.issuer, audiences: i.audiences, jwksUri: i.jwksUri ?? undefined })),
     policies: policies.map((p) => ({
@@ -74,7 +74,7 @@ export async function exportWorld(tx: Tx): Promise<World> {
     })),
     denyPolicies: denies.map((d) => ({
       attachedTo: d.attachedTo,
-      policyId: d.policyId,
+      name: d.policyId,
       displayName: opt(d.displayName),
       rules: d.rules.map((r) => ({
         description: opt(r.description),

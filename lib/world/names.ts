@@ -1,7 +1,9 @@
-// Grammar of Gatehouse resource names (DESIGN.md §1). Pure: used by the world file, the admin
-// API and the DB mappers. A name parses to its kind, its project, and its parent name; the
-// containers between a project and a resource (iap_web, iap_web/compute, …) are implicit nodes.
+// Resource names as stored (DESIGN.md §1): a name parses to its kind, its project, and its parent
+// name; the containers between a project and a resource (iap_web, iap_web/compute, …) are
+// implicit nodes. Pure: used by the world file, the admin API and the DB mappers.
 import type { NodeKind } from "@/lib/generated/prisma/enums";
+import { parseResourceName as parseCoreName } from "@/lib/policy/resources";
+import { RESOURCE_TYPES } from "@/lib/policy/types";
 
 export interface ParsedName {
   name: string;
@@ -13,74 +15,54 @@ export interface ParsedName {
   project: string | null;
 }
 
-const SEG = "[a-z0-9](?:[a-z0-9_.-]{0,61}[a-z0-9])?";
-const PROJECT = "[a-z][a-z0-9-]{1,28}[a-z0-9]";
-const REGION = "[a-z]+-[a-z]+[0-9]+";
-const ZONE = `${REGION}-[a-z]`;
+/** Each path segment of a name a user writes: conservative characters only (the core's grammar accepts more). */
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
-const RULES: { re: RegExp; kind: NodeKind; parent: (m: RegExpMatchArray) => string | null }[] = [
-  { re: /^organizations\/(\d{1,20})$/, kind: "ORGANIZATION", parent: () => null },
-  { re: /^folders\/(\d{1,20})$/, kind: "FOLDER", parent: () => null },
-  { re: new RegExp(`^projects/(${PROJECT})$`), kind: "PROJECT", parent: () => null },
-  { re: new RegExp(`^projects/(${PROJECT})/iap_web$`), kind: "IAP_WEB", parent: (m) => `projects/${m[1]}` },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/iap_web/(compute|appengine-${SEG}|cloud_run-${REGION})$`),
-    kind: "IAP_WEB_TYPE",
-    parent: (m) => `projects/${m[1]}/iap_web`,
-  },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/iap_web/compute/services/(${SEG})$`),
-    kind: "WEB_BACKEND_SERVICE",
-    parent: (m) => `projects/${m[1]}/iap_web/compute`,
-  },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/iap_web/(appengine-${SEG})/services/(${SEG})$`),
-    kind: "APPENGINE_SERVICE",
-    parent: (m) => `projects/${m[1]}/iap_web/${m[2]}`,
-  },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/iap_web/(appengine-${SEG})/services/(${SEG})/versions/(${SEG})$`),
-    kind: "APPENGINE_VERSION",
-    parent: (m) => `projects/${m[1]}/iap_web/${m[2]}/services/${m[3]}`,
-  },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/iap_web/(cloud_run-${REGION})/services/(${SEG})$`),
-    kind: "CLOUD_RUN_SERVICE",
-    parent: (m) => `projects/${m[1]}/iap_web/${m[2]}`,
-  },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/locations/(${REGION})/services/(${SEG})$`),
-    kind: "RUN_SERVICE",
-    parent: (m) => `projects/${m[1]}`,
-  },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/locations/(${REGION})/functions/(${SEG})$`),
-    kind: "FUNCTION",
-    parent: (m) => `projects/${m[1]}`,
-  },
-  { re: new RegExp(`^projects/(${PROJECT})/iap_tunnel$`), kind: "IAP_TUNNEL", parent: (m) => `projects/${m[1]}` },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/iap_tunnel/zones/(${ZONE})$`),
-    kind: "IAP_TUNNEL",
-    parent: (m) => `projects/${m[1]}/iap_tunnel`,
-  },
-  {
-    re: new RegExp(`^projects/(${PROJECT})/iap_tunnel/zones/(${ZONE})/instances/(${SEG})$`),
-    kind: "TUNNEL_INSTANCE",
-    parent: (m) => `projects/${m[1]}/iap_tunnel/zones/${m[2]}`,
-  },
-];
-
-export function parseResourceName(name: string): ParsedName | null {
-  for (const rule of RULES) {
-    const m = name.match(rule.re);
-    if (m) {
-      const shortId = name.slice(name.lastIndexOf("/") + 1);
-      const project = name.startsWith("projects/") ? (m[1] ?? null) : null;
-      return { name, kind: rule.kind, parent: rule.parent(m), shortId, project };
-    }
+function kindOf(name: string, type: string): NodeKind | null {
+  switch (type) {
+    case RESOURCE_TYPES.organization:
+      return "ORGANIZATION";
+    case RESOURCE_TYPES.folder:
+      return "FOLDER";
+    case RESOURCE_TYPES.project:
+      return "PROJECT";
+    case RESOURCE_TYPES.iapWeb:
+      return "IAP_WEB";
+    case RESOURCE_TYPES.iapWebType:
+      return "IAP_WEB_TYPE";
+    case RESOURCE_TYPES.iapWebService:
+      return name.includes("/iap_web/compute/") ? "WEB_BACKEND_SERVICE" : name.includes("/iap_web/cloud_run-") ? "CLOUD_RUN_SERVICE" : "APPENGINE_SERVICE";
+    case RESOURCE_TYPES.iapWebServiceVersion:
+      return "APPENGINE_VERSION";
+    case RESOURCE_TYPES.iapTunnel:
+    case RESOURCE_TYPES.iapTunnelZone:
+      return "IAP_TUNNEL";
+    case RESOURCE_TYPES.iapTunnelInstance:
+      return "TUNNEL_INSTANCE";
+    case RESOURCE_TYPES.runService:
+      return "RUN_SERVICE";
+    case RESOURCE_TYPES.cloudFunction:
+      return "FUNCTION";
+    default:
+      return null;
   }
-  return null;
+}
+
+/**
+ * Parses a resource name with the policy core's grammar (lib/policy/resources.ts — one grammar
+ * for the engine and the database) and maps it to its stored kind.
+ */
+export function parseResourceName(name: string): ParsedName | null {
+  const info = parseCoreName(name);
+  if (!info) return null;
+  const segments = name.split("/");
+  if (!segments.every((seg) => SEGMENT.test(seg))) return null;
+  const kind = kindOf(name, info.type);
+  if (!kind) return null;
+  const shortId = segments[segments.length - 1] ?? "";
+  const project = name.startsWith("projects/") ? (segments[1] ?? null) : null;
+  if (project !== null && !/^[a-z][a-z0-9-]{0,28}[a-z0-9]$|^[a-z]$/.test(project)) return null;
+  return { name, kind, parent: info.impliedParent, shortId, project };
 }
 
 /** Kinds that carry an IAP on/off switch, hosts and a JWT audience. */

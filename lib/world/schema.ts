@@ -3,24 +3,39 @@
 // it does not list), a section that is absent is left alone. Unknown keys are refused.
 import { z } from "zod";
 import { parseResourceName, RESOURCE_KINDS } from "./names";
-import { memberProblem, normaliseEmail, normaliseMember, emailProblem } from "./members";
+import { checkEmail, parseDenyPrincipal, parseMember } from "@/lib/policy/members";
 
-const email = z.string().superRefine((s, ctx) => {
-  const p = emailProblem(s);
-  if (p) ctx.addIssue({ code: "custom", message: p });
-}).transform(normaliseEmail);
-
-/** A member string; `only` restricts the kinds accepted (group members are principals or groups). */
-function memberOf(only?: { re: RegExp; message: string }) {
-  return z
-    .string()
-    .transform(normaliseMember)
-    .superRefine((s, ctx) => {
-      const p = memberProblem(s) ?? (only && !only.re.test(s) ? only.message : null);
-      if (p) ctx.addIssue({ code: "custom", message: p });
-    });
+/** A value parsed by one of the core's parsers: its canonical form, or its error message as the issue. */
+function parsed<T>(parse: (s: string) => { ok: true; value: T } | { ok: false; error: string }, canonical: (v: T) => string) {
+  return z.string().transform((s, ctx) => {
+    const r = parse(s);
+    if (r.ok) return canonical(r.value);
+    ctx.addIssue({ code: "custom", message: r.error });
+    return z.NEVER;
+  });
 }
-const member = memberOf();
+
+const email = parsed(checkEmail, (e) => e);
+/** IAM v1 member strings (canonical: emails lower-cased). */
+const member = parsed(parseMember, (m) => m.key);
+/** Group members: principals, nested groups, or deleted principals. */
+const groupMember = parsed(
+  (s) => {
+    const r = parseMember(s);
+    return r.ok && !["user", "serviceAccount", "group", "deleted"].includes(r.value.kind)
+      ? { ok: false as const, error: `"${s}": group members are user:, serviceAccount:, group: or deleted: members` }
+      : r;
+  },
+  (m) => m.key,
+);
+/** Deny rules take v1 member strings and IAM v2 principal identifiers (kept as written). */
+const denyPrincipal = parsed(
+  (s) => {
+    const r = parseDenyPrincipal(s);
+    return r.ok ? { ok: true as const, value: s } : r;
+  },
+  (s) => s,
+);
 
 function resourceName(kinds?: ReadonlySet<string>, what = "resource name") {
   return z.string().superRefine((s, ctx) => {
@@ -53,7 +68,7 @@ export const ZFolder = z.strictObject({
 });
 
 export const ZProject = z.strictObject({
-  id: z.string().regex(/^[a-z][a-z0-9-]{1,28}[a-z0-9]$/, "project ids are 3–30 lower-case letters, digits or hyphens"),
+  id: z.string().regex(/^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$/, "project ids are 1–30 lower-case letters, digits or hyphens, starting with a letter"),
   number: digits.optional(),
   parent: resourceName(new Set(["ORGANIZATION", "FOLDER"]), "organization or folder"),
   displayName: z.string().max(100).optional(),
@@ -75,7 +90,7 @@ export const ZResource = z.strictObject({
 export const ZUser = z.strictObject({ email, displayName: z.string().max(100).optional() });
 
 export const ZServiceAccount = z.strictObject({
-  email: email.refine((e) => /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{1,28}[a-z0-9]\.iam\.gserviceaccount\.com$/.test(e), {
+  email: email.refine((e) => /^[a-z]([a-z0-9-]{0,28}[a-z0-9])?@[a-z]([a-z0-9-]{0,28}[a-z0-9])?\.iam\.gserviceaccount\.com$/.test(e), {
     message: "service account emails look like NAME@PROJECT.iam.gserviceaccount.com",
   }),
   displayName: z.string().max(100).optional(),
@@ -88,7 +103,7 @@ export const ZGroup = z.strictObject({
   displayName: z.string().max(100).optional(),
   description: z.string().max(256).optional(),
   members: z
-    .array(memberOf({ re: /^(user|serviceAccount|group):/, message: "group members are user:, serviceAccount: or group: members" }))
+    .array(groupMember)
     .optional(),
 });
 
@@ -122,7 +137,8 @@ export const ZAccessLevel = z
           .min(1),
       })
       .optional(),
-    custom: z.strictObject({ expression: z.string().min(1) }).optional(),
+    /** GCP CustomLevel: { expr: { expression } }. */
+    custom: z.strictObject({ expr: z.strictObject({ expression: z.string().min(1).max(12_000) }) }).optional(),
   })
   .refine((l) => Boolean(l.basic) !== Boolean(l.custom), { message: "an access level has exactly one of basic or custom" });
 
@@ -145,8 +161,8 @@ export const ZPolicy = z.strictObject({
 
 export const ZDenyRule = z.strictObject({
   description: z.string().max(256).optional(),
-  deniedPrincipals: z.array(member).min(1),
-  exceptionPrincipals: z.array(member).optional(),
+  deniedPrincipals: z.array(denyPrincipal).min(1),
+  exceptionPrincipals: z.array(denyPrincipal).optional(),
   deniedPermissions: z.array(z.string().min(3)).min(1),
   exceptionPermissions: z.array(z.string().min(3)).optional(),
   denialCondition: z.strictObject({ title: z.string().max(100).optional(), expression: z.string().min(1) }).optional(),
@@ -154,7 +170,8 @@ export const ZDenyRule = z.strictObject({
 
 export const ZDenyPolicy = z.strictObject({
   attachedTo: resourceName(new Set(["ORGANIZATION", "FOLDER", "PROJECT"]), "organization, folder or project"),
-  policyId: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/).optional(),
+  /** The deny policy's id (several may attach to one node); default "default". */
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "deny policy ids are lower-case letters, digits and hyphens").optional(),
   displayName: z.string().max(100).optional(),
   rules: z.array(ZDenyRule).min(1),
 });

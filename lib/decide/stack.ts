@@ -1,0 +1,68 @@
+// Builds and tears down the decision stack of one instance: signing keys, token verification,
+// proxy credentials, the live policy engine and the decision audit log. Used by the server and
+// by tests that run the hot paths in-process.
+import http from "node:http";
+import type { PrismaClient } from "@/lib/generated/prisma/client";
+import { DecisionLog } from "@/lib/audit/decisions";
+import { KeyRing } from "@/lib/identity/keys";
+import { TokenVerifier } from "@/lib/identity/verify";
+import { PolicyEngine } from "./engine";
+import { handleHotPath, type HotPathContext } from "./http";
+import { ProxyCredentials } from "./proxies";
+
+export interface StackOptions {
+  prisma: PrismaClient;
+  databaseUrl: string;
+  publicUrl: string;
+  authSecret: string;
+  bootstrapAdmins: readonly string[];
+  spoolDir: string;
+  log?: (message: string) => void;
+}
+
+export interface DecisionStack {
+  ctx: HotPathContext;
+  stop(): Promise<void>;
+}
+
+export async function startDecisionStack(o: StackOptions): Promise<DecisionStack> {
+  const ring = new KeyRing({ issuer: o.publicUrl, secret: o.authSecret });
+  await ring.load(o.prisma);
+  const stopKeys = ring.follow(o.prisma, { onError: (e) => o.log?.(`signing keys: ${(e as Error).message}`) });
+  const verifier = new TokenVerifier({ ring });
+  await verifier.refreshIssuers(o.prisma);
+  const proxies = new ProxyCredentials(o.prisma);
+  await proxies.load();
+  const engine = new PolicyEngine(o.prisma, {
+    databaseUrl: o.databaseUrl,
+    bootstrapAdmins: o.bootstrapAdmins,
+    ...(o.log ? { log: o.log } : {}),
+    onChange: async (changes) => {
+      if (changes.has("trustedIssuer")) await verifier.refreshIssuers(o.prisma);
+      if (changes.has("proxyCredential")) await proxies.load();
+    },
+  });
+  await engine.start();
+  const log = new DecisionLog(o.prisma, { spoolDir: o.spoolDir });
+  log.start();
+  const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
+  usageTimer.unref();
+  return {
+    ctx: { prisma: o.prisma, proxies, publicUrl: o.publicUrl, authSecret: o.authSecret, engine, ring, verifier, log },
+    async stop() {
+      clearInterval(usageTimer);
+      stopKeys();
+      await engine.stop();
+      await log.stop();
+    },
+  };
+}
+
+/** An http server answering only the hot paths (404 otherwise): tests and --api-only. */
+export function hotPathServer(ctx: HotPathContext): http.Server {
+  return http.createServer((req, res) => {
+    if (handleHotPath(ctx, req, res)) return;
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code: "NOT_FOUND", message: "not a decision API path" } }));
+  });
+}
