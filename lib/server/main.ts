@@ -18,12 +18,8 @@ import { db } from "@/lib/db/client";
 import { isEmpty, seedDemo } from "@/lib/db/seed";
 import { readDemoCredentials } from "@/lib/auth/providers";
 import { REQUEST_PATH_HEADER } from "@/lib/auth/request-path";
-import { DecisionLog } from "@/lib/audit/decisions";
-import { KeyRing } from "@/lib/identity/keys";
-import { TokenVerifier } from "@/lib/identity/verify";
-import { PolicyEngine } from "@/lib/decide/engine";
-import { ProxyCredentials } from "@/lib/decide/proxies";
-import { handleHotPath, type HotPathContext } from "@/lib/decide/http";
+import { handleHotPath } from "@/lib/decide/http";
+import { startDecisionStack } from "@/lib/decide/stack";
 import { resolveAuthSecret } from "./secret";
 
 const dev = process.argv.includes("--dev");
@@ -61,29 +57,16 @@ async function start(): Promise<void> {
     console.log(`  Seeded the demo world (${seeded.changes} changes).`);
   }
 
-  // The decision stack: signing keys, token verification, credentials, the live snapshot, audit.
-  const ring = new KeyRing({ issuer: env.GATEHOUSE_PUBLIC_URL, secret });
-  await ring.load(prisma);
-  const stopKeys = ring.follow(prisma, { onError: (e) => console.error(`signing keys: ${(e as Error).message}`) });
-  const verifier = new TokenVerifier({ ring });
-  await verifier.refreshIssuers(prisma);
-  const proxies = new ProxyCredentials(prisma);
-  await proxies.load();
-  const engine = new PolicyEngine(prisma, {
+  const stack = await startDecisionStack({
+    prisma,
     databaseUrl: database.url,
+    publicUrl: env.GATEHOUSE_PUBLIC_URL,
+    authSecret: secret,
     bootstrapAdmins: env.GATEHOUSE_BOOTSTRAP_ADMINS,
+    spoolDir: path.join(env.GATEHOUSE_DATA_DIR, "spool"),
     log: (m) => console.log(`  ${m}`),
-    onChange: async (changes) => {
-      if (changes.has("trustedIssuer")) await verifier.refreshIssuers(prisma);
-      if (changes.has("proxyCredential")) await proxies.load();
-    },
   });
-  await engine.start();
-  const log = new DecisionLog(prisma, { spoolDir: path.join(env.GATEHOUSE_DATA_DIR, "spool") });
-  log.start();
-  const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
-  usageTimer.unref();
-  const ctx: HotPathContext = { prisma, proxies, publicUrl: env.GATEHOUSE_PUBLIC_URL, authSecret: secret, engine, ring, verifier, log };
+  const ctx = stack.ctx;
 
   let handle: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
   let closeNext = async () => {};
@@ -115,9 +98,7 @@ async function start(): Promise<void> {
     console.log(`\n  ${signal}: stopping Gatehouse…`);
     server.close();
     server.closeIdleConnections();
-    stopKeys();
-    await engine.stop();
-    await log.stop().catch((e: unknown) => console.error(`audit log: ${(e as Error).message}`));
+    await stack.stop().catch((e: unknown) => console.error(`stopping: ${(e as Error).message}`));
     await closeNext().catch(() => {});
     await prisma.$disconnect().catch(() => {});
     await database.stop().catch(() => {});
