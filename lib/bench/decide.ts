@@ -1,0 +1,387 @@
+/**
+ * Benchmark of the decision service over HTTP (not a test): `npm run bench:decide` (issue 4).
+ *
+ * World: 10,000 users, 1,000 groups (each user in ~3 leaf groups, groups nested up to 3 deep),
+ * 500 web services in 50 projects under 10 folders, 20,000 bindings (90 % on services, 9 % on
+ * projects, 1 % on folders and the organization; 10 % conditional; distinct roles per node, so
+ * nothing merges), applied with the same code as `gatehouse apply` into a fresh embedded
+ * PostgreSQL. Gatehouse runs as its own process (`lib/server/main.ts --api-only`, NODE_ENV=production:
+ * the hot paths never touch Next.js), with decision audit logging on.
+ *
+ * Load: autocannon, 50 connections, 10 s each (BENCH_DURATION), after a 2 s warm-up, client in
+ * this process:
+ *   1. POST /api/v1/decisions — a trusted proxy asserting principals; 256 distinct checks, half
+ *      drawn from real bindings, half random (the allowed share is printed).
+ *   2. ceiling: a bare node:http server answering a constant JSON (its own process).
+ *   3. nginx (docs/proxies/nginx.conf as shipped) → /api/v1/forward-auth → a trivial backend;
+ *      128 ID tokens from a trusted issuer, half of them allowed.
+ *   4. ceiling: the same nginx config → a bare node:http auth service answering from a Map.
+ * Prints rps and p50/p99 for each, the ratios, and as the last line one JSON object.
+ * Targets (issue 4): decisions ≥ 50 % of bare with p99 ≤ 10 ms; forward ≥ 80 % of its ceiling.
+ *
+ * `tsx lib/bench/decide.ts --serve bare|auth|backend PORT [MAPFILE]` runs one of the helper servers.
+ */
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+// ── the benchmark ────────────────────────────────────────────────────────────────────────────
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  "2xx": number;
+  duration: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+
+interface Run {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const APP_HOST = "app.example.com";
+const CONDITIONS = [
+  "!request.path.startsWith('/admin')",
+  "request.path.startsWith('/api/')",
+  "request.host.endsWith('.example.com') && request.method == 'GET'",
+  "request.time < timestamp('2100-01-01T00:00:00Z')",
+  "'accessPolicies/1/accessLevels/corp' in request.auth.access_levels",
+];
+const CUSTOM_ROLES = 40;
+
+/** The 10k world as a world file, plus what the load generators need. */
+function generateWorld(issuer: { issuer: string; audience: string }, seed = 42) {
+  const r = rng(seed);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)] as T;
+  const USERS = 10_000;
+  const GROUPS = 1_000;
+  const BINDINGS = 20_000;
+  const folders = Array.from({ length: 10 }, (_, f) => ({ id: String(100 + f), parent: f < 5 ? "organizations/1" : `folders/${100 + f - 5}` }));
+  const projects = Array.from({ length: 50 }, (_, p) => ({ id: `bench-p${p}`, number: String(500_000_000 + p), parent: `folders/${100 + (p % 10)}` }));
+  const services: string[] = [];
+  const resources = projects.flatMap((p, pi) =>
+    Array.from({ length: 10 }, (_, s) => {
+      const name = `projects/${p.id}/iap_web/compute/services/s${s}`;
+      services.push(name);
+      return { name, iap: true, hosts: [pi === 0 && s === 0 ? APP_HOST : `s${s}.${p.id}.example.com`] };
+    }),
+  );
+  const users = Array.from({ length: USERS }, (_, i) => `u${i}@example.com`);
+  const leaf = Math.floor(GROUPS * 0.7);
+  const mid = Math.floor(GROUPS * 0.2);
+  const groupMembers: Set<string>[] = Array.from({ length: GROUPS }, () => new Set());
+  for (const u of users) for (let k = 0; k < 3; k++) groupMembers[Math.floor(r() * leaf)]!.add(`user:${u}`);
+  for (let g = leaf; g < leaf + mid; g++) for (let k = 0; k < 4; k++) groupMembers[g]!.add(`group:g${Math.floor(r() * leaf)}@example.com`);
+  for (let g = leaf + mid; g < GROUPS; g++) for (let k = 0; k < 3; k++) groupMembers[g]!.add(`group:g${leaf + Math.floor(r() * mid)}@example.com`);
+  const groups = groupMembers.map((m, g) => ({ email: `g${g}@example.com`, members: [...m] }));
+
+  // Bindings: node → role index → binding; distinct roles per node so that none merge.
+  const nodes: string[] = [];
+  const weights: number[] = [];
+  const addNode = (name: string, share: number) => {
+    nodes.push(name);
+    weights.push(share);
+  };
+  for (const s of services) addNode(s, 0.9 / services.length);
+  for (const p of projects) addNode(`projects/${p.id}`, 0.09 / projects.length);
+  for (const f of folders) addNode(`folders/${f.id}`, 0.009 / folders.length);
+  addNode("organizations/1", 0.001);
+  const perNode = new Map<string, { role: string; members: string[]; condition?: { title: string; expression: string } }[]>();
+  const realPairs: Array<[string, string]> = []; // (member, node)
+  const roles = Array.from({ length: CUSTOM_ROLES }, (_, k) => `organizations/1/roles/webAccess${String(k).padStart(2, "0")}`);
+  let made = 0;
+  let cursor = 0;
+  while (made < BINDINGS) {
+    // Deterministic sweep weighted by node share: services get ~36 bindings each.
+    const node = nodes[cursor % nodes.length]!;
+    const share = weights[cursor % nodes.length]! * BINDINGS;
+    cursor++;
+    const list = perNode.get(node) ?? [];
+    if (list.length >= Math.ceil(share) || list.length >= CUSTOM_ROLES) continue;
+    const members = Array.from({ length: 1 + Math.floor(r() * 2) }, () => (r() < 0.6 ? `user:${pick(users)}` : `group:g${Math.floor(r() * GROUPS)}@example.com`));
+    const conditional = r() < 0.1;
+    list.push({
+      role: roles[list.length]!,
+      members,
+      ...(conditional ? { condition: { title: `c${made % CONDITIONS.length}`, expression: pick(CONDITIONS) } } : {}),
+    });
+    perNode.set(node, list);
+    realPairs.push([members[0]!, node]);
+    made++;
+  }
+  const world = {
+    organizations: [{ id: "1", displayName: "Bench", domain: "example.com" }],
+    folders,
+    projects,
+    resources,
+    users: users.map((email) => ({ email })),
+    groups,
+    customRoles: roles.map((name) => ({ name, permissions: ["iap.webServiceVersions.accessViaIAP"] })),
+    accessLevels: [{ name: "accessPolicies/1/accessLevels/corp", basic: { conditions: [{ ipSubnetworks: ["10.0.0.0/8"] }] } }],
+    trustedIssuers: [{ issuer: issuer.issuer, audiences: [issuer.audience] }],
+    policies: [...perNode].map(([resource, bindings]) => ({ resource, bindings })),
+  };
+  // A member stands for a user: a group member resolves to one of its (transitive) users.
+  const userOf = (member: string, depth = 0): string | null => {
+    if (member.startsWith("user:")) return member.slice(5);
+    const g = groupMembers[Number(member.slice(7, member.indexOf("@")))];
+    if (!g || g.size === 0 || depth > 5) return null;
+    return userOf(pick([...g]), depth + 1);
+  };
+  const below = (node: string): string => {
+    if (node.includes("/services/")) return node;
+    if (node.startsWith("projects/")) return `${node}/iap_web/compute/services/s${Math.floor(r() * 10)}`;
+    return pick(services);
+  };
+  const PATHS = ["/", "/api/v1/items", "/admin/users", "/static/app.js"];
+  const checks = Array.from({ length: 256 }, (_, i) => {
+    let principal: string;
+    let resource: string;
+    const real = i % 2 === 0 ? realPairs[Math.floor(r() * realPairs.length)]! : null;
+    const u = real ? userOf(real[0]) : null;
+    if (real && u) [principal, resource] = [`user:${u}`, below(real[1])];
+    else [principal, resource] = [`user:${pick(users)}`, pick(services)];
+    return { principal, resource, request: { method: "GET", host: APP_HOST, path: PATHS[i % 4]!, ip: i % 3 === 0 ? "10.1.2.3" : "203.0.113.9" } };
+  });
+  return { world, users, services, checks, counts: { users: USERS, groups: GROUPS, resources: services.length, projects: projects.length, bindings: made } };
+}
+
+async function main(): Promise<void> {
+  const { ensureEmbeddedPostgres } = await import("@/lib/db/embedded");
+  const { applyMigrations } = await import("@/lib/db/migrate");
+  const { createPrismaClient } = await import("@/lib/db/client");
+  const { parseWorld } = await import("@/lib/world/parse");
+  const { applyWorld } = await import("@/lib/world/apply");
+  const { worldCatalog } = await import("@/lib/world/catalog");
+  const { startGatehouse, lastWord, runCli } = await import("@/lib/proxytest/gatehouse");
+  const { startIssuer } = await import("@/lib/proxytest/issuer");
+  const { startNginx } = await import("@/lib/proxytest/proxies");
+  const { freePort, rawRequest, spawnProc, stopAll, waitFor } = await import("@/lib/proxytest/procs");
+  const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+  const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+  const CONNECTIONS = 50;
+  const self = fileURLToPath(import.meta.url);
+  const log = (s: string) => console.log(s);
+  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "gatehouse-bench-"));
+  // BENCH_DATA_DIR keeps the embedded cluster (and the applied world) between runs.
+  const keepPg = Boolean(process.env.BENCH_DATA_DIR);
+  const pgDir = process.env.BENCH_DATA_DIR ? path.resolve(process.env.BENCH_DATA_DIR) : await fsp.mkdtemp(path.join(os.tmpdir(), "gatehouse-bench-pg-"));
+  const pg = await ensureEmbeddedPostgres({ dataDir: pgDir, database: "bench", ephemeral: true });
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const onSignal = () => void stopAll().finally(() => process.exit(130));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const serve = async (mode: string, extra: string[] = []) => {
+    const port = await freePort();
+    const proc = spawnProc(`bench-${mode}`, process.execPath, ["--import", "tsx", self, "--serve", mode, String(port), ...extra], { env: process.env });
+    await waitFor(`${mode} server`, async () => (await rawRequest({ port, path: "/", timeoutMs: 1000 })).status > 0, { proc, timeoutMs: 30_000 });
+    return { port, proc };
+  };
+
+  const load = async (name: string, opts: Record<string, unknown>): Promise<Run> => {
+    await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 }); // warm-up (JIT, caches, keep-alive pools)
+    const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION });
+    const run: Run = { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r["2xx"], non2xx: r.non2xx, errors: r.errors + r.timeouts };
+    log(
+      `  ${name.padEnd(44)} ${Math.round(run.rps).toString().padStart(7)} req/s   p50 ${run.p50} ms   p99 ${run.p99} ms` +
+        `   (2xx ${run.ok}, non-2xx ${run.non2xx}, errors ${run.errors})`,
+    );
+    return run;
+  };
+
+  try {
+    await applyMigrations(pg.url);
+    const issuer = await startIssuer("gatehouse-bench");
+    cleanups.push(() => issuer.stop());
+    const gen = generateWorld(issuer);
+    log(`World: ${gen.counts.users} users, ${gen.counts.groups} groups, ${gen.counts.resources} resources in ${gen.counts.projects} projects, ${gen.counts.bindings} bindings`);
+    const prisma = createPrismaClient(pg.url);
+    cleanups.push(() => prisma.$disconnect());
+    let t0 = performance.now();
+    if (keepPg && (await prisma.principal.count()) >= gen.counts.users) {
+      // The world is deterministic (seeded), only the issuer's port differs.
+      await applyWorld(prisma, parseWorld(JSON.stringify({ trustedIssuers: gen.world.trustedIssuers })), { actor: "system:bench", catalog: worldCatalog() });
+      log(`  reusing the world in ${pgDir}`);
+    } else {
+      const parsed = parseWorld(JSON.stringify(gen.world), "bench-world.json");
+      const applied = await applyWorld(prisma, parsed, { actor: "system:bench", catalog: worldCatalog() });
+      log(`  applied in ${((performance.now() - t0) / 1000).toFixed(1)} s (${applied.changes.length} changes, revision ${applied.revision})`);
+    }
+
+    const cliEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "production", DATABASE_URL: pg.url, GATEHOUSE_SEED_DEMO: "false" };
+    const suffix = Date.now().toString(36);
+    const trustedKey = lastWord(await runCli(cliEnv, ["proxy-key", "create", "--name", `bench-trusted-${suffix}`, "--trusted"]));
+    const nginxKey = lastWord(await runCli(cliEnv, ["proxy-key", "create", "--name", `bench-nginx-${suffix}`]));
+
+    t0 = performance.now();
+    const gatehouse = await startGatehouse({ databaseUrl: pg.url, startTimeoutMs: 300_000 });
+    cleanups.push(() => gatehouse.stop());
+    log(`  Gatehouse (--api-only, NODE_ENV=production) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    // The decision mix, as the engine answers it.
+    const decide = (body: unknown, key = trustedKey) =>
+      rawRequest({
+        port: gatehouse.port,
+        path: body && typeof body === "object" && "checks" in body ? "/api/v1/decisions:batch" : "/api/v1/decisions",
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const mix = await decide({ checks: gen.checks.slice(0, 100) });
+    if (mix.status !== 200) throw new Error(`decisions:batch answered ${mix.status}: ${mix.body}`);
+    let allowedShare = 0;
+    {
+      let allowed = 0;
+      for (const c of gen.checks) {
+        const r = await decide(c);
+        if (r.status !== 200) throw new Error(`decisions answered ${r.status}: ${r.body}`);
+        if (r.json<{ allowed: boolean }>().allowed) allowed++;
+      }
+      allowedShare = allowed / gen.checks.length;
+      log(`  decision mix: ${gen.checks.length} distinct checks, ${Math.round(allowedShare * 100)} % allowed`);
+    }
+
+    // Tokens for nginx → forward-auth: 64 users allowed on app.example.com, 64 denied.
+    const appResource = gen.services[0]!;
+    const allowedUsers: string[] = [];
+    const deniedUsers: string[] = [];
+    for (let i = 0; i < gen.users.length && (allowedUsers.length < 64 || deniedUsers.length < 64); i += 100) {
+      const batch = gen.users.slice(i, i + 100);
+      const r = await decide({ checks: batch.map((u) => ({ principal: `user:${u}`, resource: appResource, request: { host: APP_HOST, path: "/public" } })) });
+      const results = r.json<{ results: { allowed: boolean }[] }>().results;
+      batch.forEach((u, k) => (results[k]?.allowed ? allowedUsers : deniedUsers).push(u));
+    }
+    // Interleaved (allowed, denied, …): every autocannon connection walks the list from the start.
+    const tokenUsers = Array.from({ length: 64 }, (_, i) => [allowedUsers[i], deniedUsers[i]]).flat().filter((u): u is string => Boolean(u));
+    const tokens = await Promise.all(tokenUsers.map((u) => issuer.mint(u)));
+    const allowedSet = new Set(allowedUsers);
+    const tokenMap: Record<string, string> = {};
+    tokens.forEach((t, i) => {
+      if (allowedSet.has(tokenUsers[i]!)) tokenMap[`Bearer ${t}`] = tokenUsers[i]!;
+    });
+    const mapFile = path.join(tmp, "auth-map.json");
+    await fsp.writeFile(mapFile, JSON.stringify(tokenMap));
+    log(`  forward-auth mix: ${Math.min(64, allowedUsers.length)} allowed and ${Math.min(64, deniedUsers.length)} denied users (ID tokens from a trusted issuer)`);
+
+    const backend = await serve("backend");
+    const bare = await serve("bare");
+    const bareAuth = await serve("auth", [mapFile]);
+    const viaGatehouse = await startNginx({ gatehousePort: gatehouse.port, appPort: backend.port, proxyKey: nginxKey });
+    const viaBare = await startNginx({ gatehousePort: bareAuth.port, appPort: backend.port, proxyKey: "ghpk_unused" });
+    cleanups.push(() => viaGatehouse.stop(), () => viaBare.stop());
+    for (const [i, want] of [[0, 200], [1, 403]] as const) {
+      const probe = await rawRequest({ port: viaGatehouse.port, path: "/public", headers: { host: APP_HOST, authorization: `Bearer ${tokens[i]}` } });
+      if (probe.status !== want) throw new Error(`nginx → Gatehouse → backend answered ${probe.status}, not ${want}, for ${tokenUsers[i]}: ${probe.body.slice(0, 300)}`);
+    }
+
+    log(`\nautocannon: ${CONNECTIONS} connections, ${DURATION} s each (after a 2 s warm-up); ${os.cpus().length} cores shared by client and servers`);
+    const decisionRequests = gen.checks.map((c) => ({
+      method: "POST",
+      path: "/api/v1/decisions",
+      headers: { authorization: `Bearer ${trustedKey}`, "content-type": "application/json" },
+      body: JSON.stringify(c),
+    }));
+    const decisions = await load("POST /api/v1/decisions (Gatehouse)", { url: `http://127.0.0.1:${gatehouse.port}`, requests: decisionRequests });
+    const bareRun = await load("bare node:http, constant JSON (ceiling)", {
+      url: `http://127.0.0.1:${bare.port}`,
+      requests: decisionRequests.map((r) => ({ ...r, path: "/" })),
+    });
+    const forwardRequests = tokens.map((t, i) => ({ method: "GET", path: i % 4 === 3 ? "/api/v1/items" : "/public", headers: { host: APP_HOST, authorization: `Bearer ${t}` } }));
+    const forward = await load("nginx → forward-auth (Gatehouse) → backend", { url: `http://127.0.0.1:${viaGatehouse.port}`, requests: forwardRequests });
+    const ceiling = await load("nginx → bare auth (Map) → backend (ceiling)", { url: `http://127.0.0.1:${viaBare.port}`, requests: forwardRequests });
+
+    const ratioToBare = decisions.rps / bareRun.rps;
+    const ratioForward = forward.rps / ceiling.rps;
+    const check = (ok: boolean) => (ok ? "meets" : "MISSES");
+    log("");
+    log(`  decisions / bare:      ${(ratioToBare * 100).toFixed(1)} %  (target ≥ 50 %: ${check(ratioToBare >= 0.5)});  decisions p99 ${decisions.p99} ms (target ≤ 10 ms: ${check(decisions.p99 <= 10)})`);
+    log(`  forward / its ceiling: ${(ratioForward * 100).toFixed(1)} %  (target ≥ 80 %: ${check(ratioForward >= 0.8)})`);
+    if (decisions.errors || forward.errors) log(`  (errors: decisions ${decisions.errors}, forward ${forward.errors})`);
+    const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+    console.log(
+      JSON.stringify({
+        bench: "decide",
+        decisions_rps: Math.round(decisions.rps),
+        decisions_p99_ms: decisions.p99,
+        bare_rps: Math.round(bareRun.rps),
+        ratio_to_bare: round(ratioToBare),
+        forward_rps: Math.round(forward.rps),
+        forward_ceiling_rps: Math.round(ceiling.rps),
+        ratio_forward: round(ratioForward),
+      }),
+    );
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await stopAll();
+    await pg.stop().catch(() => {});
+    await fsp.rm(tmp, { recursive: true, force: true });
+    if (!keepPg) await fsp.rm(pgDir, { recursive: true, force: true });
+  }
+}
+
+// ── helper servers (child processes) ─────────────────────────────────────────────────────────
+function serveHelper(): void {
+  const [, , , mode, port, mapFile] = process.argv;
+  const json = Buffer.from(JSON.stringify({ allowed: true, reason: "GRANTED", revision: "1" }));
+  let handler: http.RequestListener;
+  if (mode === "bare") {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": json.length });
+      res.end(json);
+    };
+  } else if (mode === "auth") {
+    // A forward-auth service that only looks the bearer token up: the ceiling for nginx → auth.
+    const identities = new Map<string, Record<string, string>>(
+      Object.entries(JSON.parse(fs.readFileSync(mapFile!, "utf8")) as Record<string, string>).map(([authz, email]) => [
+        authz,
+        {
+          "x-goog-iap-jwt-assertion": "constant.assertion.value",
+          "x-goog-authenticated-user-email": `accounts.google.com:${email}`,
+          "x-goog-authenticated-user-id": `accounts.google.com:${email}`,
+        },
+      ]),
+    );
+    handler = (req, res) => {
+      const headers = identities.get(req.headers.authorization ?? "");
+      res.writeHead(headers ? 200 : 403, headers ?? {});
+      res.end();
+    };
+  } else {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain", "content-length": 2 });
+      res.end("ok");
+    };
+  }
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  server.listen(Number(port), "127.0.0.1");
+}
+
+// Dispatch last: the constants above must be initialised before main() runs.
+if (process.argv[2] === "--serve") serveHelper();
+else await main();
