@@ -1,14 +1,28 @@
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
 
-// SSO against a real OpenID Provider (oidc-provider, started by e2e/support/start.ts).
-test("a user signs in with SSO through the configured OIDC issuer", async ({ page }) => {
+// SSO against a real OpenID Provider (oidc-provider, started by e2e/support/start.ts); what the
+// signed-in user may see is decided by IAM on the seeded demo world.
+async function signInWithSso(page: Page, login: string) {
   await page.goto("/signin");
   await page.getByRole("button", { name: /test sso/i }).click();
   // The issuer's own login and consent pages.
-  await page.locator('input[name="login"]').fill("alice@example.com");
+  await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill("anything");
   await page.locator('button[type="submit"]').click();
   await page.getByRole("button", { name: /continue/i }).click();
   await expect(page).toHaveURL(/\/iap$/);
-  await expect(page.getByText("alice@example.com")).toBeVisible();
+  await expect(page.getByRole("banner").getByText(login)).toBeVisible();
+}
+
+test("an SSO user without a console role is told so, and sees no resources", async ({ page }) => {
+  // alice may reach web apps (IAP-secured Web App User) but holds no role that shows projects.
+  await signInWithSso(page, "alice@example.com");
+  await expect(page.getByText(/don't have access to this console/i)).toBeVisible();
+  await expect(page.getByText("projects/demo")).toHaveCount(0);
+});
+
+test("an SSO user with an inherited viewer-like role sees the projects", async ({ page }) => {
+  // dave is in auditors@, which holds Private Logs Viewer on the organization.
+  await signInWithSso(page, "dave@example.com");
+  await expect(page.getByRole("row").filter({ hasText: "projects/demo/iap_web/compute/services/web" })).toBeVisible();
 });

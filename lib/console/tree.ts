@@ -2,6 +2,7 @@
 import { db } from "@/lib/db/client";
 import type { NodeKind } from "@/lib/generated/prisma/enums";
 import { requireSession } from "@/lib/auth/session";
+import { visibleProjects } from "@/lib/auth/console-access";
 
 export type TreeKind =
   | "organization"
@@ -42,11 +43,18 @@ const KIND: Partial<Record<NodeKind, TreeKind>> = {
 
 const ORDER: TreeKind[] = ["folder", "project", "web_backend", "appengine_service", "appengine_version", "cloud_run", "run_service", "function", "tunnel_instance", "iap_web"];
 
+/** The tree the signed-in user may see: their visible projects, what is in them, and their ancestors. */
 export async function getResourceTree(): Promise<TreeNode[]> {
-  await requireSession();
-  const rows = await db().node.findMany({
+  const session = await requireSession();
+  const projects = visibleProjects(session.principal);
+  if (projects.length === 0) return [];
+  const all = await db().node.findMany({
     select: { name: true, kind: true, parentName: true, displayName: true, iapEnabled: true, hosts: true, pathPrefix: true },
   });
+  const parentOf = new Map(all.map((r) => [r.name, r.parentName]));
+  const visible = new Set<string>();
+  for (const p of projects) for (let cur: string | null | undefined = p; cur && !visible.has(cur); cur = parentOf.get(cur)) visible.add(cur);
+  const rows = all.filter((r) => visible.has(r.name) || projects.some((p) => r.name.startsWith(`${p}/`)));
   // Implicit containers (iap_web, iap_web/compute, zones…) are folded away: their resources hang
   // directly under the project, as in the IAP panel.
   const byName = new Map(rows.map((r) => [r.name, r]));

@@ -20,6 +20,7 @@ import { readDemoCredentials } from "@/lib/auth/providers";
 import { REQUEST_PATH_HEADER } from "@/lib/auth/request-path";
 import { handleHotPath } from "@/lib/decide/http";
 import { startDecisionStack } from "@/lib/decide/stack";
+import { registerEngine } from "@/lib/decide/registry";
 import { resolveAuthSecret } from "./secret";
 
 const dev = process.argv.includes("--dev");
@@ -67,6 +68,7 @@ async function start(): Promise<void> {
     log: (m) => console.log(`  ${m}`),
   });
   const ctx = stack.ctx;
+  registerEngine(ctx.engine);
 
   let handle: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
   let closeNext = async () => {};

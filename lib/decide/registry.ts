@@ -1,0 +1,30 @@
+// The console (rendered by Next.js in this same process) asks the live engine questions through
+// this process-wide registry. The server registers closures over its own engine, so the console
+// never holds a second copy of the snapshot and never depends on module identity across bundles.
+import { evaluate, whatCan, type CheckInput, type Decision, type WhatCanEntry } from "@/lib/policy";
+import type { PolicyEngine } from "./engine";
+
+export interface EngineQueries {
+  revision(): string;
+  evaluate(check: CheckInput): Decision;
+  /** Resources where `principal` holds `permission` now. */
+  whatCan(principal: string, permission: string): WhatCanEntry[];
+}
+
+const KEY = Symbol.for("gatehouse.engineQueries");
+type Holder = { [KEY]?: EngineQueries };
+
+export function registerEngine(engine: PolicyEngine): void {
+  (globalThis as Holder)[KEY] = {
+    revision: () => engine.current().revision.toString(),
+    evaluate: (check) => evaluate(engine.current().snapshot, check),
+    whatCan: (principal, permission) => whatCan(engine.current().snapshot, principal, permission, { request: { time: new Date() } }),
+  };
+}
+
+/** The live engine's queries; throws when the console runs without the Gatehouse server. */
+export function engineQueries(): EngineQueries {
+  const q = (globalThis as Holder)[KEY];
+  if (!q) throw new Error("the policy engine is not running in this process: start Gatehouse with `npm run dev` or `npm start`");
+  return q;
+}
