@@ -40,6 +40,17 @@ export const EnvSchema = z.object({
   GATEHOUSE_OIDC_CLIENT_ID: z.string().optional(),
   GATEHOUSE_OIDC_CLIENT_SECRET: z.string().optional(),
   GATEHOUSE_OIDC_NAME: z.string().default("SSO"),
+  /**
+   * Parent domain for the console session cookie (e.g. "example.test"), so that forward-auth on
+   * apps under it recognises users who signed in at Gatehouse. Unset: host-only cookie.
+   */
+  GATEHOUSE_COOKIE_DOMAIN: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .regex(/^\.?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "GATEHOUSE_COOKIE_DOMAIN must be a lower-case domain")
+      .optional(),
+  ),
   /** Directory for the embedded database and local state. */
   GATEHOUSE_DATA_DIR: z.string().default(".data"),
 });

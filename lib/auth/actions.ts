@@ -1,16 +1,18 @@
 "use server";
 // Sign-in / sign-out server actions used by the sign-in page and the console header.
 import { AuthError } from "next-auth";
+import { env } from "@/lib/env";
 import { signIn, signOut, ZSignIn } from "./config";
+import { safeReturnUrl } from "./return-url";
 
 export interface SignInState {
   error?: string;
 }
 
-/** Only same-site relative paths are followed after sign-in (no open redirects). */
+/** Gatehouse paths, or apps inside the cookie domain (forward-auth sign-in); never elsewhere. */
 function safeCallback(v: FormDataEntryValue | null): string {
-  const s = typeof v === "string" ? v : "";
-  return s.startsWith("/") && !s.startsWith("//") && !s.startsWith("/\\") ? s : "/iap";
+  const e = env();
+  return safeReturnUrl(v, { publicUrl: e.GATEHOUSE_PUBLIC_URL, cookieDomain: e.GATEHOUSE_COOKIE_DOMAIN });
 }
 
 export async function signInWithPassword(_prev: SignInState | undefined, formData: FormData): Promise<SignInState> {

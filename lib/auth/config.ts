@@ -8,6 +8,7 @@ import { z } from "zod";
 import { db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { verifyPassword } from "./password";
+import { safeReturnUrl } from "./return-url";
 
 export const ZSignIn = z.object({
   email: z.email("Enter an email address").transform((e) => e.trim().toLowerCase()),
@@ -48,6 +49,22 @@ function providers(): NextAuthConfig["providers"] {
   return list;
 }
 
+/**
+ * With GATEHOUSE_COOKIE_DOMAIN the session cookie is valid on every host below it, so forward-auth
+ * (lib/decide/http.ts) recognises the browser on the proxied apps. Names are Auth.js's defaults.
+ */
+function sessionCookie(): NonNullable<NextAuthConfig["cookies"]> {
+  const e = env();
+  if (!e.GATEHOUSE_COOKIE_DOMAIN) return {};
+  const secure = e.GATEHOUSE_PUBLIC_URL.startsWith("https://");
+  return {
+    sessionToken: {
+      name: `${secure ? "__Secure-" : ""}authjs.session-token`,
+      options: { domain: e.GATEHOUSE_COOKIE_DOMAIN.replace(/^\./, ""), path: "/", httpOnly: true, sameSite: "lax", secure },
+    },
+  };
+}
+
 export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   adapter: PrismaAdapter(db() as never),
   providers: providers(),
@@ -55,7 +72,14 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   pages: { signIn: "/signin" },
   trustHost: true,
   secret: env().AUTH_SECRET,
+  cookies: sessionCookie(),
   callbacks: {
+    // After sign-in: Gatehouse itself, or an app inside the cookie domain (forward-auth return).
+    redirect: ({ url, baseUrl }) => {
+      const e = env();
+      const target = safeReturnUrl(url, { publicUrl: baseUrl, cookieDomain: e.GATEHOUSE_COOKIE_DOMAIN }, "");
+      return target === "" ? baseUrl : target.startsWith("/") ? `${baseUrl}${target}` : target;
+    },
     // Only identities with an email can map to an IAM principal.
     signIn: ({ user }) => Boolean(user.email),
     jwt: ({ token, user }) => {
