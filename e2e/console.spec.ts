@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { demoCredentials } from "./support/env";
+import { signInAsDemoAdmin } from "./support/session";
 
 test("signed-out visitors are sent to sign-in, and a wrong password is refused in place", async ({ page }) => {
   await page.goto("/");
@@ -13,13 +14,8 @@ test("signed-out visitors are sent to sign-in, and a wrong password is refused i
 });
 
 test("the demo admin signs in and sees the seeded resource tree, then signs out", async ({ page }) => {
-  const { email, password } = demoCredentials();
-  await page.goto("/signin");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: /^sign in$/i }).click();
-  await expect(page).toHaveURL(/\/iap$/);
-  await expect(page.getByText(email)).toBeVisible();
+  await signInAsDemoAdmin(page);
+  await expect(page.getByRole("banner").getByText(demoCredentials().email)).toBeVisible();
   await expect(page.getByText("Example Corp")).toBeVisible();
   const web = page.getByRole("row").filter({ hasText: "projects/demo/iap_web/compute/services/web" });
   await expect(web).toContainText("web.example.test");

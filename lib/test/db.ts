@@ -8,11 +8,10 @@
  * The server comes from lib/test/global-setup.ts (one per run).
  */
 import crypto from "node:crypto";
-import pg from "pg";
 import { inject } from "vitest";
 import { createPrismaClient, type Db } from "@/lib/db/client";
 import type { GatehouseTestDbInfo } from "./global-setup";
-import { assertLocalDatabaseUrl, withDatabase } from "./guard";
+import { assertLocalDatabaseUrl, withAdmin, withDatabase } from "./guard";
 
 export interface TestDatabase {
   /** Database name (unique per call). */
@@ -71,13 +70,3 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   };
 }
 
-async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: adminUrl });
-  c.on("error", () => {});
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}

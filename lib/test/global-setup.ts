@@ -14,11 +14,10 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { ensureEmbeddedPostgres, type EmbeddedPostgres } from "../db/embedded";
 import { applyMigrations } from "../db/migrate";
-import { assertLocalDatabaseUrl, withDatabase } from "./guard";
+import { assertLocalDatabaseUrl, withAdmin, withDatabase } from "./guard";
 
 export interface GatehouseTestDbInfo {
   /** URL of a maintenance database on the test server (CREATE/DROP DATABASE go through it). */
@@ -93,16 +92,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return cleanup;
 }
 
-async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: adminUrl });
-  c.on("error", () => {});
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
 
 async function dropDatabases(adminUrl: string, prefix: string): Promise<void> {
   await withAdmin(adminUrl, async (c) => {

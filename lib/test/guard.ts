@@ -2,6 +2,8 @@
  * Integration tests create and drop databases: never against a server that is not on this
  * machine unless someone says so explicitly (GATEHOUSE_TEST_ALLOW_REMOTE_DB=1).
  */
+import pg from "pg";
+
 export const ALLOW_REMOTE_ENV = "GATEHOUSE_TEST_ALLOW_REMOTE_DB";
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "::1", "[::1]", ""]);
@@ -43,4 +45,16 @@ export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${encodeURIComponent(database)}`;
   return u.toString();
+}
+
+/** Runs `fn` with a short-lived client on the server's maintenance database (CREATE/DROP DATABASE). */
+export async function withAdmin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  c.on("error", () => {});
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => {});
+  }
 }
