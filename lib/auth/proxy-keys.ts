@@ -49,3 +49,36 @@ export async function createProxyKey(
     return { id: row.id, secret };
   });
 }
+
+export interface ProxyKeyListing {
+  id: string;
+  name: string;
+  prefix: string;
+  trusted: boolean;
+  scopes: string[];
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export async function findProxyKeys(db: PrismaClient): Promise<ProxyKeyListing[]> {
+  return db.proxyCredential.findMany({
+    orderBy: { createdAt: "asc" },
+    select: { id: true, name: true, prefix: true, trusted: true, scopes: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+  });
+}
+
+/** Revokes a credential; every instance stops accepting it within one sync of the change feed. */
+export async function revokeProxyKey(db: PrismaClient, input: { name: string; actor: string }): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const row = await tx.proxyCredential.findUnique({ where: { name: input.name } });
+    if (!row) throw new AppError("NOT_FOUND", `no proxy key named "${input.name}"`);
+    if (row.revokedAt) throw new AppError("FAILED_PRECONDITION", `proxy key "${input.name}" is already revoked`);
+    await tx.proxyCredential.update({ where: { id: row.id }, data: { revokedAt: new Date() } });
+    const revision = await bumpRevision(tx);
+    await recordChanges(tx, revision, [{ kind: "proxyCredential", key: row.id }]);
+    await recordAdminActivity(tx, [
+      { actor: input.actor, methodName: "RevokeProxyCredential", serviceName: "gatehouse.local", resourceName: `proxyCredentials/${row.id}`, request: { name: input.name }, revision },
+    ]);
+  });
+}

@@ -14,7 +14,7 @@ import { parseWorld } from "@/lib/world/parse";
 import { applyWorld, describeChange } from "@/lib/world/apply";
 import { exportWorld } from "@/lib/world/export";
 import { worldCatalog } from "@/lib/world/catalog";
-import { createProxyKey } from "@/lib/auth/proxy-keys";
+import { createProxyKey, findProxyKeys, revokeProxyKey } from "@/lib/auth/proxy-keys";
 import { verifyAll } from "@/lib/audit/verify";
 import { resolveAuthSecret } from "@/lib/server/secret";
 import { KeyRing, rotateKeys, findSigningKeys, describeSigningKeys } from "@/lib/identity/keys";
@@ -31,8 +31,10 @@ const USAGE = `Usage: npm run gatehouse -- <command>
 
   apply -f FILE [--dry-run]          make the database match a world file (YAML or JSON)
   export [-o FILE]                   write the current world as a world file
-  proxy-key create --name NAME [--trusted]
+  proxy-key create --name NAME [--trusted] [--scope RESOURCE]…
                                      create a proxy credential (printed once, stored hashed)
+  proxy-key list | revoke --name NAME
+                                     list or revoke proxy credentials
   audit verify                       check the audit hash chains
   token --principal user:EMAIL|serviceAccount:EMAIL [--audience AUD]
                                      print a signed ID token (1 h; audience defaults to
@@ -96,14 +98,24 @@ async function main(argv: string[]): Promise<number> {
     }
     case "proxy-key": {
       const [sub, ...args] = rest;
-      if (sub !== "create") throw new UsageError("proxy-key takes: create --name NAME [--trusted]");
-      const { values } = parseArgs({ args, options: { name: { type: "string" }, trusted: { type: "boolean" } } });
-      if (!values.name) throw new UsageError("proxy-key create needs --name NAME");
+      const { values } = parseArgs({ args, options: { name: { type: "string" }, trusted: { type: "boolean" }, scope: { type: "string", multiple: true } } });
+      if (sub !== "create" && sub !== "list" && sub !== "revoke") throw new UsageError("proxy-key takes: create --name NAME [--trusted] [--scope RESOURCE]… | list | revoke --name NAME");
+      if (sub !== "list" && !values.name) throw new UsageError(`proxy-key ${sub} needs --name NAME`);
       const database = await resolveDatabase(env());
       try {
-        const key = await createProxyKey(db(), { name: values.name, trusted: Boolean(values.trusted), actor: ACTOR });
-        console.log(`Created proxy key "${values.name}"${values.trusted ? " (trusted: may assert principals)" : ""}. It is shown only once:`);
-        console.log(key.secret);
+        if (sub === "list") {
+          for (const k of await findProxyKeys(db())) {
+            const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : k.lastUsedAt ? `last used ${k.lastUsedAt.toISOString()}` : "never used";
+            console.log(`${k.name}\t${k.prefix}…\t${k.trusted ? "trusted" : "token-only"}\t${k.scopes.length ? k.scopes.join(",") : "all resources"}\t${state}`);
+          }
+        } else if (sub === "revoke") {
+          await revokeProxyKey(db(), { name: values.name!, actor: ACTOR });
+          console.log(`Revoked proxy key "${values.name}".`);
+        } else {
+          const key = await createProxyKey(db(), { name: values.name!, trusted: Boolean(values.trusted), scopes: values.scope ?? [], actor: ACTOR });
+          console.log(`Created proxy key "${values.name}"${values.trusted ? " (trusted: may assert principals)" : ""}. It is shown only once:`);
+          console.log(key.secret);
+        }
       } finally {
         await database.stop();
       }

@@ -7,7 +7,9 @@ import path from "node:path";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
+import pg from "pg";
+import { createTestDatabase, testDbInfo, type TestDatabase } from "@/lib/test/db";
+import { STALE_AFTER_MS } from "./engine";
 import { parseCaseTable, parsePrincipal, compareDecision, type LoadedWorld } from "@/lib/policy";
 import { applyWorld } from "@/lib/world/apply";
 import { parseWorld } from "@/lib/world/parse";
@@ -15,7 +17,7 @@ import { worldCatalog } from "@/lib/world/catalog";
 import { validateWorld } from "@/lib/world/validate";
 import { canonicalWorld } from "@/lib/world/canonical";
 import { DEMO_WORLD_FILE } from "@/lib/db/seed";
-import { createProxyKey } from "@/lib/auth/proxy-keys";
+import { createProxyKey, revokeProxyKey } from "@/lib/auth/proxy-keys";
 import { verifyDataAccess } from "@/lib/audit/verify";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "./stack";
 
@@ -220,6 +222,24 @@ describe("decision API", () => {
     expect(await verifyDataAccess(r.t.prisma)).toMatchObject({ ok: true });
   });
 
+  it("a revoked proxy credential stops working at once; a scoped one only reaches its scope", async () => {
+    const scoped = await createProxyKey(r.t.prisma, { name: "scoped", trusted: true, scopes: ["projects/payments"], actor: "test" });
+    const revision = String((await r.t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value);
+    const inScope = { principal: "user:bob@example.com", resource: "projects/payments/iap_web/compute/services/admin" };
+    // New credentials arrive on the change feed like any other change (no lookups on the hot path).
+    await post(r, { ...inScope, minRevision: revision });
+    expect(await post(r, inScope, scoped.secret)).toMatchObject({ status: 200, body: { allowed: true } });
+    expect(await post(r, { ...inScope, resource: "projects/demo/iap_web/compute/services/web" }, scoped.secret)).toMatchObject({ status: 403, body: { error: { code: "PERMISSION_DENIED" } } });
+
+    await revokeProxyKey(r.t.prisma, { name: "scoped", actor: "test" });
+    const after = String((await r.t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value);
+    // Any call that waits for the revocation's revision proves it is enforced from then on.
+    await post(r, { ...inScope, minRevision: after });
+    expect(await post(r, inScope, scoped.secret)).toMatchObject({ status: 401, body: { error: { code: "UNAUTHENTICATED" } } });
+    const audit = await r.t.prisma.adminActivityLog.findMany({ where: { methodName: { in: ["CreateProxyCredential", "RevokeProxyCredential"] } } });
+    expect(audit.map((a) => a.methodName)).toContain("RevokeProxyCredential");
+  });
+
   it("serves the JWKS and the OpenID configuration", async () => {
     const jwks = (await (await fetch(`${r.base}/.well-known/jwks.json`)).json()) as { keys: { kid: string; alg: string }[] };
     expect(jwks.keys[0]).toMatchObject({ alg: "ES256" });
@@ -253,6 +273,30 @@ describe("decision audit survives a database outage", () => {
       expect(await verifyDataAccess(r.t.prisma)).toMatchObject({ ok: true, records: 6 });
     } finally {
       await r.stop();
+    }
+  });
+});
+
+describe("when the database goes away", () => {
+  it("decisions continue from the last snapshot, and health says it is stale", async () => {
+    const r = await startWith(fs.readFileSync(DEMO_WORLD_FILE, "utf8"));
+    try {
+      const check = { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/" } };
+      expect((await post(r, check)).body.allowed).toBe(true);
+      await r.t.prisma.$disconnect();
+      const admin = new pg.Client({ connectionString: testDbInfo().adminUrl });
+      await admin.connect();
+      await admin.query(`DROP DATABASE ${admin.escapeIdentifier(r.t.name)} WITH (FORCE)`);
+      await admin.end();
+      await new Promise((res) => setTimeout(res, STALE_AFTER_MS + 1500));
+      expect((await post(r, check)).body).toMatchObject({ allowed: true, reason: "GRANTED" });
+      const health = (await (await fetch(`${r.base}/healthz`)).json()) as { status: string; engine: { stale: boolean; error: string | null } };
+      expect(health).toMatchObject({ status: "stale", engine: { stale: true } });
+      expect(health.engine.error).toBeTruthy();
+    } finally {
+      await new Promise((res) => r.server.close(res));
+      await r.stack.stop();
+      fs.rmSync(r.spoolDir, { recursive: true, force: true });
     }
   });
 });
