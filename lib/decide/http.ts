@@ -173,12 +173,14 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
   const host = (header(req, "x-forwarded-host") ?? header(req, "host") ?? "").split(",")[0]!.trim();
   const proto = header(req, "x-forwarded-proto") ?? "https";
   const ip = (header(req, "x-forwarded-for") ?? header(req, "x-real-ip") ?? "").split(",")[0]!.trim() || remoteIp(req);
+  // The client's country for region-based access levels, when the proxy knows it (GeoIP, CDN).
+  const region = (header(req, "x-client-region") ?? header(req, "cf-ipcountry"))?.trim().toUpperCase();
   if (/^https?:\/\//i.test(uri)) uri = new URL(uri).pathname + new URL(uri).search;
   const path = uri.split("?")[0] ?? "/";
 
   const id = await forwardIdentity(ctx, req);
   const check: CheckInput = {
-    request: { method, host, path, ...(ip && /^[0-9a-fA-F:.]+$/.test(ip) ? { ip } : {}) },
+    request: { method, host, path, ...(ip && /^[0-9a-fA-F:.]+$/.test(ip) ? { ip } : {}), ...(region && /^[A-Z]{2}$/.test(region) ? { regionCode: region } : {}) },
     ...(id.token ? { token: id.token } : {}),
   };
   let d: DecisionResponse;
