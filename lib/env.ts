@@ -18,7 +18,7 @@ const optionalUrl = z.preprocess((v) => (v === "" ? undefined : v), z.url().opti
 
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: z.coerce.number({ error: "must be a port number (1–65535)" }).int().min(1).max(65535).default(3000),
   HOSTNAME: z.string().default("0.0.0.0"),
   DATABASE_URL: z.preprocess(
     (v) => (v === "" ? undefined : v),

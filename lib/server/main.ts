@@ -118,7 +118,7 @@ async function start(): Promise<void> {
     const mode = apiOnly ? "(decision API only)" : dev ? "(development)" : "";
     const lines = [
       "",
-      `  Gatehouse ${mode} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `  Gatehouse${mode ? ` ${mode}` : ""} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       `  ➜ ${apiOnly ? "API:    " : "Console:"}  ${env.GATEHOUSE_PUBLIC_URL}`,
       `  ➜ Database: ${database.embedded ? `embedded PostgreSQL (${env.GATEHOUSE_DATA_DIR}/postgres)` : "DATABASE_URL"}`,
       ...(demo && !apiOnly ? [`  ➜ Sign in:  ${demo.email} / ${demo.password}`] : []),
