@@ -59,7 +59,7 @@ export type Env = z.infer<typeof EnvSchema> & { GATEHOUSE_PUBLIC_URL: string };
 
 export class ConfigError extends Error {}
 
-export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const r = EnvSchema.safeParse(source);
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  - ${i.path.join(".") || "(env)"}: ${i.message}`);
