@@ -16,12 +16,22 @@ export default defineConfig({
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        // gatehouse.example.test and web.example.test (behind nginx) live on this machine.
+        "--host-resolver-rules=MAP *.example.test 127.0.0.1",
+      ],
     },
   },
   webServer: {
     command: "tsx e2e/support/start.ts",
-    url: `${E2E.baseURL}/healthz`,
+    url: `http://127.0.0.1:${E2E.readyPort}/`,
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: "pipe",

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { demoCredentials } from "./support/env";
+import { demoCredentials, E2E } from "./support/env";
 import { signInAsDemoAdmin } from "./support/session";
 
 test("signed-out visitors are sent to sign-in, and a wrong password is refused in place", async ({ page }) => {
@@ -29,7 +29,7 @@ test("the demo admin signs in and sees the seeded resource tree, then signs out"
 });
 
 test("the health endpoint answers without a session", async ({ request }) => {
-  const res = await request.get("/healthz");
+  const res = await request.get(`${E2E.directURL}/healthz`);
   expect(res.status()).toBe(200);
   expect(await res.json()).toMatchObject({ status: "ok" });
 });

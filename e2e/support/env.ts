@@ -1,4 +1,6 @@
-// Fixed ports and paths of the browser-test stack (see playwright.config.ts).
+// Fixed ports, hosts and paths of the browser-test stack (see playwright.config.ts). Chromium
+// resolves *.example.test to 127.0.0.1, so Gatehouse and the proxied app share a parent domain
+// for the session cookie, as in a real deployment.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -7,7 +9,15 @@ const port = Number(process.env.E2E_PORT ?? 3210);
 export const E2E = {
   port,
   issuerPort: port + 1,
-  baseURL: `http://localhost:${port}`,
+  /** nginx (docs/proxies/nginx.conf) in front of the demo web app. */
+  nginxPort: port + 2,
+  /** Answers 200 once the whole stack is up (Playwright's webServer waits for it). */
+  readyPort: port + 3,
+  cookieDomain: "example.test",
+  baseURL: `http://gatehouse.example.test:${port}`,
+  /** The same server by address, for Node-side requests (Node does not use Chromium's host rules). */
+  directURL: `http://127.0.0.1:${port}`,
+  appURL: `http://web.example.test:${port + 2}`,
   dataDir: path.resolve(".data/e2e"),
 };
 

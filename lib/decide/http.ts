@@ -196,7 +196,11 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
     return;
   }
   if (d.reason === "UNAUTHENTICATED") {
-    const original = `${proto}://${host}${uri}`;
+    // Where to return after sign-in; the port comes from X-Forwarded-Port when Host lacks it.
+    const port = header(req, "x-forwarded-port");
+    const defaultPort = proto === "https" ? "443" : "80";
+    const authority = !host.includes(":") && port && /^\d{1,5}$/.test(port) && port !== defaultPort ? `${host}:${port}` : host;
+    const original = `${proto}://${authority}${uri}`;
     const signin = signInUrl(ctx, original);
     res.writeHead(401, {
       ...common,

@@ -72,9 +72,9 @@ async function tempDir(prefix: string): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
-export async function startNginx(t: ProxyTargets, options: { workers?: number | "auto"; site?: string } = {}): Promise<RunningProxy> {
+export async function startNginx(t: ProxyTargets, options: { workers?: number | "auto"; site?: string; port?: number } = {}): Promise<RunningProxy> {
   const dir = await tempDir("gatehouse-nginx-");
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const shipped = await fsp.readFile(path.join(PROXY_DOCS_DIR, "nginx.conf"), "utf8");
   const site = options.site ?? renderNginxSite(shipped, port, t);
   await fsp.writeFile(path.join(dir, "gatehouse-app.conf"), site);

@@ -43,6 +43,8 @@ async function start(): Promise<void> {
   const { secret, generated } = resolveAuthSecret(env.GATEHOUSE_DATA_DIR, env.AUTH_SECRET);
   process.env.AUTH_SECRET = secret;
   process.env.GATEHOUSE_PUBLIC_URL = env.GATEHOUSE_PUBLIC_URL;
+  // Auth.js builds callback and redirect URLs from this, not from the Host header.
+  process.env.AUTH_URL ??= `${env.GATEHOUSE_PUBLIC_URL}/api/auth`;
 
   let database: ResolvedDatabase;
   try {
