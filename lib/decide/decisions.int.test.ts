@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import http, { type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase, testDbInfo, type TestDatabase } from "@/lib/test/db";
@@ -19,6 +19,7 @@ import { canonicalWorld } from "@/lib/world/canonical";
 import { DEMO_WORLD_FILE } from "@/lib/db/seed";
 import { createProxyKey, revokeProxyKey } from "@/lib/auth/proxy-keys";
 import { verifyDataAccess } from "@/lib/audit/verify";
+import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "./stack";
 
 const AUTH_SECRET = "test-only-auth-secret-0123456789abcdef";
@@ -238,6 +239,33 @@ describe("decision API", () => {
     expect(await post(r, inScope, scoped.secret)).toMatchObject({ status: 401, body: { error: { code: "UNAUTHENTICATED" } } });
     const audit = await r.t.prisma.adminActivityLog.findMany({ where: { methodName: { in: ["CreateProxyCredential", "RevokeProxyCredential"] } } });
     expect(audit.map((a) => a.methodName)).toContain("RevokeProxyCredential");
+  });
+
+  it("forward-auth speaks Envoy's ext_authz form (original path appended, original method)", async () => {
+    const { token } = await issueIdTokenForPrincipal(r.stack.ctx.prisma, r.stack.ctx.ring, { principal: "user:alice@example.com", audience: "http://gatehouse.test" });
+    // node:http, because fetch may not set Host (Envoy sends the original one).
+    const ask = (path: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: { get(name: string): string | null } }>((resolve, reject) => {
+        const req = http.request(`${r.base}/api/v1/forward-auth${path}`, { headers: { host: "web.example.test", "x-gatehouse-proxy-key": r.plainKey, ...headers } }, (res) => {
+          res.resume();
+          const h = res.headers;
+          resolve({ status: res.statusCode ?? 0, headers: { get: (n) => (h[n] as string | undefined) ?? null } });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const ok = await ask("/docs?page=1", { authorization: `Bearer ${token}` });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("x-goog-authenticated-user-email")).toBe("accounts.google.com:alice@example.com");
+    expect(ok.headers.get("x-goog-iap-jwt-assertion")).toMatch(/^ey/);
+    expect((await ask("/admin", { authorization: `Bearer ${token}` })).status).toBe(403);
+    expect((await ask("/%61dmin", { authorization: `Bearer ${token}` })).status).toBe(403);
+    const anonymous = await ask("/docs", {});
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("x-gatehouse-signin-url")).toBe(`http://gatehouse.test/signin?callbackUrl=${encodeURIComponent("https://web.example.test/docs")}`);
+    // A client-sent identity header is not an identity.
+    expect((await ask("/docs", { "x-goog-authenticated-user-email": "accounts.google.com:alice@example.com" })).status).toBe(401);
+    expect((await ask("/docs", { authorization: `Bearer ${token}`, "x-gatehouse-proxy-key": "ghpk_wrong" })).status).toBe(401);
   });
 
   it("serves the JWKS and the OpenID configuration", async () => {

@@ -25,6 +25,7 @@ export interface HotPathContext extends DecideContext {
   log: DecisionLog;
 }
 
+const FORWARD_AUTH_PATH = "/api/v1/forward-auth";
 const MAX_BODY = 64 * 1024;
 const MAX_BATCH_BODY = 2 * 1024 * 1024;
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
@@ -169,7 +170,9 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
   // The original request: nginx auth_request (X-Original-*), Traefik/Caddy (X-Forwarded-*),
   // Envoy ext_authz (the check request carries the original method and path).
   const method = header(req, "x-original-method") ?? header(req, "x-forwarded-method") ?? (req.method === "HEAD" ? "GET" : req.method) ?? "GET";
-  let uri = header(req, "x-original-uri") ?? header(req, "x-forwarded-uri") ?? req.url ?? "/";
+  // Envoy's ext_authz HTTP service appends the original path to the check path instead.
+  const suffix = (req.url ?? "").startsWith(`${FORWARD_AUTH_PATH}/`) ? (req.url ?? "").slice(FORWARD_AUTH_PATH.length) : "/";
+  let uri = header(req, "x-original-uri") ?? header(req, "x-forwarded-uri") ?? suffix;
   const host = (header(req, "x-forwarded-host") ?? header(req, "host") ?? "").split(",")[0]!.trim();
   const proto = header(req, "x-forwarded-proto") ?? "https";
   const ip = (header(req, "x-forwarded-for") ?? header(req, "x-real-ip") ?? "").split(",")[0]!.trim() || remoteIp(req);
@@ -225,14 +228,14 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   let handler: ((ctx: HotPathContext, req: IncomingMessage, res: ServerResponse) => Promise<void> | void) | null = null;
-  switch (path) {
+  switch (path.startsWith(`${FORWARD_AUTH_PATH}/`) ? FORWARD_AUTH_PATH : path) {
     case "/api/v1/decisions":
       handler = handleDecisions;
       break;
     case "/api/v1/decisions:batch":
       handler = handleBatch;
       break;
-    case "/api/v1/forward-auth":
+    case FORWARD_AUTH_PATH:
       handler = (c, rq, rs) =>
         handleForwardAuth(c, rq, rs).catch((e: unknown) => {
           // Forward-auth answers 401/403/503 as plain statuses proxies understand.
