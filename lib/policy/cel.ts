@@ -6,8 +6,9 @@
  * INVARIANTS: a condition is parsed and planned once (`compileCondition`); evaluation never throws
  * (`runCondition` returns an error value instead); a non-boolean result is an error.
  */
-import { parse, plan, celEnv, celFunc, celMethod, CelScalar, isCelError, type CelEnv } from "@bufbuild/cel";
-import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { parse, plan, celEnv, celFunc, celMethod, CelScalar, isCelError, objectType, type CelEnv } from "@bufbuild/cel";
+import { fromJson } from "@bufbuild/protobuf";
+import { timestampFromMs, TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseIp, parseSubnet, ipInSubnet } from "./ip";
 import { TIME_FUNCS } from "./cel-time";
 
@@ -71,8 +72,30 @@ function extract(this: string, template: string): string {
   return end < 0 ? "" : this.slice(from, end);
 }
 
+/**
+ * `timestamp(string)` as in the standard library (RFC 3339 via the protobuf JSON mapping, same
+ * error), memoised: conditions compare `request.time` with literal timestamps
+ * (`request.time < timestamp('2030-01-01T00:00:00Z')`), which would otherwise be parsed on
+ * every evaluation. Timestamps are never mutated by CEL functions (they create new ones).
+ */
+const timestampMemo = new Map<string, Timestamp>();
+function stringToTimestamp(x: string): Timestamp {
+  let t = timestampMemo.get(x);
+  if (t === undefined) {
+    try {
+      t = fromJson(TimestampSchema, x);
+    } catch (e) {
+      throw new Error(`Failed to parse timestamp: ${String(e)}`);
+    }
+    if (timestampMemo.size >= 1024) timestampMemo.clear();
+    timestampMemo.set(x, t);
+  }
+  return t;
+}
+
 const FUNCS = [
   ...TIME_FUNCS,
+  celFunc("timestamp", [CelScalar.STRING], objectType(TimestampSchema), stringToTimestamp),
   celFunc("inIpRange", [CelScalar.STRING, CelScalar.STRING], CelScalar.BOOL, inIpRange),
   celMethod("extract", CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, extract),
 ];

@@ -48,8 +48,8 @@ export interface BindingRef {
   readonly memberIdx: number;
 }
 
-/** Bindings on one node granting one permission, by canonical member key. */
-export type PermissionIndex = ReadonlyMap<string, readonly BindingRef[]>;
+/** Bindings on one node granting one permission, by member-key id (`Internals.keyIds`), in policy order. */
+export type PermissionIndex = ReadonlyMap<number, readonly BindingRef[]>;
 
 export interface CompiledDenyRule {
   readonly attachedTo: string;
@@ -66,6 +66,12 @@ export interface CompiledDenyRule {
 }
 
 export interface Internals {
+  /**
+   * Interned member keys: canonical member key → small integer id, for every key named by an
+   * allow binding. Shared by all snapshots derived from one `compile` and only ever grows (an id
+   * is a label; a key keeps its id), so sharing it is safe.
+   */
+  readonly keyIds: Map<string, number>;
   readonly bindings: ReadonlyMap<string, readonly CompiledBinding[]>;
   readonly allow: ReadonlyMap<string, ReadonlyMap<string, PermissionIndex>>;
   readonly deny: ReadonlyMap<string, readonly CompiledDenyRule[]>;
@@ -81,13 +87,12 @@ export interface Internals {
   readonly levelMemo: Map<string, readonly string[]>;
   /** Memo: expression → compiled condition (pure). */
   readonly conditionCache: Map<string, CompiledCondition>;
-  /**
-   * Memo: (relevant levels, IP, region) → access-level result, for nodes whose relevant levels
-   * depend only on IP and region (basic levels without members, transitively).
-   */
-  readonly levelResultMemo: Map<string, { satisfied: string[]; unsatisfied: string[] }>;
-  /** Memo: relevant-level list → whether it depends only on IP and region. */
-  readonly levelStaticMemo: WeakMap<readonly string[], boolean>;
+  /** Memo: relevant-level list (by content) → static-ness and, if static, results per (IP, region); see plan.ts. */
+  readonly levelSets: Map<string, import("./plan").LevelSet>;
+  /** Memo: node → its evaluation plans per permission (plan.ts). Depends on the node's chain. */
+  readonly planMemo: Map<string, import("./plan").NodePlans>;
+  /** Memo: node → permission → allow index merged over its chain (plan.ts). Depends on allow data on the chain. */
+  readonly chainMemo: Map<string, Map<string, import("./plan").Tier>>;
   /** Memo: principal string → identity (member keys); see evaluate.ts `identityOf`. */
   readonly identityMemo: Map<string, import("./evaluate").Identity>;
   /** host → nodes with that host (for `resolveHost`). */
@@ -211,8 +216,14 @@ function compileBindings(policy: AllowPolicy, cache: Map<string, CompiledConditi
   });
 }
 
-function indexBindings(bindings: readonly CompiledBinding[], roles: ReadonlyMap<string, ReadonlySet<string>>, warnings: string[]): Map<string, PermissionIndex> {
-  const byPerm = new Map<string, Map<string, BindingRef[]>>();
+function keyId(keyIds: Map<string, number>, key: string): number {
+  let id = keyIds.get(key);
+  if (id === undefined) keyIds.set(key, (id = keyIds.size));
+  return id;
+}
+
+function indexBindings(bindings: readonly CompiledBinding[], roles: ReadonlyMap<string, ReadonlySet<string>>, keyIds: Map<string, number>, warnings: string[]): Map<string, PermissionIndex> {
+  const byPerm = new Map<string, Map<number, BindingRef[]>>();
   for (const b of bindings) {
     const perms = roles.get(b.role);
     if (!perms) {
@@ -223,10 +234,11 @@ function indexBindings(bindings: readonly CompiledBinding[], roles: ReadonlyMap<
       let idx = byPerm.get(p);
       if (!idx) byPerm.set(p, (idx = new Map()));
       for (const [key, memberIdx] of b.memberIndex) {
-        const list = idx.get(key);
+        const id = keyId(keyIds, key);
+        const list = idx.get(id);
         const ref: BindingRef = { binding: b, memberIdx };
         if (list) list.push(ref);
-        else idx.set(key, [ref]);
+        else idx.set(id, [ref]);
       }
     }
   }
@@ -322,6 +334,7 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
   const customRoles = new Map<string, Role>((data.roles ?? []).map((r) => [r.name, r]));
   const rolePermissions = buildRolePermissions(customRoles);
   const conditionCache = new Map<string, CompiledCondition>();
+  const keyIds = new Map<string, number>();
 
   const policies = new Map<string, AllowPolicy>();
   for (const p of data.policies ?? []) {
@@ -334,7 +347,7 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
     if (!nodes.has(res)) warnings.push(`allow policy on unknown resource ${res}`);
     const cb = compileBindings(p, conditionCache, warnings);
     bindings.set(res, cb);
-    allow.set(res, indexBindings(cb, rolePermissions, warnings));
+    allow.set(res, indexBindings(cb, rolePermissions, keyIds, warnings));
   }
 
   const denyPolicies = new Map<string, DenyPolicy[]>();
@@ -369,6 +382,7 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
     accessLevels,
     warnings,
     _: {
+      keyIds,
       bindings,
       allow,
       deny,
@@ -379,8 +393,9 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
       rolePermissions,
       levelMemo: new Map(),
       identityMemo: new Map(),
-      levelResultMemo: new Map(),
-      levelStaticMemo: new WeakMap(),
+      levelSets: new Map(),
+      planMemo: new Map(),
+      chainMemo: new Map(),
       conditionCache,
       hosts: buildHosts(nodes),
     },
@@ -410,20 +425,57 @@ export function snapshotData(s: Snapshot): PolicyData {
 // ---------------------------------------------------------------------------------------------
 // Incremental updates
 
-function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "_" | "revision">>, internals: Partial<Internals>, resetLevelMemo: boolean): Snapshot {
+/** What an incremental update changed, for memo invalidation. */
+interface Changed {
+  /** Allow bindings changed on this node, or (true) everywhere (role permissions changed). */
+  allow?: string | true;
+  /** Deny policies changed on this node. */
+  deny?: string;
+  levels?: boolean;
+  nodes?: boolean;
+}
+
+/** A copy of a node-keyed memo without the nodes whose chain includes `changed`. */
+function withoutChainsOf<V>(s: Snapshot, memo: Map<string, V>, changed: string): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const [name, v] of memo) if (s.nodes.get(name)?.chain.includes(changed) === false) out.set(name, v);
+  return out;
+}
+
+/**
+ * A new snapshot with `patch` applied. Memos are shared where the data they depend on is
+ * unchanged, filtered where only some chains are affected, and reset otherwise.
+ */
+function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "_" | "revision">>, internals: Partial<Internals>, changed: Changed): Snapshot {
+  const m = s._;
+  const onNode = typeof changed.allow === "string" ? changed.allow : changed.deny;
+  const resetPlans = changed.nodes === true || changed.levels === true || changed.allow === true;
+  const resetChains = changed.nodes === true || changed.allow === true;
+  const resetLevels = changed.nodes === true || changed.levels === true;
   return freezeSnapshot({
     ...s,
     ...patch,
     revision: String(revision),
     _: {
-      ...s._,
+      ...m,
       ...internals,
-      levelMemo: resetLevelMemo ? new Map() : s._.levelMemo,
-      levelResultMemo: internals.levels ? new Map() : s._.levelResultMemo,
-      levelStaticMemo: internals.levels ? new WeakMap() : s._.levelStaticMemo,
-      identityMemo: internals.memberGroups ? new Map() : s._.identityMemo,
+      levelMemo: resetLevels ? new Map() : onNode !== undefined ? withoutChainsOf(s, m.levelMemo, onNode) : m.levelMemo,
+      planMemo: resetPlans ? new Map() : onNode !== undefined ? withoutChainsOf(s, m.planMemo, onNode) : m.planMemo,
+      chainMemo: resetChains ? new Map() : typeof changed.allow === "string" ? withoutChainsOf(s, m.chainMemo, changed.allow) : m.chainMemo,
+      levelSets: changed.levels === true ? new Map() : m.levelSets,
+      identityMemo: internals.memberGroups ? new Map() : m.identityMemo,
     },
   });
+}
+
+/**
+ * The same snapshot under another revision (for a change that touched no policy data, e.g. a
+ * principal's display name). Shares every index and memo.
+ */
+export function withRevision(s: Snapshot, revision: Revision): Snapshot {
+  const r = String(revision);
+  if (r === s.revision) return s;
+  return derive(s, r, {}, {}, {});
 }
 
 /** Replaces (or, with no bindings, empties) the allow policy of one node. */
@@ -440,9 +492,9 @@ export function withPolicy(s: Snapshot, policy: AllowPolicy, revision: Revision)
     policies.set(policy.resource, policy);
     const cb = compileBindings(policy, s._.conditionCache, warnings);
     bindings.set(policy.resource, cb);
-    allow.set(policy.resource, indexBindings(cb, s._.rolePermissions, warnings));
+    allow.set(policy.resource, indexBindings(cb, s._.rolePermissions, s._.keyIds, warnings));
   }
-  return derive(s, revision, { policies, warnings }, { bindings, allow }, true);
+  return derive(s, revision, { policies, warnings }, { bindings, allow }, { allow: policy.resource });
 }
 
 /** Replaces all deny policies attached to one node (an empty list removes them). */
@@ -458,7 +510,7 @@ export function withDenyPolicies(s: Snapshot, attachedTo: string, list: readonly
     denyPolicies.set(attachedTo, fixed);
     deny.set(attachedTo, compileDenyPolicies(attachedTo, fixed, s._.conditionCache, warnings));
   }
-  return derive(s, revision, { denyPolicies, warnings }, { deny }, true);
+  return derive(s, revision, { denyPolicies, warnings }, { deny }, { deny: attachedTo });
 }
 
 /**
@@ -501,7 +553,7 @@ export function withGroupMembers(s: Snapshot, groupEmail: string, members: reado
     if (gs.length > 0) memberGroups.set(k, Object.freeze(gs));
     else memberGroups.delete(k);
   }
-  return derive(s, revision, { groups }, { direct, parents, memberGroups }, false);
+  return derive(s, revision, { groups }, { direct, parents, memberGroups }, {});
 }
 
 /** Replaces the custom roles; re-indexes the bindings (their permissions may change). */
@@ -510,14 +562,14 @@ export function withCustomRoles(s: Snapshot, roles: readonly Role[], revision: R
   const customRoles = new Map(roles.map((r) => [r.name, r]));
   const rolePermissions = buildRolePermissions(customRoles);
   const allow = new Map<string, ReadonlyMap<string, PermissionIndex>>();
-  for (const [res, cb] of s._.bindings) allow.set(res, indexBindings(cb, rolePermissions, warnings));
-  return derive(s, revision, { customRoles, warnings }, { allow, rolePermissions }, false);
+  for (const [res, cb] of s._.bindings) allow.set(res, indexBindings(cb, rolePermissions, s._.keyIds, warnings));
+  return derive(s, revision, { customRoles, warnings }, { allow, rolePermissions }, { allow: true });
 }
 
 /** Replaces the access levels. */
 export function withAccessLevels(s: Snapshot, list: readonly AccessLevel[], revision: Revision): Snapshot {
   const accessLevels = new Map(list.map((l) => [l.name, l]));
-  return derive(s, revision, { accessLevels }, { levels: compileAccessLevels(list) }, true);
+  return derive(s, revision, { accessLevels }, { levels: compileAccessLevels(list) }, { levels: true });
 }
 
 /** Adds or replaces hierarchy nodes (e.g. a new resource, IAP switched on/off, a project moved). */
@@ -526,7 +578,7 @@ export function withNodes(s: Snapshot, changed: readonly HierarchyNode[], revisi
   const current = new Map(snapshotData(s).nodes.map((n) => [n.name, n]));
   for (const n of changed) current.set(n.name, n);
   const { nodes, children } = buildNodes([...current.values()], warnings);
-  return derive(s, revision, { nodes, children, warnings }, { hosts: buildHosts(nodes) }, true);
+  return derive(s, revision, { nodes, children, warnings }, { hosts: buildHosts(nodes) }, { nodes: true });
 }
 
 /** Removes hierarchy nodes (and their policies). Children of a removed node lose their parent. */
@@ -544,13 +596,13 @@ export function withoutNodes(s: Snapshot, names: readonly string[], revision: Re
 function compileNodesOnly(s: Snapshot, list: readonly HierarchyNode[], revision: Revision): Snapshot {
   const warnings = [...s.warnings];
   const { nodes, children } = buildNodes(list, warnings);
-  return derive(s, revision, { nodes, children, warnings }, { hosts: buildHosts(nodes) }, true);
+  return derive(s, revision, { nodes, children, warnings }, { hosts: buildHosts(nodes) }, { nodes: true });
 }
 
 /** Replaces the known principals (used by queries only; checks accept any well-formed principal). */
 export function withPrincipals(s: Snapshot, list: readonly Principal[], revision: Revision): Snapshot {
   const warnings = [...s.warnings];
-  return derive(s, revision, { principals: principalMap(list, warnings), warnings }, {}, false);
+  return derive(s, revision, { principals: principalMap(list, warnings), warnings }, {}, {});
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,9 +18,11 @@
  * Conditions that read request.path must hold for both the normalised and the raw path (allow),
  * and fire when either does (deny).
  */
+import { celMap, type CelInput } from "@bufbuild/cel";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { CheckInput, Decision, DeniedBy, GrantedBy, TraceEntry } from "./types";
-import type { CompiledBinding, CompiledDenyRule, CompiledNode, Snapshot, BindingRef } from "./compile";
-import { relevantLevels } from "./compile";
+import type { CompiledBinding, CompiledDenyRule, CompiledNode, Snapshot } from "./compile";
+import { nodePlans, planFor, type ChainIndex, type ChainRef, type LevelSet, type NodePlan, type Tier } from "./plan";
 import { defaultPermission, permissionMatches, PERMISSIONS } from "./resources";
 import { parsePrincipal, emailDomain } from "./members";
 import { runCondition, toCelTimestamp, type CompiledCondition, type ConditionOutcome } from "./cel";
@@ -33,12 +35,43 @@ const NO_LEVELS: Decision["accessLevels"] = Object.freeze({ satisfied: [], unsat
 /** The identity of a check: canonical principal and every member key that can match it. */
 export interface Identity {
   /** Canonical `user:`/`serviceAccount:` string, or null (anonymous or malformed principal). */
-  key: string | null;
+  readonly key: string | null;
   /** Member keys matching this identity, most specific first. */
-  keys: readonly string[];
+  readonly keys: readonly string[];
 }
 
-const ANONYMOUS: Identity = Object.freeze({ key: null, keys: Object.freeze(["allUsers"]) });
+/**
+ * An identity with a memo of its keys' ids in `Internals.keyIds` (only the keys some allow
+ * binding names: the others cannot match). The id table only grows, so the memo is valid while
+ * the table and its size are unchanged.
+ */
+interface MemoIdentity extends Identity {
+  ids: readonly number[];
+  idTable: ReadonlyMap<string, number> | null;
+  idCount: number;
+}
+
+function makeIdentity(key: string | null, keys: readonly string[]): MemoIdentity {
+  return { key, keys: Object.freeze(keys), ids: [], idTable: null, idCount: -1 };
+}
+
+/** Member-key ids of an identity under the snapshot's key table. */
+function idsOf(s: Snapshot, identity: MemoIdentity): readonly number[] {
+  const table = s._.keyIds;
+  if (identity.idTable === table && identity.idCount === table.size) return identity.ids;
+  const ids: number[] = [];
+  for (const k of identity.keys) {
+    const id = table.get(k);
+    if (id !== undefined) ids.push(id);
+  }
+  identity.ids = ids;
+  identity.idTable = table;
+  identity.idCount = table.size;
+  return ids;
+}
+
+/** Memo key of the anonymous identity (no principal string is empty). */
+const ANONYMOUS_KEY = "";
 
 /**
  * Member keys of a principal: itself, its transitive groups, `domain:` (users only — as in IAM,
@@ -46,120 +79,183 @@ const ANONYMOUS: Identity = Object.freeze({ key: null, keys: Object.freeze(["all
  * allAuthenticatedUsers, allUsers. A null or malformed principal is anonymous (only allUsers).
  */
 export function identityOf(s: Snapshot, principal: string | null): Identity {
-  if (principal === null) return ANONYMOUS;
-  const memo = s._.identityMemo;
-  const hit = memo.get(principal);
-  if (hit) return hit;
-  const p = parsePrincipal(principal);
-  let id: Identity;
-  if (!p.ok) id = ANONYMOUS;
+  return memoIdentity(s, principal);
+}
+
+function memoIdentity(s: Snapshot, principal: string | null): MemoIdentity {
+  const memo = s._.identityMemo as Map<string, MemoIdentity>;
+  const hit = memo.get(principal ?? ANONYMOUS_KEY);
+  if (hit !== undefined) return hit;
+  const p = principal === null ? null : parsePrincipal(principal);
+  let id: MemoIdentity;
+  if (p === null || !p.ok) id = makeIdentity(null, ["allUsers"]);
   else {
     const keys = [p.value.key];
     const groups = s._.memberGroups.get(p.value.key);
     if (groups) for (const g of groups) keys.push(g);
     if (p.value.kind === "user") keys.push(`domain:${emailDomain(p.value.email)}`);
     keys.push("allAuthenticatedUsers", "allUsers");
-    id = Object.freeze({ key: p.value.key, keys: Object.freeze(keys) });
+    id = makeIdentity(p.value.key, keys);
   }
   // A pure memo (the identity is a function of the snapshot's group data); bounded.
   if (memo.size >= IDENTITY_MEMO_LIMIT) memo.clear();
-  memo.set(principal, id);
+  memo.set(principal ?? ANONYMOUS_KEY, id);
   return id;
 }
 
 const IDENTITY_MEMO_LIMIT = 200_000;
 
-/** A level is static when its result depends only on the client IP and region. */
-function levelIsStatic(s: Snapshot, name: string, seen: Set<string> = new Set()): boolean {
-  if (seen.has(name)) return true;
-  seen.add(name);
-  const l = s._.levels.get(name);
-  if (!l) return true;
-  if (l.cyclic) return true;
-  if (l.custom) return false;
-  for (const c of l.basic ?? []) {
-    if (c.members) return false;
-    for (const r of c.required) if (!levelIsStatic(s, r, seen)) return false;
+/** Bound on memoised access-level results per relevant-level set. */
+const LEVEL_RESULTS_LIMIT = 4096;
+
+/**
+ * Access levels relevant to a plan's node, evaluated for this request. Sets that depend only on
+ * the client IP and region are memoised per (IP, region): a pure memo.
+ */
+function accessLevelsFor(s: Snapshot, set: LevelSet, check: CheckInput, identity: Identity): Decision["accessLevels"] {
+  if (!set.isStatic) return computeLevels(s, set.names, check, identity);
+  const req = check.request;
+  const ip = req.ip ?? "";
+  const region = req.regionCode ?? "";
+  let byRegion = set.results.get(ip);
+  if (byRegion !== undefined) {
+    const hit = byRegion.get(region);
+    if (hit !== undefined) return hit.accessLevels;
   }
-  return true;
+  const r = computeLevels(s, set.names, check, identity);
+  Object.freeze(r.satisfied);
+  Object.freeze(r.unsatisfied);
+  const accessLevels = Object.freeze(r) as Decision["accessLevels"];
+  if (set.size >= LEVEL_RESULTS_LIMIT) {
+    set.results.clear();
+    set.size = 0;
+    byRegion = undefined;
+  }
+  if (byRegion === undefined) set.results.set(ip, (byRegion = new Map()));
+  byRegion.set(region, { accessLevels });
+  set.size++;
+  return accessLevels;
 }
 
-/** Per-check evaluation state: request activations and access levels, built lazily once. */
+function computeLevels(s: Snapshot, names: readonly string[], check: CheckInput, identity: Identity): Decision["accessLevels"] {
+  const req = check.request;
+  const ip = req.ip !== undefined ? parseIp(req.ip) : null;
+  const results = evaluateAccessLevels(s._.levels, names, {
+    ip,
+    regionCode: req.regionCode,
+    principalKey: identity.key,
+    // Built only if a custom level is evaluated.
+    customActivations: () => {
+      const time = toCelTimestamp(req.time);
+      return pathVariants(req.path).map((path) => {
+        const request: Record<string, unknown> = { time, method: (req.method ?? "GET").toUpperCase() };
+        if (req.host !== undefined) request.host = normaliseHost(req.host);
+        if (path !== undefined) request.path = path;
+        const origin: Record<string, unknown> = {};
+        if (ip) origin.ip = ip.toString();
+        if (req.regionCode !== undefined) origin.region_code = req.regionCode.toUpperCase();
+        return { request, origin, principal: identity.key ?? "" };
+      });
+    },
+  });
+  const satisfied: string[] = [];
+  const unsatisfied: string[] = [];
+  for (const n of names) (results.get(n) === true ? satisfied : unsatisfied).push(n);
+  return { satisfied, unsatisfied };
+}
+
+/** Values shared by the path variants of one check's `request`, computed on first read. */
+interface RequestMemo {
+  time: Timestamp | undefined;
+  host: string | undefined;
+  auth: CelInput | undefined;
+}
+
+/**
+ * `request` for CEL: a read-only map whose attributes are computed on first read (a condition
+ * reads one or two of them). Entries, in order: time, method, auth, host (if given), path (if
+ * given and the condition reads it).
+ */
+class RequestAttributesMap implements ReadonlyMap<string, CelInput> {
+  constructor(
+    private readonly req: CheckInput["request"],
+    private readonly path: string | undefined,
+    private readonly satisfied: readonly string[],
+    private readonly memo: RequestMemo,
+  ) {}
+
+  get(key: string): CelInput | undefined {
+    switch (key) {
+      case "time":
+        return (this.memo.time ??= toCelTimestamp(this.req.time));
+      case "method":
+        return (this.req.method ?? "GET").toUpperCase();
+      case "auth":
+        return (this.memo.auth ??= celMap(new Map<string, CelInput>([["access_levels", this.satisfied as string[]]])));
+      case "host":
+        return this.req.host === undefined ? undefined : (this.memo.host ??= normaliseHost(this.req.host));
+      case "path":
+        return this.path;
+    }
+    return undefined;
+  }
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+  private keyList(): string[] {
+    const keys = ["time", "method", "auth"];
+    if (this.req.host !== undefined) keys.push("host");
+    if (this.path !== undefined) keys.push("path");
+    return keys;
+  }
+  get size(): number {
+    return this.keyList().length;
+  }
+  keys(): MapIterator<string> {
+    return this.keyList()[Symbol.iterator]();
+  }
+  values(): MapIterator<CelInput> {
+    return this.keyList().map((k) => this.get(k) as CelInput)[Symbol.iterator]();
+  }
+  entries(): MapIterator<[string, CelInput]> {
+    return this.keyList().map((k): [string, CelInput] => [k, this.get(k) as CelInput])[Symbol.iterator]();
+  }
+  [Symbol.iterator](): MapIterator<[string, CelInput]> {
+    return this.entries();
+  }
+  forEach(callback: (value: CelInput, key: string, map: ReadonlyMap<string, CelInput>) => void, thisArg?: unknown): void {
+    for (const k of this.keyList()) callback.call(thisArg, this.get(k) as CelInput, k, this);
+  }
+}
+
+/**
+ * Per-check condition context: the CEL activations (one per path variant), built on first use.
+ * Values are pre-converted CEL maps, so each attribute read does not re-convert the request.
+ */
 class Context {
   private acts: Array<Record<string, unknown>> | null = null;
   private pathActs: Array<Record<string, unknown>> | null = null;
-  satisfied: string[] = [];
-  unsatisfied: string[] = [];
 
   constructor(
-    private readonly node: CompiledNode,
+    private readonly plan: NodePlan,
     private readonly check: CheckInput,
-    private readonly identity: Identity,
+    private readonly satisfied: readonly string[],
   ) {}
 
-  evaluateLevels(s: Snapshot, names: readonly string[]): void {
+  private build(withPath: boolean): Array<Record<string, unknown>> {
     const req = this.check.request;
-    // Levels that depend only on IP and region are memoised per (levels, IP, region): a pure memo.
-    let memoKey: string | null = null;
-    let isStatic = s._.levelStaticMemo.get(names);
-    if (isStatic === undefined) {
-      isStatic = names.every((n) => levelIsStatic(s, n));
-      s._.levelStaticMemo.set(names, isStatic);
-    }
-    if (isStatic) {
-      memoKey = `${names.join("\u0001")}\u0000${req.ip ?? ""}\u0000${req.regionCode ?? ""}`;
-      const hit = s._.levelResultMemo.get(memoKey);
-      if (hit) {
-        this.satisfied = hit.satisfied;
-        this.unsatisfied = hit.unsatisfied;
-        return;
-      }
-    }
-    const ip = req.ip !== undefined ? parseIp(req.ip) : null;
-    const results = evaluateAccessLevels(s._.levels, names, {
-      ip,
-      regionCode: req.regionCode,
-      principalKey: this.identity.key,
-      // Built only if a custom level is evaluated.
-      customActivations: () => {
-        const time = toCelTimestamp(req.time);
-        return pathVariants(req.path).map((path) => {
-          const request: Record<string, unknown> = { time, method: (req.method ?? "GET").toUpperCase() };
-          if (req.host !== undefined) request.host = normaliseHost(req.host);
-          if (path !== undefined) request.path = path;
-          const origin: Record<string, unknown> = {};
-          if (ip) origin.ip = ip.toString();
-          if (req.regionCode !== undefined) origin.region_code = req.regionCode.toUpperCase();
-          return { request, origin, principal: this.identity.key ?? "" };
-        });
-      },
-    });
-    for (const n of names) (results.get(n) === true ? this.satisfied : this.unsatisfied).push(n);
-    if (memoKey !== null) {
-      const memo = s._.levelResultMemo;
-      if (memo.size >= 4096) memo.clear();
-      memo.set(memoKey, { satisfied: Object.freeze(this.satisfied) as string[], unsatisfied: Object.freeze(this.unsatisfied) as string[] });
-    }
-  }
-
-  private build(withRaw: boolean): Array<Record<string, unknown>> {
-    const req = this.check.request;
-    const base: Record<string, unknown> = {
-      time: toCelTimestamp(req.time),
-      method: (req.method ?? "GET").toUpperCase(),
-      auth: { access_levels: this.satisfied },
-    };
-    if (req.host !== undefined) base.host = normaliseHost(req.host);
-    const resource = { type: this.node.type, service: this.node.service, name: this.node.name };
-    const destination: Record<string, unknown> = {};
+    const memo: RequestMemo = { time: undefined, host: undefined, auth: undefined };
+    const node = this.plan.node;
+    const resource = (this.plan.resourceValue ??= celMap(new Map<string, CelInput>([["type", node.type], ["service", node.service], ["name", node.name]])));
+    const dest = new Map<string, CelInput>();
     const d = this.check.destination;
-    if (d?.ip !== undefined) destination.ip = d.ip;
-    if (d?.port !== undefined) destination.port = BigInt(Math.trunc(d.port));
-    const variants = withRaw ? pathVariants(req.path) : pathVariants(req.path).slice(0, 1);
-    return variants.map((path) => {
-      const request = path === undefined ? base : { ...base, path };
-      return { request, resource, destination };
-    });
+    if (d?.ip !== undefined) dest.set("ip", d.ip);
+    if (d?.port !== undefined) dest.set("port", BigInt(Math.trunc(d.port)));
+    const destination = celMap(dest);
+    const satisfied = this.satisfied;
+    // Only a condition that reads request.path sees it (and is evaluated on every variant).
+    if (!withPath || req.path === undefined) return [{ request: celMap(new RequestAttributesMap(req, undefined, satisfied, memo)), resource, destination }];
+    return pathVariants(req.path).map((path) => ({ request: celMap(new RequestAttributesMap(req, path, satisfied, memo)), resource, destination }));
   }
 
   /** Outcome of a condition: `all` = must hold for every path variant (allow); else any (deny). */
@@ -176,16 +272,20 @@ class Context {
     if (error !== null) return { ok: false, error };
     return { ok: true, value: all };
   }
+
+  /** An allow condition holds (an error never grants). */
+  holds(c: CompiledCondition): boolean {
+    const r = this.run(c, true);
+    return r.ok && r.value;
+  }
 }
 
-function denyRuleApplies(rule: CompiledDenyRule, permission: string, identity: Identity): string | null {
-  let permHit = false;
-  for (const p of rule.permissions) if (permissionMatches(p, permission)) permHit = true;
-  if (!permHit) return null;
-  for (const p of rule.exceptionPermissions) if (permissionMatches(p, permission)) return null;
-  // The deciding entry is the first one in deniedPrincipals order that matches.
+/** The deciding denied-principal entry of a rule for an identity (first in deniedPrincipals order), or null. */
+function deniedPrincipal(rule: CompiledDenyRule, identity: Identity): string | null {
   let matched: readonly [number, string] | null = null;
-  for (const k of identity.keys) {
+  const keys = identity.keys;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
     if (rule.excepted.has(k)) return null;
     const m = rule.denied.get(k);
     if (m !== undefined && (matched === null || m[0] < matched[0])) matched = m;
@@ -193,27 +293,21 @@ function denyRuleApplies(rule: CompiledDenyRule, permission: string, identity: I
   return matched === null ? null : matched[1];
 }
 
-/** Candidate bindings on one node for one permission, in (binding, member) order, one per binding. */
-const NONE: readonly BindingRef[] = Object.freeze([]);
+function denyRuleApplies(rule: CompiledDenyRule, permission: string, identity: Identity): string | null {
+  let permHit = false;
+  for (const p of rule.permissions) if (permissionMatches(p, permission)) permHit = true;
+  if (!permHit) return null;
+  for (const p of rule.exceptionPermissions) if (permissionMatches(p, permission)) return null;
+  return deniedPrincipal(rule, identity);
+}
 
-function candidates(index: ReadonlyMap<string, readonly BindingRef[]>, identity: Identity): readonly BindingRef[] {
-  let first: readonly BindingRef[] | null = null;
-  let out: BindingRef[] | null = null;
-  const keys = identity.keys;
-  for (let i = 0; i < keys.length; i++) {
-    const refs = index.get(keys[i] as string);
-    if (refs === undefined) continue;
-    if (first === null) first = refs;
-    else {
-      out ??= [...first];
-      for (const r of refs) out.push(r);
-    }
-  }
-  if (out === null) return first ?? NONE;
-  {
-    out.sort((a, b) => a.binding.index - b.binding.index || a.memberIdx - b.memberIdx);
-    return out.filter((r, i, arr) => i === 0 || (arr[i - 1] as BindingRef).binding !== r.binding);
-  }
+/** The first rule that applies (condition true or erroring), as `deniedBy`. */
+function denyOf(rule: CompiledDenyRule, principal: string, permission: string, conditionError: boolean): DeniedBy {
+  const deniedBy: DeniedBy = { attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, principal, permission };
+  if (rule.policy !== undefined) deniedBy.policy = rule.policy;
+  if (rule.conditionTitle !== undefined) deniedBy.condition = rule.conditionTitle;
+  if (conditionError) deniedBy.conditionError = true;
+  return deniedBy;
 }
 
 function grantedBy(b: CompiledBinding, memberIdx: number): GrantedBy {
@@ -222,111 +316,148 @@ function grantedBy(b: CompiledBinding, memberIdx: number): GrantedBy {
   return g;
 }
 
+/** The (frozen, shared) `grantedBy` of a candidate. */
+function grantOf(ref: ChainRef): GrantedBy {
+  return (ref.grant ??= Object.freeze(grantedBy(ref.binding, ref.memberIdx)));
+}
+
+/**
+ * The rest of one tier after its first candidate (binding `failed`) did not grant: every
+ * candidate of the identity's keys in evaluation order, one per binding (its first matching member).
+ */
+function restOfTier(index: ChainIndex, ids: readonly number[], failed: CompiledBinding, ctx: Context): ChainRef | undefined {
+  const all: ChainRef[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    for (let r: ChainRef | null | undefined = index.get(ids[i] as number); r; r = r.next) if (r.binding !== failed) all.push(r);
+  }
+  all.sort((a, b) => a.order - b.order || a.memberIdx - b.memberIdx);
+  let last: CompiledBinding | null = null;
+  for (const r of all) {
+    if (r.binding === last) continue;
+    last = r.binding;
+    const c = r.condition;
+    if (c === null || ctx.holds(c)) return r;
+  }
+  return undefined;
+}
+
 export function evaluate(s: Snapshot, check: CheckInput): Decision {
-  const node = s.nodes.get(check.resource);
-  const permission = check.permission ?? (node ? defaultPermission(node.type) : PERMISSIONS.webAccess);
+  if (check.explain) return evaluateExplained(s, check);
+  const plans = nodePlans(s, check.resource, defaultPermission);
+  const identity = memoIdentity(s, check.principal);
+  const principal = identity.key ?? check.principal;
+  if (plans === undefined) {
+    return { revision: s.revision, principal, resource: check.resource, permission: check.permission ?? PERMISSIONS.webAccess, allowed: false, reason: "UNKNOWN_RESOURCE", accessLevels: NO_LEVELS };
+  }
+  const permission = check.permission ?? plans.defaultPermission;
+  const node = plans.node;
+  if (node.isWeb && !node.iapEnabled) return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS };
+  const plan = planFor(s, plans, permission);
+  const accessLevels = plan.levels === null ? NO_LEVELS : accessLevelsFor(s, plan.levels, check, identity);
+  let ctx: Context | null = null;
+
+  // INVARIANT: deny rules are checked before any allow binding.
+  const deny = plan.deny;
+  for (let i = 0; i < deny.length; i++) {
+    const rule = deny[i] as CompiledDenyRule;
+    const matched = deniedPrincipal(rule, identity);
+    if (matched === null) continue;
+    let conditionError = false;
+    if (rule.condition) {
+      const r = (ctx ??= new Context(plan, check, accessLevels.satisfied)).run(rule.condition, false);
+      if (r.ok && !r.value) continue;
+      conditionError = !r.ok;
+    }
+    return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "DENIED_BY_POLICY", deniedBy: denyOf(rule, matched, permission, conditionError), accessLevels };
+  }
+
+  // Allow: per tier, the first candidate over all member keys; the rest only if it does not grant.
+  let memberMatched = false;
+  const ids = idsOf(s, identity);
+  const tiers = plan.tiers;
+  for (let t = 0; t < tiers.length; t++) {
+    const tier = tiers[t] as Tier;
+    const index = tier.index;
+    const bits = tier.bits;
+    let best: ChainRef | undefined;
+    let more = false;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      if (bits !== null) {
+        const w = id >>> 5;
+        if (w >= bits.length || ((bits[w] as number) & (1 << (id & 31))) === 0) continue;
+      }
+      const r = index.get(id);
+      if (r === undefined) continue;
+      if (best === undefined) {
+        best = r;
+        more = r.next !== null;
+      } else {
+        more = true;
+        if (r.order < best.order || (r.order === best.order && r.memberIdx < best.memberIdx)) best = r;
+      }
+    }
+    if (best === undefined) continue;
+    memberMatched = true;
+    const c = best.condition;
+    let grant: ChainRef | undefined;
+    if (c === null || (ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(c)) grant = best;
+    else if (more) grant = restOfTier(index, ids, best.binding, ctx);
+    if (grant !== undefined) {
+      return { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy: grantOf(grant), accessLevels };
+    }
+  }
+  const reason = identity.key === null && check.principal === null ? "UNAUTHENTICATED" : memberMatched ? "CONDITION_NOT_MET" : "NO_MATCHING_BINDING";
+  return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason, accessLevels };
+}
+
+/** `evaluate` with `explain`: walks every deny rule and binding on the chain and records why each did or did not apply. */
+function evaluateExplained(s: Snapshot, check: CheckInput): Decision {
+  const plans = nodePlans(s, check.resource, defaultPermission);
   const identity = identityOf(s, check.principal);
   const principal = identity.key ?? check.principal;
+  const permission = check.permission ?? (plans ? plans.defaultPermission : PERMISSIONS.webAccess);
   const base = { revision: s.revision, principal, resource: check.resource, permission };
-  if (!node) return { ...base, allowed: false, reason: "UNKNOWN_RESOURCE", accessLevels: NO_LEVELS, ...(check.explain ? { trace: [{ kind: "note", message: "resource is not in the hierarchy" }] } : {}) };
-  if (node.isWeb && !node.iapEnabled) return { ...base, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS, ...(check.explain ? { trace: [{ kind: "note", message: "IAP is disabled on this web resource" }] } : {}) };
-
-  const ctx = new Context(node, check, identity);
-  const levels = relevantLevels(s, node);
-  if (levels.length > 0) ctx.evaluateLevels(s, levels);
-  // INVARIANT: deny rules are checked before any allow binding.
-  const accessLevels = levels.length > 0 ? { satisfied: ctx.satisfied, unsatisfied: ctx.unsatisfied } : NO_LEVELS;
-  const trace: TraceEntry[] | undefined = check.explain ? [] : undefined;
+  if (!plans) return { ...base, allowed: false, reason: "UNKNOWN_RESOURCE", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: "resource is not in the hierarchy" }] };
+  const node = plans.node;
+  if (node.isWeb && !node.iapEnabled) return { ...base, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: "IAP is disabled on this web resource" }] };
+  const plan = planFor(s, plans, permission);
+  const accessLevels = plan.levels === null ? NO_LEVELS : accessLevelsFor(s, plan.levels, check, identity);
+  const ctx = new Context(plan, check, accessLevels.satisfied);
+  const trace: TraceEntry[] = [];
 
   // Deny first.
   let deniedBy: DeniedBy | undefined;
-  const denyIndex = s._.deny;
-  if (denyIndex.size > 0) for (const n of node.chain) {
-    const rules = denyIndex.get(n);
-    if (!rules) continue;
-    for (const rule of rules) {
+  for (const n of node.chain) {
+    for (const rule of s._.deny.get(n) ?? []) {
       const matched = denyRuleApplies(rule, permission, identity);
       if (matched === null) {
-        if (trace) trace.push(denyTrace(rule, permission, identity));
+        trace.push(denyTrace(rule, permission, identity));
         continue;
       }
       let conditionError = false;
       if (rule.condition) {
         const r = ctx.run(rule.condition, false);
         if (r.ok && !r.value) {
-          if (trace) trace.push({ kind: "deny", attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, result: "CONDITION_FALSE" });
+          trace.push({ kind: "deny", attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, result: "CONDITION_FALSE" });
           continue;
         }
         conditionError = !r.ok;
-        if (trace && !r.ok) trace.push({ kind: "deny", attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, result: "CONDITION_ERROR", error: r.error });
+        if (!r.ok) trace.push({ kind: "deny", attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, result: "CONDITION_ERROR", error: r.error });
       }
-      if (trace && !conditionError) trace.push({ kind: "deny", attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, result: "DENIED" });
-      deniedBy = { attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, principal: matched, permission };
-      if (rule.policy !== undefined) deniedBy.policy = rule.policy;
-      if (rule.conditionTitle !== undefined) deniedBy.condition = rule.conditionTitle;
-      if (conditionError) deniedBy.conditionError = true;
+      if (!conditionError) trace.push({ kind: "deny", attachedTo: rule.attachedTo, policyIndex: rule.policyIndex, ruleIndex: rule.ruleIndex, result: "DENIED" });
+      deniedBy = denyOf(rule, matched, permission, conditionError);
       break;
     }
     if (deniedBy) break;
   }
-  if (deniedBy) return { ...base, allowed: false, reason: "DENIED_BY_POLICY", deniedBy, accessLevels, ...(trace ? { trace } : {}) };
+  if (deniedBy) return { ...base, allowed: false, reason: "DENIED_BY_POLICY", deniedBy, accessLevels, trace };
 
-  // Allow.
   let memberMatched = false;
-  let granted: GrantedBy | undefined;
-  if (trace) {
-    granted = explainAllow(s, node, permission, identity, ctx, trace, () => (memberMatched = true));
-  } else {
-    const allowIndex = s._.allow;
-    const keys = identity.keys;
-    for (const n of node.chain) {
-      const index = allowIndex.get(n)?.get(permission);
-      if (index === undefined) continue;
-      // Fast path: the first ref in (binding, member) order; allocation-free when it grants.
-      let best: BindingRef | undefined;
-      let hits = 0;
-      for (let i = 0; i < keys.length; i++) {
-        const refs = index.get(keys[i] as string);
-        if (refs === undefined) continue;
-        for (let j = 0; j < refs.length; j++) {
-          const r = refs[j] as BindingRef;
-          hits++;
-          if (best === undefined || r.binding.index < best.binding.index || (r.binding === best.binding && r.memberIdx < best.memberIdx)) best = r;
-        }
-      }
-      if (best === undefined) continue;
-      memberMatched = true;
-      if (best.binding.condition === null) {
-        granted = grantedBy(best.binding, best.memberIdx);
-        break;
-      }
-      const r0 = ctx.run(best.binding.condition, true);
-      if (r0.ok && r0.value) {
-        granted = grantedBy(best.binding, best.memberIdx);
-        break;
-      }
-      if (hits === 1) continue;
-      // Slow path: the remaining candidates on this node, in order.
-      for (const ref of candidates(index, identity)) {
-        if (ref.binding === best.binding) continue;
-        const c = ref.binding.condition;
-        if (c) {
-          const r = ctx.run(c, true);
-          if (!r.ok || !r.value) continue;
-        }
-        granted = grantedBy(ref.binding, ref.memberIdx);
-        break;
-      }
-      if (granted) break;
-    }
-  }
-  if (granted) {
-    const d: Decision = { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy: granted, accessLevels };
-    if (trace) d.trace = trace;
-    return d;
-  }
+  const granted = explainAllow(s, node, permission, identity, ctx, trace, () => (memberMatched = true));
+  if (granted) return { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy: granted, accessLevels, trace };
   const reason = identity.key === null && check.principal === null ? "UNAUTHENTICATED" : memberMatched ? "CONDITION_NOT_MET" : "NO_MATCHING_BINDING";
-  return { ...base, allowed: false, reason, accessLevels, ...(trace ? { trace } : {}) };
+  return { ...base, allowed: false, reason, accessLevels, trace };
 }
 
 function denyTrace(rule: CompiledDenyRule, permission: string, identity: Identity): TraceEntry {

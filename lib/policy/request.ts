@@ -29,6 +29,8 @@ export function rawPath(path: string): string {
 }
 
 const MAX_DECODE_ROUNDS = 3;
+/** Starts with "/", and has no character normalisation acts on (`?#%\;`). */
+const CLEAN_PATH_RE = /^\/[^?#%\\;]*$/;
 
 /** Decodes %XX escapes of ASCII characters (multi-byte sequences stay encoded, hex upper-cased). */
 function decodeAsciiEscapes(p: string): string {
@@ -44,6 +46,14 @@ function decodeAsciiEscapes(p: string): string {
  * empty segments collapsed; `.` and `..` resolved (never above the root); a trailing slash kept.
  */
 export function normalisePath(path: string): string {
+  // Fast path: a path with nothing to normalise is its own normal form (no query, escape,
+  // backslash or parameter; no empty, "." or ".." segment — any "/." takes the long way).
+  if (CLEAN_PATH_RE.test(path) && !path.includes("//") && !path.includes("/.")) return path;
+  return normalisePathFully(path);
+}
+
+/** `normalisePath` without the fast path (exported for the test that pins their equality). */
+export function normalisePathFully(path: string): string {
   let p = rawPath(path);
   for (let i = 0; i < MAX_DECODE_ROUNDS; i++) {
     const next = decodeAsciiEscapes(p);

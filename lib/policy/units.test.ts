@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { normaliseHost, normalisePath, pathVariants } from "./request";
+import fc from "fast-check";
+import { normaliseHost, normalisePath, normalisePathFully, pathVariants } from "./request";
 import { checkEmail, normaliseEmail, parseMember, parseDenyPrincipal, parsePrincipal } from "./members";
 import { parseResourceName, defaultPermission, normalisePermission } from "./resources";
 import { validatePolicy, validateDenyPolicy, validateCondition, validateCustomRole, validateAccessLevel, validateGroupMembership, LIMITS } from "./validate";
@@ -31,6 +32,17 @@ describe("request normalisation", () => {
     ["/x/%2e%2e/", "/"],
   ])("normalisePath(%j) = %j", (input, want) => {
     expect(normalisePath(input)).toBe(want);
+  });
+  it("the fast path agrees with the full normalisation", () => {
+    const segment = fc.stringMatching(/^[a-z.;%2ef\\?#]{0,4}$/);
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 6 }), fc.boolean(), (segs, lead) => {
+        const p = (lead ? "/" : "") + segs.join("/");
+        expect(normalisePath(p)).toBe(normalisePathFully(p));
+      }),
+      { seed: 7, numRuns: 20_000 },
+    );
+    for (const p of ["/", "/a", "/a/", "/.well-known/x", "/a/.b", "/a..b/c", "/a.", "/api/v1/items"]) expect(normalisePath(p)).toBe(normalisePathFully(p));
   });
   it("returns both variants when they differ", () => {
     expect(pathVariants("/x/../admin")).toEqual(["/admin", "/x/../admin"]);
