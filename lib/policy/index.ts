@@ -1,6 +1,6 @@
 /** Public API of the pure policy core. See README.md for the invariants. */
 export * from "./types";
-export { compile, snapshotData, withPolicy, withDenyPolicies, withGroupMembers, withCustomRoles, withAccessLevels, withNodes, withoutNodes, withPrincipals, relevantLevels, resolveHost } from "./compile";
+export { compile, snapshotData, withPolicy, withDenyPolicies, withGroupMembers, withCustomRoles, withAccessLevels, withNodes, withoutNodes, withPrincipals, withRevision, relevantLevels, resolveHost } from "./compile";
 export type { Snapshot, CompiledNode, Revision } from "./compile";
 export { evaluate, identityOf } from "./evaluate";
 export { whoCan, whatCan } from "./queries";
