@@ -91,8 +91,8 @@ export interface Internals {
   readonly levelSets: Map<string, import("./plan").LevelSet>;
   /** Memo: node → its evaluation plans per permission (plan.ts). Depends on the node's chain. */
   readonly planMemo: Map<string, import("./plan").NodePlans>;
-  /** Memo: node → permission → allow index merged over its chain (plan.ts). Depends on allow data on the chain. */
-  readonly chainMemo: Map<string, Map<string, import("./plan").Tier>>;
+  /** Memo: node → permission → tier of the node's own allow candidates (plan.ts). Depends on the node's allow data. */
+  readonly tierMemo: Map<string, Map<string, import("./plan").Tier | null>>;
   /** Memo: principal string → identity (member keys); see evaluate.ts `identityOf`. */
   readonly identityMemo: Map<string, import("./evaluate").Identity>;
   /** host → nodes with that host (for `resolveHost`). */
@@ -214,6 +214,11 @@ function compileBindings(policy: AllowPolicy, cache: Map<string, CompiledConditi
       conditionTitle: b.condition?.title,
     });
   });
+}
+
+/** A `user:` or `serviceAccount:` key (one identity's own), as opposed to keys shared by many identities. */
+function isPrincipalKey(key: string): boolean {
+  return key.startsWith("user:") || key.startsWith("serviceAccount:");
 }
 
 function keyId(keyIds: Map<string, number>, key: string): number {
@@ -345,10 +350,12 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
   const allow = new Map<string, ReadonlyMap<string, PermissionIndex>>();
   for (const [res, p] of policies) {
     if (!nodes.has(res)) warnings.push(`allow policy on unknown resource ${res}`);
-    const cb = compileBindings(p, conditionCache, warnings);
-    bindings.set(res, cb);
-    allow.set(res, indexBindings(cb, rolePermissions, keyIds, warnings));
+    bindings.set(res, compileBindings(p, conditionCache, warnings));
   }
+  // Keys many identities share (groups, domains, allUsers, allAuthenticatedUsers) get the low ids:
+  // the filter bits a check tests (plan.ts) are then mostly in a small range that stays in cache.
+  for (const cb of bindings.values()) for (const b of cb) for (const key of b.memberIndex.keys()) if (!isPrincipalKey(key)) keyId(keyIds, key);
+  for (const [res, cb] of bindings) allow.set(res, indexBindings(cb, rolePermissions, keyIds, warnings));
 
   const denyPolicies = new Map<string, DenyPolicy[]>();
   for (const d of data.denyPolicies ?? []) {
@@ -395,7 +402,7 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
       identityMemo: new Map(),
       levelSets: new Map(),
       planMemo: new Map(),
-      chainMemo: new Map(),
+      tierMemo: new Map(),
       conditionCache,
       hosts: buildHosts(nodes),
     },
@@ -442,6 +449,12 @@ function withoutChainsOf<V>(s: Snapshot, memo: Map<string, V>, changed: string):
   return out;
 }
 
+function withoutKey<V>(memo: Map<string, V>, key: string): Map<string, V> {
+  const out = new Map(memo);
+  out.delete(key);
+  return out;
+}
+
 /**
  * A new snapshot with `patch` applied. Memos are shared where the data they depend on is
  * unchanged, filtered where only some chains are affected, and reset otherwise.
@@ -450,7 +463,8 @@ function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "
   const m = s._;
   const onNode = typeof changed.allow === "string" ? changed.allow : changed.deny;
   const resetPlans = changed.nodes === true || changed.levels === true || changed.allow === true;
-  const resetChains = changed.nodes === true || changed.allow === true;
+  // Tiers depend on one node's bindings and on role permissions only (not on the hierarchy).
+  const resetTiers = changed.allow === true;
   const resetLevels = changed.nodes === true || changed.levels === true;
   return freezeSnapshot({
     ...s,
@@ -461,7 +475,7 @@ function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "
       ...internals,
       levelMemo: resetLevels ? new Map() : onNode !== undefined ? withoutChainsOf(s, m.levelMemo, onNode) : m.levelMemo,
       planMemo: resetPlans ? new Map() : onNode !== undefined ? withoutChainsOf(s, m.planMemo, onNode) : m.planMemo,
-      chainMemo: resetChains ? new Map() : typeof changed.allow === "string" ? withoutChainsOf(s, m.chainMemo, changed.allow) : m.chainMemo,
+      tierMemo: resetTiers ? new Map() : typeof changed.allow === "string" ? withoutKey(m.tierMemo, changed.allow) : m.tierMemo,
       levelSets: changed.levels === true ? new Map() : m.levelSets,
       identityMemo: internals.memberGroups ? new Map() : m.identityMemo,
     },

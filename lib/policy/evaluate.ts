@@ -22,7 +22,7 @@ import { celMap, type CelInput } from "@bufbuild/cel";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { CheckInput, Decision, DeniedBy, GrantedBy, TraceEntry } from "./types";
 import type { CompiledBinding, CompiledDenyRule, CompiledNode, Snapshot } from "./compile";
-import { nodePlans, planFor, type ChainIndex, type ChainRef, type LevelSet, type NodePlan, type Tier } from "./plan";
+import { findSlot, hashBit, nodePlans, planFor, SLOT, type ChainRef, type LevelSet, type NodePlan, type Tier } from "./plan";
 import { defaultPermission, permissionMatches, PERMISSIONS } from "./resources";
 import { parsePrincipal, emailDomain } from "./members";
 import { runCondition, toCelTimestamp, type CompiledCondition, type ConditionOutcome } from "./cel";
@@ -316,6 +316,12 @@ function grantedBy(b: CompiledBinding, memberIdx: number): GrantedBy {
   return g;
 }
 
+/** The `grantedBy` of the first candidate in a table slot, memoised per slot. */
+function firstGrant(tier: Tier, slot: number): GrantedBy {
+  const i = slot / SLOT;
+  return (tier.grants[i] ??= grantOf(tier.refs[(tier.table[slot + 3] as number) >>> 2] as ChainRef));
+}
+
 /** The (frozen, shared) `grantedBy` of a candidate. */
 function grantOf(ref: ChainRef): GrantedBy {
   return (ref.grant ??= Object.freeze(grantedBy(ref.binding, ref.memberIdx)));
@@ -325,12 +331,20 @@ function grantOf(ref: ChainRef): GrantedBy {
  * The rest of one tier after its first candidate (binding `failed`) did not grant: every
  * candidate of the identity's keys in evaluation order, one per binding (its first matching member).
  */
-function restOfTier(index: ChainIndex, ids: readonly number[], failed: CompiledBinding, ctx: Context): ChainRef | undefined {
+function restOfTier(tier: Tier, ids: readonly number[], failed: CompiledBinding, ctx: Context): ChainRef | undefined {
   const all: ChainRef[] = [];
+  const refs = tier.refs;
   for (let i = 0; i < ids.length; i++) {
-    for (let r: ChainRef | null | undefined = index.get(ids[i] as number); r; r = r.next) if (r.binding !== failed) all.push(r);
+    const slot = findSlot(tier, ids[i] as number);
+    if (slot < 0) continue;
+    const start = (tier.table[slot + 3] as number) >>> 2;
+    const end = start + (refs[start] as ChainRef).run;
+    for (let k = start; k < end; k++) {
+      const r = refs[k] as ChainRef;
+      if (r.binding !== failed) all.push(r);
+    }
   }
-  all.sort((a, b) => a.order - b.order || a.memberIdx - b.memberIdx);
+  all.sort((a, b) => a.rank - b.rank || a.memberIdx - b.memberIdx);
   let last: CompiledBinding | null = null;
   for (const r of all) {
     if (r.binding === last) continue;
@@ -377,34 +391,52 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
   const tiers = plan.tiers;
   for (let t = 0; t < tiers.length; t++) {
     const tier = tiers[t] as Tier;
-    const index = tier.index;
     const bits = tier.bits;
-    let best: ChainRef | undefined;
-    let more = false;
+    const shift = tier.shift;
+    const table = tier.table;
+    const slotShift = tier.slotShift;
+    const mask = tier.mask;
+    // The first candidate over all keys, compared on (rank, member index) in the table itself.
+    let best = -1;
+    let bestRank = 0;
+    let bestMember = 0;
+    let hits = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
-      if (bits !== null) {
-        const w = id >>> 5;
-        if (w >= bits.length || ((bits[w] as number) & (1 << (id & 31))) === 0) continue;
+      const b = shift === 0 ? id : hashBit(id, shift);
+      const w = b >>> 5;
+      if (w >= bits.length || ((bits[w] as number) & (1 << (b & 31))) === 0) continue;
+      let h = hashBit(id, slotShift) * SLOT;
+      let k = table[h] as number;
+      while (k !== id && k !== -1) {
+        h = (h + SLOT) & mask;
+        k = table[h] as number;
       }
-      const r = index.get(id);
-      if (r === undefined) continue;
-      if (best === undefined) {
-        best = r;
-        more = r.next !== null;
-      } else {
-        more = true;
-        if (r.order < best.order || (r.order === best.order && r.memberIdx < best.memberIdx)) best = r;
+      if (k === -1) continue;
+      hits++;
+      const rank = table[h + 1] as number;
+      const member = table[h + 2] as number;
+      if (best < 0 || rank < bestRank || (rank === bestRank && member < bestMember)) {
+        best = h;
+        bestRank = rank;
+        bestMember = member;
       }
     }
-    if (best === undefined) continue;
+    if (best < 0) continue;
     memberMatched = true;
-    const c = best.condition;
-    let grant: ChainRef | undefined;
-    if (c === null || (ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(c)) grant = best;
-    else if (more) grant = restOfTier(index, ids, best.binding, ctx);
-    if (grant !== undefined) {
-      return { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy: grantOf(grant), accessLevels };
+    const flags = table[best + 3] as number;
+    let grantedBy: GrantedBy | undefined;
+    if ((flags & 1) === 0) grantedBy = tier.grants[best / SLOT] ?? firstGrant(tier, best);
+    else {
+      const first = tier.refs[flags >>> 2] as ChainRef;
+      if ((ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(first.condition as CompiledCondition)) grantedBy = firstGrant(tier, best);
+      else if (hits > 1 || (flags & 2) !== 0) {
+        const r = restOfTier(tier, ids, first.binding, ctx);
+        if (r !== undefined) grantedBy = grantOf(r);
+      }
+    }
+    if (grantedBy !== undefined) {
+      return { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy, accessLevels };
     }
   }
   const reason = identity.key === null && check.principal === null ? "UNAUTHENTICATED" : memberMatched ? "CONDITION_NOT_MET" : "NO_MATCHING_BINDING";
