@@ -70,3 +70,38 @@ describe("CEL conformance (@bufbuild/cel-spec) on the chosen library", () => {
     expect(failures.length / cases.length).toBeLessThan(0.02);
   });
 });
+
+describe("re-declared overloads (comparisons, duration accessors) behave as the library's", () => {
+  const OPERANDS = ["true", "false", "1", "-1", "2", "1u", "3u", "1.0", "1.5", "-0.5", "double('NaN')", "'a'", "'b'", "''", "b'a'", "b'ab'", "duration('1s')", "duration('1.5s')", "duration('-2s')", "timestamp('2024-01-01T00:00:00Z')", "timestamp('2024-01-01T00:00:00.5Z')", "timestamp('1999-12-31T23:59:59Z')", "null", "[1]", "{'a': 1}"];
+  const run = (env: typeof CEL_ENV, expr: string): string => {
+    try {
+      const r = plan(env, parse(expr))({});
+      return isCelError(r) ? "error" : String(r);
+    } catch {
+      return "error";
+    }
+  };
+  it("every ordering operator on every pair of operand types", () => {
+    const library = celEnv();
+    let n = 0;
+    for (const op of ["<", "<=", ">", ">="]) {
+      for (const a of OPERANDS) {
+        for (const b of OPERANDS) {
+          const expr = `${a} ${op} ${b}`;
+          expect(run(CEL_ENV, expr), expr).toBe(run(library, expr));
+          n++;
+        }
+      }
+    }
+    expect(n).toBe(4 * OPERANDS.length ** 2);
+  });
+  it("duration accessors", () => {
+    const library = celEnv();
+    for (const d of ["0s", "3725.5s", "-3725.5s", "86400s", "0.001s"]) {
+      for (const m of ["getHours", "getMinutes", "getSeconds", "getMilliseconds"]) {
+        const expr = `duration('${d}').${m}()`;
+        expect(run(CEL_ENV, expr), expr).toBe(run(library, expr));
+      }
+    }
+  });
+});

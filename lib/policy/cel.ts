@@ -10,7 +10,7 @@ import { parse, plan, celEnv, celFunc, celMethod, CelScalar, isCelError, objectT
 import { fromJson } from "@bufbuild/protobuf";
 import { timestampFromMs, TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseIp, parseSubnet, ipInSubnet } from "./ip";
-import { TIME_FUNCS } from "./cel-time";
+import { COMPARISON_FUNCS, TIME_FUNCS } from "./cel-time";
 
 /** GCP allows 12 logical operators per condition; we count `&&`, `||` and `!`. */
 export const MAX_LOGICAL_OPERATORS = 12;
@@ -95,6 +95,7 @@ function stringToTimestamp(x: string): Timestamp {
 
 const FUNCS = [
   ...TIME_FUNCS,
+  ...COMPARISON_FUNCS,
   celFunc("timestamp", [CelScalar.STRING], objectType(TimestampSchema), stringToTimestamp),
   celFunc("inIpRange", [CelScalar.STRING, CelScalar.STRING], CelScalar.BOOL, inIpRange),
   celMethod("extract", CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, extract),
