@@ -18,8 +18,9 @@
  * Conditions that read request.path must hold for both the normalised and the raw path (allow),
  * and fire when either does (deny).
  */
-import { celMap, type CelInput } from "@bufbuild/cel";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { celList, celMap, type CelInput, type CelList, type CelMap } from "@bufbuild/cel";
+import { reflect } from "@bufbuild/protobuf/reflect";
+import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { CheckInput, Decision, DeniedBy, GrantedBy, TraceEntry } from "./types";
 import type { CompiledBinding, CompiledDenyRule, CompiledNode, Snapshot } from "./compile";
 import { findSlot, hashBit, nodePlans, planFor, SLOT, type ChainRef, type LevelSet, type NodePlan, type Tier } from "./plan";
@@ -164,36 +165,26 @@ function computeLevels(s: Snapshot, names: readonly string[], check: CheckInput,
   return { satisfied, unsatisfied };
 }
 
-/** Values shared by the path variants of one check's `request`, computed on first read. */
-interface RequestMemo {
-  time: Timestamp | undefined;
-  host: string | undefined;
-  auth: CelInput | undefined;
-}
-
 /**
- * `request` for CEL: a read-only map whose attributes are computed on first read (a condition
- * reads one or two of them). Entries, in order: time, method, auth, host (if given), path (if
- * given and the condition reads it).
+ * `request` for CEL, as a read-only map whose attributes are computed on first read. Entries, in
+ * order: time, method, auth, host (if given), path (if given and the condition reads it).
  */
 class RequestAttributesMap implements ReadonlyMap<string, CelInput> {
   constructor(
-    private readonly req: CheckInput["request"],
+    private readonly ctx: Context,
     private readonly path: string | undefined,
-    private readonly satisfied: readonly string[],
-    private readonly memo: RequestMemo,
   ) {}
 
   get(key: string): CelInput | undefined {
     switch (key) {
       case "time":
-        return (this.memo.time ??= toCelTimestamp(this.req.time));
+        return this.ctx.time();
       case "method":
-        return (this.req.method ?? "GET").toUpperCase();
+        return this.ctx.method();
       case "auth":
-        return (this.memo.auth ??= celMap(new Map<string, CelInput>([["access_levels", this.satisfied as string[]]])));
+        return this.ctx.auth();
       case "host":
-        return this.req.host === undefined ? undefined : (this.memo.host ??= normaliseHost(this.req.host));
+        return this.ctx.host();
       case "path":
         return this.path;
     }
@@ -204,7 +195,7 @@ class RequestAttributesMap implements ReadonlyMap<string, CelInput> {
   }
   private keyList(): string[] {
     const keys = ["time", "method", "auth"];
-    if (this.req.host !== undefined) keys.push("host");
+    if (this.ctx.host() !== undefined) keys.push("host");
     if (this.path !== undefined) keys.push("path");
     return keys;
   }
@@ -229,42 +220,139 @@ class RequestAttributesMap implements ReadonlyMap<string, CelInput> {
 }
 
 /**
- * Per-check condition context: the CEL activations (one per path variant), built on first use.
- * Values are pre-converted CEL maps, so each attribute read does not re-convert the request.
+ * The variables of one condition evaluation (one path variant), computed on first read.
+ *
+ * Besides the roots (`request`, `resource`, `destination`) it answers the qualified names CEL
+ * looks up first for `request.time` and the like (CEL resolves `a.b` as the variable "a.b" before
+ * "a" with field b), with the same values — so a read skips the failed lookup of the qualified
+ * name (a type-registry search in the library) and the map access. An absent attribute
+ * (`request.host` without a host) is undefined here, so CEL falls back to the root map and
+ * behaves exactly as without the qualified names (`has()` false, a read an error).
+ */
+class Activation {
+  constructor(
+    private readonly ctx: Context,
+    private readonly path: string | undefined,
+  ) {}
+  get request(): CelMap {
+    return celMap(new RequestAttributesMap(this.ctx, this.path));
+  }
+  get resource(): CelMap {
+    return this.ctx.resource();
+  }
+  get destination(): CelMap {
+    return this.ctx.destination();
+  }
+  get "request.time"(): unknown {
+    return this.ctx.timeValue();
+  }
+  get "request.method"(): string {
+    return this.ctx.method();
+  }
+  get "request.host"(): string | undefined {
+    return this.ctx.host();
+  }
+  get "request.path"(): string | undefined {
+    return this.path;
+  }
+  get "request.auth"(): CelMap {
+    return this.ctx.auth();
+  }
+  get "request.auth.access_levels"(): CelList {
+    return this.ctx.accessLevels();
+  }
+  get "resource.type"(): string {
+    return this.ctx.node.type;
+  }
+  get "resource.service"(): string {
+    return this.ctx.node.service;
+  }
+  get "resource.name"(): string {
+    return this.ctx.node.name;
+  }
+  get "destination.ip"(): string | undefined {
+    return this.ctx.check.destination?.ip;
+  }
+  get "destination.port"(): bigint | undefined {
+    const port = this.ctx.check.destination?.port;
+    return port === undefined ? undefined : BigInt(Math.trunc(port));
+  }
+}
+// No inherited names (`toString`, `constructor`, …) may resolve as variables.
+Object.setPrototypeOf(Activation.prototype, null);
+
+/**
+ * Per-check condition context: the request's CEL values (each built on first use, shared by the
+ * path variants) and the activations, one per path variant.
  */
 class Context {
-  private acts: Array<Record<string, unknown>> | null = null;
-  private pathActs: Array<Record<string, unknown>> | null = null;
+  private acts: Activation[] | null = null;
+  private pathActs: Activation[] | null = null;
+  private timeMsg: Timestamp | undefined;
+  private timeReflected: unknown;
+  private hostValue: string | undefined;
+  private authValue: CelMap | undefined;
+  private levelsValue: CelList | undefined;
+  private destinationValue: CelMap | undefined;
+  readonly node: CompiledNode;
 
   constructor(
     private readonly plan: NodePlan,
-    private readonly check: CheckInput,
+    readonly check: CheckInput,
     private readonly satisfied: readonly string[],
-  ) {}
+  ) {
+    this.node = plan.node;
+  }
 
-  private build(withPath: boolean): Array<Record<string, unknown>> {
-    const req = this.check.request;
-    const memo: RequestMemo = { time: undefined, host: undefined, auth: undefined };
-    const node = this.plan.node;
-    const resource = (this.plan.resourceValue ??= celMap(new Map<string, CelInput>([["type", node.type], ["service", node.service], ["name", node.name]])));
-    const dest = new Map<string, CelInput>();
-    const d = this.check.destination;
-    if (d?.ip !== undefined) dest.set("ip", d.ip);
-    if (d?.port !== undefined) dest.set("port", BigInt(Math.trunc(d.port)));
-    const destination = celMap(dest);
-    const satisfied = this.satisfied;
-    // Only a condition that reads request.path sees it (and is evaluated on every variant).
-    if (!withPath || req.path === undefined) return [{ request: celMap(new RequestAttributesMap(req, undefined, satisfied, memo)), resource, destination }];
-    return pathVariants(req.path).map((path) => ({ request: celMap(new RequestAttributesMap(req, path, satisfied, memo)), resource, destination }));
+  time(): Timestamp {
+    return (this.timeMsg ??= toCelTimestamp(this.check.request.time));
+  }
+  /** The timestamp as the CEL value the library makes of it (a reflected message). */
+  timeValue(): unknown {
+    return (this.timeReflected ??= reflect(TimestampSchema, this.time()));
+  }
+  method(): string {
+    return (this.check.request.method ?? "GET").toUpperCase();
+  }
+  host(): string | undefined {
+    const h = this.check.request.host;
+    return h === undefined ? undefined : (this.hostValue ??= normaliseHost(h));
+  }
+  accessLevels(): CelList {
+    return (this.levelsValue ??= celList(this.satisfied as string[]));
+  }
+  auth(): CelMap {
+    return (this.authValue ??= celMap(new Map<string, CelInput>([["access_levels", this.accessLevels()]])));
+  }
+  resource(): CelMap {
+    const node = this.node;
+    return (this.plan.resourceValue ??= celMap(new Map<string, CelInput>([["type", node.type], ["service", node.service], ["name", node.name]]))) as CelMap;
+  }
+  destination(): CelMap {
+    if (this.destinationValue === undefined) {
+      const dest = new Map<string, CelInput>();
+      const d = this.check.destination;
+      if (d?.ip !== undefined) dest.set("ip", d.ip);
+      if (d?.port !== undefined) dest.set("port", BigInt(Math.trunc(d.port)));
+      this.destinationValue = celMap(dest);
+    }
+    return this.destinationValue;
+  }
+
+  /** Only a condition that reads request.path sees it (and is evaluated on every variant). */
+  private build(withPath: boolean): Activation[] {
+    const path = this.check.request.path;
+    if (!withPath || path === undefined) return [new Activation(this, undefined)];
+    return pathVariants(path).map((p) => new Activation(this, p));
   }
 
   /** Outcome of a condition: `all` = must hold for every path variant (allow); else any (deny). */
   run(c: CompiledCondition, all: boolean): ConditionOutcome {
     const acts = c.usesPath ? (this.pathActs ??= this.build(true)) : (this.acts ??= this.build(false));
-    if (acts.length === 1) return runCondition(c, acts[0] as Record<string, unknown>);
+    if (acts.length === 1) return runCondition(c, acts[0] as unknown as Record<string, unknown>);
     let error: string | null = null;
     for (const a of acts) {
-      const r = runCondition(c, a);
+      const r = runCondition(c, a as unknown as Record<string, unknown>);
       if (!r.ok) error ??= r.error;
       else if (all && !r.value) return r;
       else if (!all && r.value) return r;

@@ -36,6 +36,12 @@ const CONDITIONS = [
   "resource.type == 'iap.googleapis.com/WebService'",
   "request.path.startsWith(", // does not compile: never grants, always denies
   "request.path.matches('^/(a|b)/')",
+  // Presence tests and whole-map reads (attribute resolution paths other than a plain select).
+  "has(request.host) && request.host.endsWith('.example.test')",
+  "!has(request.path) || request.path.startsWith('/a')",
+  "has(destination.port) && destination.port == 22",
+  "request.auth.access_levels.exists(l, l.endsWith('/corp'))",
+  "has(request.auth) && size(request.auth) == 1",
 ];
 
 export const MEMBERS = [
