@@ -22,8 +22,8 @@ import { celList, celMap, type CelInput, type CelList, type CelMap } from "@bufb
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { CheckInput, Decision, DeniedBy, GrantedBy, TraceEntry } from "./types";
-import type { CompiledBinding, CompiledDenyRule, CompiledNode, Snapshot } from "./compile";
-import { findSlot, hashBit, nodePlans, planFor, SLOT, type ChainRef, type LevelSet, type NodePlan, type Tier } from "./plan";
+import type { BindingRef, CompiledBinding, CompiledDenyRule, CompiledNode, Snapshot } from "./compile";
+import { findSlot, hashBit, nodePlans, planFor, SLOT, type LevelSet, type NodePlan, type Tier } from "./plan";
 import { defaultPermission, permissionMatches, PERMISSIONS } from "./resources";
 import { parsePrincipal, emailDomain } from "./members";
 import { runCondition, toCelTimestamp, type CompiledCondition, type ConditionOutcome } from "./cel";
@@ -404,40 +404,34 @@ function grantedBy(b: CompiledBinding, memberIdx: number): GrantedBy {
   return g;
 }
 
+/** The frozen `grantedBy` naming a candidate. */
+function grantOf(ref: BindingRef): GrantedBy {
+  return Object.freeze(grantedBy(ref.binding, ref.memberIdx));
+}
+
 /** The `grantedBy` of the first candidate in a table slot, memoised per slot. */
 function firstGrant(tier: Tier, slot: number): GrantedBy {
   const i = slot / SLOT;
-  return (tier.grants[i] ??= grantOf(tier.refs[(tier.table[slot + 3] as number) >>> 2] as ChainRef));
-}
-
-/** The (frozen, shared) `grantedBy` of a candidate. */
-function grantOf(ref: ChainRef): GrantedBy {
-  return (ref.grant ??= Object.freeze(grantedBy(ref.binding, ref.memberIdx)));
+  return (tier.grants[i] ??= grantOf((tier.lists[i] as readonly BindingRef[])[0] as BindingRef));
 }
 
 /**
  * The rest of one tier after its first candidate (binding `failed`) did not grant: every
- * candidate of the identity's keys in evaluation order, one per binding (its first matching member).
+ * candidate of the identity's keys in policy order, one per binding (its first matching member).
  */
-function restOfTier(tier: Tier, ids: readonly number[], failed: CompiledBinding, ctx: Context): ChainRef | undefined {
-  const all: ChainRef[] = [];
-  const refs = tier.refs;
+function restOfTier(tier: Tier, ids: readonly number[], failed: CompiledBinding, ctx: Context): BindingRef | undefined {
+  const all: BindingRef[] = [];
   for (let i = 0; i < ids.length; i++) {
     const slot = findSlot(tier, ids[i] as number);
     if (slot < 0) continue;
-    const start = (tier.table[slot + 3] as number) >>> 2;
-    const end = start + (refs[start] as ChainRef).run;
-    for (let k = start; k < end; k++) {
-      const r = refs[k] as ChainRef;
-      if (r.binding !== failed) all.push(r);
-    }
+    for (const r of tier.lists[slot / SLOT] as readonly BindingRef[]) if (r.binding !== failed) all.push(r);
   }
-  all.sort((a, b) => a.rank - b.rank || a.memberIdx - b.memberIdx);
+  all.sort((a, b) => a.binding.index - b.binding.index || a.memberIdx - b.memberIdx);
   let last: CompiledBinding | null = null;
   for (const r of all) {
     if (r.binding === last) continue;
     last = r.binding;
-    const c = r.condition;
+    const c = r.binding.condition;
     if (c === null || ctx.holds(c)) return r;
   }
   return undefined;
@@ -513,18 +507,18 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
     if (best < 0) continue;
     memberMatched = true;
     const flags = table[best + 3] as number;
-    let grantedBy: GrantedBy | undefined;
-    if ((flags & 1) === 0) grantedBy = tier.grants[best / SLOT] ?? firstGrant(tier, best);
+    let granted: GrantedBy | undefined;
+    if ((flags & 1) === 0) granted = tier.grants[best / SLOT] ?? firstGrant(tier, best);
     else {
-      const first = tier.refs[flags >>> 2] as ChainRef;
-      if ((ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(first.condition as CompiledCondition)) grantedBy = firstGrant(tier, best);
+      const first = (tier.lists[best / SLOT] as readonly BindingRef[])[0] as BindingRef;
+      if ((ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(first.binding.condition as CompiledCondition)) granted = firstGrant(tier, best);
       else if (hits > 1 || (flags & 2) !== 0) {
         const r = restOfTier(tier, ids, first.binding, ctx);
-        if (r !== undefined) grantedBy = grantOf(r);
+        if (r !== undefined) granted = grantOf(r);
       }
     }
-    if (grantedBy !== undefined) {
-      return { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy, accessLevels };
+    if (granted !== undefined) {
+      return { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy: granted, accessLevels };
     }
   }
   const reason = identity.key === null && check.principal === null ? "UNAUTHENTICATED" : memberMatched ? "CONDITION_NOT_MET" : "NO_MATCHING_BINDING";

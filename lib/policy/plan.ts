@@ -18,27 +18,12 @@
  * filtered copy without the affected nodes (see compile.ts `derive`).
  */
 import type { Decision, GrantedBy } from "./types";
-import type { CompiledCondition } from "./cel";
-import type { CompiledBinding, CompiledDenyRule, CompiledNode, PermissionIndex, Snapshot } from "./compile";
+import type { BindingRef, CompiledDenyRule, CompiledNode, PermissionIndex, Snapshot } from "./compile";
 import { relevantLevels } from "./compile";
 import { permissionMatches } from "./resources";
 
-export interface ChainRef {
-  readonly binding: CompiledBinding;
-  /** `binding.condition` (copied: the hot path reads it without touching the binding). */
-  readonly condition: CompiledCondition | null;
-  /** Index in `binding.members` of the entry matching this member key (first occurrence). */
-  readonly memberIdx: number;
-  /** Evaluation order within the tier: the binding's index in its policy. */
-  readonly rank: number;
-  /** On a key's first candidate: how many candidates the key has (they follow it in `refs`). */
-  readonly run: number;
-  /** Memo: the frozen `grantedBy` naming this candidate. */
-  grant: GrantedBy | null;
-}
-
 /**
- * One tier of allow candidates: member-key id → the key's candidates in evaluation order.
+ * One tier of allow candidates: the bindings on one node that grant one permission, by member-key id.
  *
  * Laid out for few cache misses (a check probes ~15 ids per tier, most of which miss):
  *  - `bits`, a membership filter tested first. With `shift` 0 it is exact — bit `id` set ⇔ the
@@ -46,12 +31,12 @@ export interface ChainRef {
  *    `hashBit(id, shift)` set for every key, false positives only — used when the id space is
  *    much larger than the tier, so the filter stays small (~16 bits per key).
  *  - `table`, open addressing with linear probing, `SLOT` ints per slot: [key id (−1 = empty),
- *    rank of the key's first candidate, its member index, flags = index in `refs` << 2 |
- *    (more than one candidate ? 2 : 0) | (conditional ? 1 : 0)], so choosing the first candidate
- *    and granting it unconditionally touch no object but the shared `grantedBy`; the slot of `id`
- *    starts at `hashBit(id, slotShift)`.
- *  - `grants`, per slot, the frozen `grantedBy` of the key's first candidate (filled on first use).
- *  - `refs`, every candidate, grouped by key, each group in evaluation order.
+ *    binding index of the key's first candidate, its member index, flags = (more than one
+ *    candidate ? 2 : 0) | (conditional ? 1 : 0)], so choosing the first candidate and granting it
+ *    unconditionally touch no object but the shared `grantedBy`; the slot of `id` starts at
+ *    `hashBit(id, slotShift)`.
+ *  - per slot, `grants` — the frozen `grantedBy` of the key's first candidate (filled on first
+ *    use) — and `lists` — the key's candidates in policy order (the compile-time index's own array).
  */
 export interface Tier {
   readonly size: number;
@@ -61,7 +46,7 @@ export interface Tier {
   readonly slotShift: number;
   /** `table.length − 1` (offsets wrap with `& mask`; slot count and SLOT are powers of two). */
   readonly mask: number;
-  readonly refs: readonly ChainRef[];
+  readonly lists: ReadonlyArray<readonly BindingRef[] | undefined>;
   readonly grants: Array<GrantedBy | null>;
 }
 
@@ -124,43 +109,34 @@ const OTHER_PERMISSIONS_LIMIT = 64;
 /** The candidates on one node for one permission, as a tier; null when there are none. */
 function buildTier(s: Snapshot, name: string, permission: string): Tier | null {
   const index: PermissionIndex | undefined = s._.allow.get(name)?.get(permission);
-  if (index === undefined) return null;
-  const byKey = new Map<number, ChainRef[]>();
-  for (const [key, refs] of index) {
-    // Refs are in policy order; the rank is the binding index.
-    byKey.set(
-      key,
-      refs.map((r) => ({ binding: r.binding, condition: r.binding.condition, memberIdx: r.memberIdx, rank: r.binding.index, run: 0, grant: null })),
-    );
-  }
-  const size = byKey.size;
-  if (size === 0) return null;
+  if (index === undefined || index.size === 0) return null;
+  const size = index.size;
   let slots = 4;
   while (slots < size * 2) slots *= 2;
   const slotShift = 32 - Math.log2(slots);
   const table = new Int32Array(slots * SLOT).fill(-1);
+  const lists = new Array<readonly BindingRef[] | undefined>(slots).fill(undefined);
   let max = 0;
-  for (const id of byKey.keys()) if (id > max) max = id;
+  for (const id of index.keys()) if (id > max) max = id;
   let bloomBits = BLOOM_MIN_BITS;
   while (bloomBits < size * BLOOM_BITS_PER_KEY) bloomBits *= 2;
   const exact = max + 1 <= bloomBits;
   const shift = exact ? 0 : 32 - Math.log2(bloomBits);
   const bits = new Uint32Array(exact ? (max >>> 5) + 1 : bloomBits >>> 5);
-  const refs: ChainRef[] = [];
-  for (const [id, list] of byKey) {
+  for (const [id, list] of index) {
     const b = exact ? id : hashBit(id, shift);
     bits[b >>> 5] = (bits[b >>> 5] as number) | (1 << (b & 31));
-    const first = list[0] as ChainRef;
+    // The index lists a key's candidates in policy order (compile.ts `indexBindings`).
+    const first = list[0] as BindingRef;
     let h = hashBit(id, slotShift);
     while (table[h * SLOT] !== -1) h = (h + 1) & (slots - 1);
     table[h * SLOT] = id;
-    table[h * SLOT + 1] = first.rank;
+    table[h * SLOT + 1] = first.binding.index;
     table[h * SLOT + 2] = first.memberIdx;
-    table[h * SLOT + 3] = (refs.length << 2) | (list.length > 1 ? 2 : 0) | (first.condition !== null ? 1 : 0);
-    refs.push({ ...first, run: list.length }, ...list.slice(1));
+    table[h * SLOT + 3] = (list.length > 1 ? 2 : 0) | (first.binding.condition !== null ? 1 : 0);
+    lists[h] = list;
   }
-  if (refs.length >= 2 ** 29) throw new Error("too many allow candidates on one chain");
-  return { size, bits, shift, table, slotShift, mask: slots * SLOT - 1, refs, grants: new Array<GrantedBy | null>(slots).fill(null) };
+  return { size, bits, shift, table, slotShift, mask: slots * SLOT - 1, lists, grants: new Array<GrantedBy | null>(slots).fill(null) };
 }
 
 /** The candidates on one node for one permission (memoised per node; null = none). */
