@@ -2,8 +2,8 @@
 // whose stored hash or back-link does not match (a modified, inserted or deleted record).
 import type { AdminActivityLog, DataAccessLog, PrismaClient } from "@/lib/generated/prisma/client";
 import { hashedAdminFields } from "./admin";
-import { chainHash, type Stream } from "./chain";
-import { hashedDataAccessFields } from "./decisions";
+import { canonicalJson, chainHashText, type Stream } from "./chain";
+import { canonicalDataAccess } from "./decisions";
 
 export interface ChainReport {
   stream: Stream;
@@ -24,7 +24,8 @@ async function verifyStream<R extends ChainRow>(
   db: PrismaClient,
   stream: Stream,
   page: (after: bigint | undefined) => Promise<R[]>,
-  fields: (r: R) => unknown,
+  /** The record's canonical JSON (what its hash covers). */
+  canonical: (r: R) => string,
 ): Promise<ChainReport> {
   let prev = "";
   let count = 0;
@@ -34,7 +35,7 @@ async function verifyStream<R extends ChainRow>(
     for (const r of rows) {
       count++;
       if (r.prevHash !== prev) return { stream, records: count, ok: false, firstBroken: { seq: r.seq, reason: "its link to the previous record does not match (a record before it was removed or altered)" } };
-      if (chainHash(prev, fields(r)) !== r.hash) return { stream, records: count, ok: false, firstBroken: { seq: r.seq, reason: "its content does not match its hash (the record was modified)" } };
+      if (chainHashText(prev, canonical(r)) !== r.hash) return { stream, records: count, ok: false, firstBroken: { seq: r.seq, reason: "its content does not match its hash (the record was modified)" } };
       prev = r.hash;
       last = r.seq;
     }
@@ -52,7 +53,7 @@ export function verifyAdminActivity(db: PrismaClient): Promise<ChainReport> {
     db,
     "admin_activity",
     (after) => db.adminActivityLog.findMany({ orderBy: { seq: "asc" }, take: PAGE, ...(after !== undefined ? { where: { seq: { gt: after } } } : {}) }),
-    hashedAdminFields,
+    (r) => canonicalJson(hashedAdminFields(r)),
   );
 }
 
@@ -61,7 +62,7 @@ export function verifyDataAccess(db: PrismaClient): Promise<ChainReport> {
     db,
     "data_access",
     (after) => db.dataAccessLog.findMany({ orderBy: { seq: "asc" }, take: PAGE, ...(after !== undefined ? { where: { seq: { gt: after } } } : {}) }),
-    hashedDataAccessFields,
+    canonicalDataAccess,
   );
 }
 

@@ -10,7 +10,8 @@
  *
  * Load: autocannon, 50 connections, 10 s each (BENCH_DURATION), after a 2 s warm-up, client in
  * this process (BENCH_ROUNDS=n repeats the four runs and keeps each one's best; BENCH_DATA_DIR=dir
- * keeps the database with the world between invocations):
+ * keeps the database with the world between invocations; BENCH_CPU_PROF=dir writes a V8 CPU profile
+ * of the Gatehouse process there when it stops):
  *   1. POST /api/v1/decisions — a trusted proxy asserting principals; 256 distinct checks, half
  *      drawn from real bindings, half random (the allowed share is printed).
  *   2. ceiling: a bare node:http server answering a constant JSON (its own process).
@@ -29,6 +30,7 @@ import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { cpuMeter } from "./cpu";
 
 // ── the benchmark ────────────────────────────────────────────────────────────────────────────
 interface AutocannonResult {
@@ -44,6 +46,8 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 interface Run {
   name: string;
+  /** CPU milliseconds per 1,000 requests, per process tree (client = autocannon, this process). */
+  cpu: Record<string, number>;
   rps: number;
   p50: number;
   p99: number;
@@ -198,6 +202,14 @@ async function main(): Promise<void> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
+  // The embedded server's postmaster (its backends are its children).
+  const postmaster = () => {
+    try {
+      return Number(fs.readFileSync(path.join(pgDir, "cluster", "postmaster.pid"), "utf8").split("\n")[0]) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const serve = async (mode: string, extra: string[] = []) => {
     const port = await freePort();
     const proc = spawnProc(`bench-${mode}`, process.execPath, ["--import", "tsx", self, "--serve", mode, String(port), ...extra], { env: process.env });
@@ -205,14 +217,19 @@ async function main(): Promise<void> {
     return { port, proc };
   };
 
-  const load = async (name: string, opts: Record<string, unknown>): Promise<Run> => {
+  const load = async (name: string, opts: Record<string, unknown>, trees: Record<string, number | undefined>): Promise<Run> => {
     await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 }); // warm-up (JIT, caches, keep-alive pools)
+    const meter = cpuMeter({ client: "self", ...trees });
     const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION });
-    const run: Run = { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r["2xx"], non2xx: r.non2xx, errors: r.errors + r.timeouts };
+    const used = meter();
+    const total = r["2xx"] + r.non2xx;
+    const cpu = Object.fromEntries(Object.entries(used).map(([k, ms]) => [k, total ? (1000 * ms) / total : 0]));
+    const run: Run = { name, cpu, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r["2xx"], non2xx: r.non2xx, errors: r.errors + r.timeouts };
     log(
       `  ${name.padEnd(44)} ${Math.round(run.rps).toString().padStart(7)} req/s   p50 ${run.p50} ms   p99 ${run.p99} ms` +
         `   (2xx ${run.ok}, non-2xx ${run.non2xx}, errors ${run.errors})`,
     );
+    log(`  ${"".padEnd(44)} CPU ms per 1k requests: ${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
     return run;
   };
 
@@ -241,7 +258,12 @@ async function main(): Promise<void> {
     const nginxKey = lastWord(await runCli(cliEnv, ["proxy-key", "create", "--name", `bench-nginx-${suffix}`]));
 
     t0 = performance.now();
-    const gatehouse = await startGatehouse({ databaseUrl: pg.url, startTimeoutMs: 300_000 });
+    const profDir = process.env.BENCH_CPU_PROF;
+    const gatehouse = await startGatehouse({
+      databaseUrl: pg.url,
+      startTimeoutMs: 300_000,
+      ...(profDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] } : {}),
+    });
     cleanups.push(() => gatehouse.stop());
     log(`  Gatehouse (--api-only, NODE_ENV=production) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -321,13 +343,28 @@ async function main(): Promise<void> {
     let ceiling: Run | undefined;
     for (let round = 1; round <= ROUNDS; round++) {
       if (ROUNDS > 1) log(`  round ${round}/${ROUNDS}`);
-      decisions = best(decisions, await load("POST /api/v1/decisions (Gatehouse)", { url: `http://127.0.0.1:${gatehouse.port}`, requests: decisionRequests }));
+      decisions = best(decisions, await load("POST /api/v1/decisions (Gatehouse)", { url: `http://127.0.0.1:${gatehouse.port}`, requests: decisionRequests }, { gatehouse: gatehouse.proc.pid, postgres: postmaster() }));
       bareRun = best(
         bareRun,
-        await load("bare node:http, constant JSON (ceiling)", { url: `http://127.0.0.1:${bare.port}`, requests: decisionRequests.map((r) => ({ ...r, path: "/" })) }),
+        await load("bare node:http, constant JSON (ceiling)", { url: `http://127.0.0.1:${bare.port}`, requests: decisionRequests.map((r) => ({ ...r, path: "/" })) }, { bare: bare.proc.pid }),
       );
-      forward = best(forward, await load("nginx → forward-auth (Gatehouse) → backend", { url: `http://127.0.0.1:${viaGatehouse.port}`, requests: forwardRequests }));
-      ceiling = best(ceiling, await load("nginx → bare auth (Map) → backend (ceiling)", { url: `http://127.0.0.1:${viaBare.port}`, requests: forwardRequests }));
+      forward = best(
+        forward,
+        await load("nginx → forward-auth (Gatehouse) → backend", { url: `http://127.0.0.1:${viaGatehouse.port}`, requests: forwardRequests }, {
+          nginx: viaGatehouse.proc.pid,
+          gatehouse: gatehouse.proc.pid,
+          postgres: postmaster(),
+          backend: backend.proc.pid,
+        }),
+      );
+      ceiling = best(
+        ceiling,
+        await load("nginx → bare auth (Map) → backend (ceiling)", { url: `http://127.0.0.1:${viaBare.port}`, requests: forwardRequests }, {
+          nginx: viaBare.proc.pid,
+          auth: bareAuth.proc.pid,
+          backend: backend.proc.pid,
+        }),
+      );
     }
     if (!decisions || !bareRun || !forward || !ceiling) throw new Error("BENCH_ROUNDS must be at least 1");
     log(`  load average after the runs: ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
@@ -385,7 +422,8 @@ function serveHelper(): void {
     );
     handler = (req, res) => {
       const headers = identities.get(req.headers.authorization ?? "");
-      res.writeHead(headers ? 200 : 403, headers ?? {});
+      // An empty body of known length, as Gatehouse answers: nginx then keeps the connection.
+      res.writeHead(headers ? 200 : 403, { ...headers, "content-length": "0" });
       res.end();
     };
   } else {

@@ -194,8 +194,7 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
 
   const common = { "x-gatehouse-decision-id": d.decisionId, "x-gatehouse-reason": d.reason, "cache-control": "no-store" };
   if (d.allowed) {
-    res.writeHead(200, { ...common, ...(d.headers ?? {}) });
-    res.end();
+    endEmpty(res, 200, { ...common, ...(d.headers ?? {}) });
     return;
   }
   if (d.reason === "UNAUTHENTICATED") {
@@ -205,18 +204,43 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
     const authority = !host.includes(":") && port && /^\d{1,5}$/.test(port) && port !== defaultPort ? `${host}:${port}` : host;
     const original = `${proto}://${authority}${uri}`;
     const signin = signInUrl(ctx, original);
-    res.writeHead(401, {
+    const headers = {
       ...common,
       "www-authenticate": `Bearer realm="gatehouse"${d.tokenError ? `, error="invalid_token"` : ""}`,
       "x-gatehouse-signin-url": signin,
       location: signin,
-      "content-type": "text/plain; charset=utf-8",
-    });
-    res.end("Sign in required\n");
+    };
+    if (wantsPage(req)) endPage(res, 401, headers, "Sign in required", `<a href="${escapeHtml(signin)}">Sign in</a> to continue.`);
+    else endEmpty(res, 401, headers);
     return;
   }
-  res.writeHead(403, { ...common, "x-gatehouse-troubleshoot-url": `${ctx.publicUrl}/troubleshooter?decision=${d.decisionId}`, "content-type": "text/plain; charset=utf-8" });
-  res.end(`Access denied (${d.reason})\n`);
+  const troubleshoot = `${ctx.publicUrl}/troubleshooter?decision=${d.decisionId}`;
+  const headers = { ...common, "x-gatehouse-troubleshoot-url": troubleshoot };
+  if (wantsPage(req)) endPage(res, 403, headers, "Access denied", `Reason: ${escapeHtml(d.reason)}. Decision ${escapeHtml(d.decisionId)} (<a href="${escapeHtml(troubleshoot)}">troubleshoot</a>).`);
+  else endEmpty(res, 403, headers);
+}
+
+// Forward-auth answers carry no body (Content-Length: 0) unless a browser asked for a page:
+// nginx keeps an auth_request upstream connection alive only when the answer has an empty
+// body of known length — a body, or chunked encoding, costs a new connection per request.
+// Proxies that pass denials through to the client (Caddy, Traefik, Envoy) show the page.
+function endEmpty(res: ServerResponse, status: number, headers: Record<string, string>): void {
+  res.writeHead(status, { ...headers, "content-length": "0" });
+  res.end();
+}
+
+function wantsPage(req: IncomingMessage): boolean {
+  return /\btext\/html\b/i.test(header(req, "accept") ?? "");
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function endPage(res: ServerResponse, status: number, headers: Record<string, string>, title: string, html: string): void {
+  const body = `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${html}</p>\n`;
+  res.writeHead(status, { ...headers, "content-type": "text/html; charset=utf-8", "content-length": String(Buffer.byteLength(body)) });
+  res.end(body);
 }
 
 /**

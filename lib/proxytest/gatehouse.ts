@@ -51,7 +51,13 @@ export function runCli(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60_00
   });
 }
 
-export async function startGatehouse(options: { databaseUrl: string; extraEnv?: NodeJS.ProcessEnv; startTimeoutMs?: number }): Promise<Gatehouse> {
+export async function startGatehouse(options: {
+  databaseUrl: string;
+  extraEnv?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+  /** Extra node options (e.g. --cpu-prof for the benchmark). */
+  nodeArgs?: string[];
+}): Promise<Gatehouse> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "gatehouse-data-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -68,7 +74,7 @@ export async function startGatehouse(options: { databaseUrl: string; extraEnv?: 
     GATEHOUSE_PUBLIC_URL: url,
     ...options.extraEnv,
   };
-  const proc = spawnProc("gatehouse", process.execPath, ["--import", "tsx", SERVER, "--api-only"], { cwd: REPO_ROOT, env });
+  const proc = spawnProc("gatehouse", process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", SERVER, "--api-only"], { cwd: REPO_ROOT, env });
   try {
     await waitFor(
       `Gatehouse /healthz on ${url}`,
