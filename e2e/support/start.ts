@@ -1,4 +1,4 @@
-// Playwright's web server: a local OIDC issuer, Gatehouse in production mode (after `next build`)
+// Playwright's web server: a local OIDC issuer, Gatehouse in production mode (after `npm run build`)
 // with its own embedded PostgreSQL in a fresh data directory, and the shipped nginx config in
 // front of a backend that verifies the signed header — the whole path a browser takes.
 import { spawn } from "node:child_process";
@@ -26,7 +26,8 @@ const env: NodeJS.ProcessEnv = {
   GATEHOUSE_OIDC_CLIENT_SECRET: issuer.clientSecret,
   GATEHOUSE_OIDC_NAME: "Test SSO",
 };
-const child = spawn(process.execPath, ["--import", "tsx", "lib/server/main.ts"], { stdio: "inherit", env });
+// What `npm start` runs: the production bundle that `npm run build` made.
+const child = spawn(process.execPath, ["lib/server/start.mjs"], { stdio: "inherit", env });
 
 let nginx: RunningProxy | null = null;
 let backend: http.Server | null = null;

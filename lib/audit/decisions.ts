@@ -5,7 +5,7 @@
 // (fsync'd) under the data directory and drained back, in order, once the database is back.
 import fs from "node:fs";
 import path from "node:path";
-import type { PrismaClient } from "@/lib/generated/prisma/client";
+import pg from "pg";
 import { chainHashText } from "./chain";
 
 export interface DataAccessRecord {
@@ -100,8 +100,21 @@ function isoString(d: Date): string {
   return lastIso.text;
 }
 
-export const FLUSH_MS = 200;
-export const BATCH_SIZE = 1000;
+export const FLUSH_MS = 100;
+export const BATCH_SIZE = 250;
+const HASH_SLICE = 100;
+const INSERT_BATCH = `
+  INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
+    "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
+    "proxyCredentialId", "status", "prevHash", "hash")
+  SELECT "decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
+    "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
+    "proxyCredentialId", "status", "prevHash", "hash"
+  FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS ("decisionId" text, "timestamp" timestamp(3), "principal" text,
+    "resourceName" text, "permission" text, "granted" boolean, "reason" text, "callerIp" text, "host" text, "path" text,
+    "method" text, "accessLevels" text[], "unsatisfiedLevels" text[], "decidedBy" jsonb, "revision" bigint, "latencyUs" integer,
+    "proxyCredentialId" text, "status" jsonb, "prevHash" text, "hash" text)) WITH ORDINALITY AS r
+  ORDER BY r.ordinality`;
 const DRAIN_MS = 5000;
 const SPOOL_FILE = "data-access.ndjson";
 
@@ -123,12 +136,18 @@ export class DecisionLog {
   private stats = { recorded: 0, written: 0, spooled: 0 };
   private lastError: string | null = null;
 
-  constructor(
-    private readonly prisma: PrismaClient,
-    opts: { spoolDir: string },
-  ) {
+  /**
+   * The writer's own connection (not the Prisma client's): a batch is one parameter of ~1 KB per
+   * record, and Prisma's raw-query path inspects every parameter on the event loop.
+   */
+  private readonly pool: pg.Pool;
+
+  constructor(opts: { databaseUrl: string; spoolDir: string }) {
     fs.mkdirSync(opts.spoolDir, { recursive: true });
     this.spoolPath = path.join(opts.spoolDir, SPOOL_FILE);
+    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, connectionTimeoutMillis: 5000 });
+    // A dropped idle connection must not crash the process; the next write reconnects (or spools).
+    this.pool.on("error", (e) => (this.lastError = e.message));
   }
 
   start(): void {
@@ -162,6 +181,7 @@ export class DecisionLog {
     if (this.drainTimer) clearInterval(this.drainTimer);
     await this.flush();
     if (this.queue.length) await this.flush();
+    await this.pool.end().catch(() => {});
   }
 
   private async doFlush(): Promise<void> {
@@ -214,43 +234,42 @@ export class DecisionLog {
   /**
    * One batch in one transaction, as one INSERT … SELECT FROM jsonb_to_recordset (Prisma's
    * createMany compiles a query per batch on the event loop: ~20x slower at decision rates).
+   * Hashing yields to the event loop every HASH_SLICE records, so a batch never stalls decisions.
    * `dedupe`: skip records already written (a spool drained again after a crash mid-drain).
    */
   private async write(batch: DataAccessRecord[], dedupe = false): Promise<void> {
-    await this.prisma.$transaction(async (tx) => {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
       let fresh = batch;
       if (dedupe) {
-        const ids = batch.map((r) => r.decisionId);
-        const existing = await tx.$queryRaw<{ decisionId: string }[]>`SELECT "decisionId" FROM "DataAccessLog" WHERE "decisionId" = ANY(${ids}::text[])`;
-        const skip = new Set(existing.map((e) => e.decisionId));
+        const existing = await client.query<{ decisionId: string }>(`SELECT "decisionId" FROM "DataAccessLog" WHERE "decisionId" = ANY($1::text[])`, [batch.map((r) => r.decisionId)]);
+        const skip = new Set(existing.rows.map((e) => e.decisionId));
         fresh = batch.filter((r) => !skip.has(r.decisionId));
       }
-      if (!fresh.length) return;
-      await tx.$executeRaw`INSERT INTO "AuditChainHead" (stream) VALUES ('data_access') ON CONFLICT DO NOTHING`;
-      const [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'data_access' FOR UPDATE`;
-      let prevHash = head?.lastHash ?? "";
-      // Each row is its canonical JSON (which has every column but the two hashes) plus them.
-      const rows = fresh.map((r) => {
-        const canonical = canonicalDataAccess(r);
-        const hash = chainHashText(prevHash, canonical);
-        const row = `${canonical.slice(0, -1)},"prevHash":"${prevHash}","hash":"${hash}"}`;
-        prevHash = hash;
-        return row;
-      });
-      await tx.$executeRaw`
-        INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
-          "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-          "proxyCredentialId", "status", "prevHash", "hash")
-        SELECT "decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
-          "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-          "proxyCredentialId", "status", "prevHash", "hash"
-        FROM ROWS FROM (jsonb_to_recordset(${`[${rows.join(",")}]`}::jsonb) AS ("decisionId" text, "timestamp" timestamp(3), "principal" text,
-          "resourceName" text, "permission" text, "granted" boolean, "reason" text, "callerIp" text, "host" text, "path" text,
-          "method" text, "accessLevels" text[], "unsatisfiedLevels" text[], "decidedBy" jsonb, "revision" bigint, "latencyUs" integer,
-          "proxyCredentialId" text, "status" jsonb, "prevHash" text, "hash" text)) WITH ORDINALITY AS r
-        ORDER BY r.ordinality`;
-      await tx.$executeRaw`UPDATE "AuditChainHead" SET "lastHash" = ${prevHash} WHERE stream = 'data_access'`;
-    });
+      if (fresh.length) {
+        await client.query(`INSERT INTO "AuditChainHead" (stream) VALUES ('data_access') ON CONFLICT DO NOTHING`);
+        const head = await client.query<{ lastHash: string }>(`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'data_access' FOR UPDATE`);
+        let prevHash = head.rows[0]?.lastHash ?? "";
+        // Each row is its canonical JSON (which has every column but the two hashes) plus them.
+        const rows: string[] = [];
+        for (const r of fresh) {
+          const canonical = canonicalDataAccess(r);
+          const hash = chainHashText(prevHash, canonical);
+          rows.push(`${canonical.slice(0, -1)},"prevHash":"${prevHash}","hash":"${hash}"}`);
+          prevHash = hash;
+          if (rows.length % HASH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+        await client.query(INSERT_BATCH, [`[${rows.join(",")}]`]);
+        await client.query(`UPDATE "AuditChainHead" SET "lastHash" = $1 WHERE stream = 'data_access'`, [prevHash]);
+      }
+      await client.query("COMMIT");
+      client.release();
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => {});
+      client.release(e instanceof Error ? e : new Error(String(e))); // discard the connection
+      throw e;
+    }
     this.stats.written += batch.length;
   }
 }

@@ -5,8 +5,9 @@
  * 500 web services in 50 projects under 10 folders, 20,000 bindings (90 % on services, 9 % on
  * projects, 1 % on folders and the organization; 10 % conditional; distinct roles per node, so
  * nothing merges), applied with the same code as `gatehouse apply` into a fresh embedded
- * PostgreSQL. Gatehouse runs as its own process (`lib/server/main.ts --api-only`, NODE_ENV=production:
- * the hot paths never touch Next.js), with decision audit logging on.
+ * PostgreSQL. Gatehouse runs as its own process — the production bundle (lib/server/build.ts),
+ * with --api-only and NODE_ENV=production: the hot paths never touch Next.js — with decision
+ * audit logging on.
  *
  * Load: autocannon, 50 connections, 10 s each (BENCH_DURATION), after a 2 s warm-up, client in
  * this process (BENCH_ROUNDS=n repeats the four runs and keeps each one's best; BENCH_DATA_DIR=dir
@@ -245,6 +246,8 @@ async function main(): Promise<void> {
     if (keepPg && (await prisma.principal.count()) >= gen.counts.users) {
       // The world is deterministic (seeded), only the issuer's port differs.
       await applyWorld(prisma, parseWorld(JSON.stringify({ trustedIssuers: gen.world.trustedIssuers })), { actor: "system:bench", catalog: worldCatalog() });
+      // Every run starts with an empty decision log, as on a fresh database.
+      await prisma.$executeRawUnsafe(`TRUNCATE "DataAccessLog"; DELETE FROM "AuditChainHead" WHERE stream = 'data_access'`);
       log(`  reusing the world in ${pgDir}`);
     } else {
       const parsed = parseWorld(JSON.stringify(gen.world), "bench-world.json");
@@ -259,13 +262,18 @@ async function main(): Promise<void> {
 
     t0 = performance.now();
     const profDir = process.env.BENCH_CPU_PROF;
+    // The production build of the server, as `npm start` runs it (bundled inside the repository,
+    // where its external packages resolve, next to the other local state).
+    const { buildServer } = await import("@/lib/server/build");
+    const serverBundle = process.env.BENCH_TSX ? undefined : await buildServer(path.resolve(".data", "bench", "server.mjs"));
     const gatehouse = await startGatehouse({
       databaseUrl: pg.url,
+      ...(serverBundle ? { serverBundle } : {}),
       startTimeoutMs: 300_000,
       ...(profDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] } : {}),
     });
     cleanups.push(() => gatehouse.stop());
-    log(`  Gatehouse (--api-only, NODE_ENV=production) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(`  Gatehouse (production bundle, --api-only, NODE_ENV=production) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     // The decision mix, as the engine answers it.
     const decide = (body: unknown, key = trustedKey) =>

@@ -82,6 +82,18 @@ interface IdentityInput {
 
 type ResolvedIdentity = { principal: string | null; email: string | null; subjectId: string | null; tokenError?: string };
 
+/** parsePrincipal, memoised: proxies assert the same few thousand principals over and over. */
+const principalMemo = new Map<string, ReturnType<typeof parsePrincipal>>();
+function parsedPrincipal(input: string): ReturnType<typeof parsePrincipal> {
+  let p = principalMemo.get(input);
+  if (p === undefined) {
+    p = parsePrincipal(input);
+    if (principalMemo.size >= 10_000) principalMemo.clear();
+    principalMemo.set(input, p);
+  }
+  return p;
+}
+
 async function resolveIdentity(ctx: DecideContext, caller: Caller, input: IdentityInput, audiences: readonly string[]): Promise<ResolvedIdentity> {
   if (input.principal !== undefined && input.token !== undefined) {
     throw new AppError("INVALID_ARGUMENT", "give either principal or token, not both");
@@ -90,7 +102,7 @@ async function resolveIdentity(ctx: DecideContext, caller: Caller, input: Identi
     if (!caller.proxy.trusted) {
       throw new AppError("PERMISSION_DENIED", "this proxy credential is not trusted to assert principals; forward the user's token instead");
     }
-    const p = parsePrincipal(input.principal);
+    const p = parsedPrincipal(input.principal);
     if (!p.ok) throw new AppError("INVALID_ARGUMENT", `principal: ${p.error}`);
     const principal = p.value.key;
     const { side } = ctx.engine.current();

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { decode } from "next-auth/jwt";
 import { AppError, toErrorBody } from "@/lib/errors";
 import type { DecisionLog } from "@/lib/audit/decisions";
+import { iapHeadersJson } from "@/lib/identity/assertion";
 import { JWKS_CACHE_CONTROL, type KeyRing } from "@/lib/identity/keys";
 import { openidConfiguration } from "@/lib/identity/openid";
 import { handleTokenRequest } from "@/lib/identity/token-endpoint";
@@ -36,6 +37,19 @@ const SESSION_COOKIES = ["__Secure-authjs.session-token", "authjs.session-token"
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(text).toString(), ...headers });
+  res.end(text);
+}
+
+
+/** A decision as JSON; the signed headers' JSON is reused from the assertion cache. */
+function decisionJson(d: DecisionResponse): string {
+  if (!d.headers) return JSON.stringify(d);
+  const { headers, ...rest } = d;
+  return `${JSON.stringify(rest).slice(0, -1)},"headers":${iapHeadersJson(headers)}}`;
+}
+
+function sendJson(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(text).toString() });
   res.end(text);
 }
 
@@ -108,7 +122,7 @@ async function handleDecisions(ctx: HotPathContext, req: IncomingMessage, res: S
   if (req.method !== "POST") throw new AppError("INVALID_ARGUMENT", "use POST");
   const caller = authenticateProxy(ctx, bearer(req.headers.authorization));
   const check = toCheck(parseJson(await readBody(req, MAX_BODY)));
-  send(res, 200, await decide(ctx, caller, check));
+  sendJson(res, 200, decisionJson(await decide(ctx, caller, check)));
 }
 
 async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -117,15 +131,15 @@ async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: Serve
   const parsed = ZBatchRequest.safeParse(parseJson(await readBody(req, MAX_BATCH_BODY)));
   if (!parsed.success) throw new AppError("INVALID_ARGUMENT", "a batch is { checks: [ 1 to 100 decision requests ] }", zodDetails(parsed.error));
   // Each check is answered on its own: a malformed one gets its own { error }, in its position.
-  const results: (DecisionResponse | ReturnType<typeof toErrorBody>["body"])[] = [];
+  const results: string[] = [];
   for (const raw of parsed.data.checks) {
     try {
-      results.push(await decide(ctx, caller, toCheck(raw)));
+      results.push(decisionJson(await decide(ctx, caller, toCheck(raw))));
     } catch (e) {
-      results.push(toErrorBody(e).body);
+      results.push(JSON.stringify(toErrorBody(e).body));
     }
   }
-  send(res, 200, { results });
+  sendJson(res, 200, `{"results":[${results.join(",")}]}`);
 }
 
 /** Resolves the forward-auth identity: Proxy-Authorization, then Authorization, then the session cookie. */

@@ -43,7 +43,7 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
     },
   });
   await engine.start();
-  const log = new DecisionLog(o.prisma, { spoolDir: o.spoolDir });
+  const log = new DecisionLog({ databaseUrl: o.databaseUrl, spoolDir: o.spoolDir });
   log.start();
   const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
   usageTimer.unref();

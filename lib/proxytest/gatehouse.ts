@@ -57,6 +57,8 @@ export async function startGatehouse(options: {
   startTimeoutMs?: number;
   /** Extra node options (e.g. --cpu-prof for the benchmark). */
   nodeArgs?: string[];
+  /** Run this production bundle (lib/server/build.ts) instead of lib/server/main.ts under tsx. */
+  serverBundle?: string;
 }): Promise<Gatehouse> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "gatehouse-data-"));
   const port = await freePort();
@@ -74,7 +76,7 @@ export async function startGatehouse(options: {
     GATEHOUSE_PUBLIC_URL: url,
     ...options.extraEnv,
   };
-  const proc = spawnProc("gatehouse", process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", SERVER, "--api-only"], { cwd: REPO_ROOT, env });
+  const proc = spawnProc("gatehouse", process.execPath, [...(options.nodeArgs ?? []), ...(options.serverBundle ? [options.serverBundle] : ["--import", "tsx", SERVER]), "--api-only"], { cwd: REPO_ROOT, env });
   try {
     await waitFor(
       `Gatehouse /healthz on ${url}`,
