@@ -100,6 +100,13 @@ function isoString(d: Date): string {
   return lastIso.text;
 }
 
+const UNSTORABLE = /[\u0000\ud800-\udfff]/;
+
+/** `s` with NUL and lone surrogates replaced by U+FFFD (valid surrogate pairs are kept). */
+function storable(s: string): string {
+  return s.toWellFormed().replaceAll("\u0000", "\ufffd");
+}
+
 export const FLUSH_MS = 100;
 export const BATCH_SIZE = 250;
 const HASH_SLICE = 100;
@@ -116,12 +123,17 @@ const INSERT_BATCH = `
     "proxyCredentialId" text, "status" jsonb, "prevHash" text, "hash" text)) WITH ORDINALITY AS r
   ORDER BY r.ordinality`;
 const DRAIN_MS = 5000;
+/** Spool batches written per flush while draining. */
+const DRAIN_BATCHES = 20;
+const SPOOL_CHUNK = 1 << 20;
 const SPOOL_FILE = "data-access.ndjson";
 
 export interface DecisionLogStats {
   recorded: number;
   written: number;
   spooled: number;
+  /** Spool lines that could not be read back (a crash in the middle of an append). */
+  corrupt: number;
   pending: number;
   spoolFile: string;
   lastError: string | null;
@@ -133,7 +145,9 @@ export class DecisionLog {
   private timer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly spoolPath: string;
-  private stats = { recorded: 0, written: 0, spooled: 0 };
+  private stats = { recorded: 0, written: 0, spooled: 0, corrupt: 0 };
+  /** Bytes at the start of the spool file that this process has written to the database. */
+  private spoolOffset = 0;
   private lastError: string | null = null;
 
   /**
@@ -159,6 +173,17 @@ export class DecisionLog {
 
   /** Hot path: O(1), no I/O. */
   record(r: DataAccessRecord): void {
+    // Request text reaches the log as given; PostgreSQL text holds neither NUL nor lone
+    // surrogates, and one such record would fail its whole batch — and every retry of it.
+    if (UNSTORABLE.test(r.host ?? "") || UNSTORABLE.test(r.path ?? "") || UNSTORABLE.test(r.resourceName) || UNSTORABLE.test(r.status?.message ?? "")) {
+      r = {
+        ...r,
+        host: r.host === null ? null : storable(r.host),
+        path: r.path === null ? null : storable(r.path),
+        resourceName: storable(r.resourceName),
+        status: r.status === null ? null : { ...r.status, message: storable(r.status.message) },
+      };
+    }
     this.queue.push(r);
     this.stats.recorded++;
     if (this.queue.length >= BATCH_SIZE) void this.flush();
@@ -185,15 +210,17 @@ export class DecisionLog {
   }
 
   private async doFlush(): Promise<void> {
-    // Spooled records are older than queued ones: drain them first to keep the chain in order.
     if (fs.existsSync(this.spoolPath)) {
+      // Spooled records are older than queued ones: while a spool exists, new records go behind
+      // it (memory stays bounded however long the outage was), and the spool drains in order.
+      this.spool(this.queue.splice(0));
       try {
         await this.drainSpool();
+        this.lastError = null;
       } catch (e) {
         this.lastError = e instanceof Error ? e.message : String(e);
-        this.spool(this.queue.splice(0));
-        return;
       }
+      return;
     }
     while (this.queue.length) {
       const batch = this.queue.splice(0, BATCH_SIZE);
@@ -208,11 +235,20 @@ export class DecisionLog {
     }
   }
 
+  /** Appends records to the spool file, durably (fsync) — they are not in the database yet. */
   private spool(records: DataAccessRecord[]): void {
     if (!records.length) return;
-    const text = records.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n";
-    const fd = fs.openSync(this.spoolPath, "a", 0o600);
+    let text = records.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n";
+    const fd = fs.openSync(this.spoolPath, "a+", 0o600);
     try {
+      // A crash in the middle of an earlier append can leave a partial last line: end it, so
+      // that it stays one unreadable line instead of corrupting the first record appended now.
+      const size = fs.fstatSync(fd).size;
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        fs.readSync(fd, last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) text = "\n" + text;
+      }
       fs.writeSync(fd, text);
       fs.fsyncSync(fd);
     } finally {
@@ -221,14 +257,30 @@ export class DecisionLog {
     this.stats.spooled += records.length;
   }
 
+  /**
+   * Writes the spool to the database, batch by batch from where this process got to, up to
+   * DRAIN_BATCHES per flush (a long outage drains over many flushes, not in one stall), and
+   * removes it once all of it is written. A restart drains from the start again: the batches
+   * skip records already written (`dedupe`). Lines that do not parse (a crash mid-append) are
+   * counted in `corrupt` and skipped.
+   */
   private async drainSpool(): Promise<void> {
-    const lines = fs.readFileSync(this.spoolPath, "utf8").split("\n").filter(Boolean);
-    const records = lines.map((l) => {
-      const o = JSON.parse(l) as Omit<DataAccessRecord, "timestamp" | "revision"> & { timestamp: string; revision: string };
-      return { ...o, timestamp: new Date(o.timestamp), revision: BigInt(o.revision) };
-    });
-    for (let i = 0; i < records.length; i += BATCH_SIZE) await this.write(records.slice(i, i + BATCH_SIZE), true);
-    fs.rmSync(this.spoolPath);
+    const fd = fs.openSync(this.spoolPath, "r");
+    try {
+      for (let n = 0; n < DRAIN_BATCHES; n++) {
+        const { records, next, eof } = readSpool(fd, this.spoolOffset, BATCH_SIZE);
+        this.stats.corrupt += records.corrupt;
+        if (records.valid.length) await this.write(records.valid, true);
+        this.spoolOffset = next;
+        if (eof) {
+          fs.rmSync(this.spoolPath);
+          this.spoolOffset = 0;
+          return;
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /**
@@ -271,5 +323,50 @@ export class DecisionLog {
       throw e;
     }
     this.stats.written += batch.length;
+  }
+}
+
+/**
+ * Up to `max` records from the spool file at byte `offset`: whole lines only; `next` is the
+ * offset after the last line consumed, `eof` whether that is the end of the file.
+ */
+function readSpool(fd: number, offset: number, max: number): { records: { valid: DataAccessRecord[]; corrupt: number }; next: number; eof: boolean } {
+  const size = fs.fstatSync(fd).size;
+  const valid: DataAccessRecord[] = [];
+  let corrupt = 0;
+  let pos = offset;
+  let carry = Buffer.alloc(0);
+  while (valid.length + corrupt < max && pos < size) {
+    const chunk = Buffer.alloc(Math.min(SPOOL_CHUNK, size - pos));
+    fs.readSync(fd, chunk, 0, chunk.length, pos);
+    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const start = pos - carry.length;
+    pos += chunk.length;
+    let lineStart = 0;
+    let nl: number;
+    while (valid.length + corrupt < max && (nl = buf.indexOf(0x0a, lineStart)) !== -1) {
+      const line = buf.toString("utf8", lineStart, nl);
+      lineStart = nl + 1;
+      if (!line) continue;
+      const r = parseSpoolLine(line);
+      if (r) valid.push(r);
+      else corrupt++;
+    }
+    if (valid.length + corrupt >= max) return { records: { valid, corrupt }, next: start + lineStart, eof: start + lineStart >= size };
+    carry = buf.subarray(lineStart);
+  }
+  // A last line without its newline was cut short by a crash (appends are whole within a process).
+  if (carry.length) corrupt++;
+  return { records: { valid, corrupt }, next: size, eof: true };
+}
+
+function parseSpoolLine(line: string): DataAccessRecord | null {
+  try {
+    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision"> & { timestamp: string; revision: string };
+    const timestamp = new Date(o.timestamp);
+    if (typeof o.decisionId !== "string" || Number.isNaN(timestamp.getTime())) return null;
+    return { ...o, timestamp, revision: BigInt(o.revision) };
+  } catch {
+    return null;
   }
 }
