@@ -181,6 +181,11 @@ describe("decision API", () => {
     expect(await post(r, { principal: "user:a@example.com", token: "x", resource: "projects/demo" })).toMatchObject({ status: 400 });
     // An untrusted proxy may not assert who the user is, nor set the clock.
     expect(await post(r, { principal: "user:alice@example.com", resource: "projects/demo" }, r.plainKey)).toMatchObject({ status: 403, body: { error: { code: "PERMISSION_DENIED" } } });
+    // Wrong method; a body over the limit is refused without being read to its end.
+    const get = await fetch(`${r.base}/api/v1/decisions`, { headers: { authorization: `Bearer ${r.trustedKey}` } });
+    expect([get.status, get.headers.get("allow"), ((await get.json()) as { error: { code: string } }).error.code]).toEqual([405, "POST", "METHOD_NOT_ALLOWED"]);
+    const huge = { principal: "user:alice@example.com", resource: "projects/demo", request: { path: `/${"a".repeat(200_000)}` } };
+    expect(await post(r, huge)).toMatchObject({ status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE" } } });
     expect(r.stack.ctx.log.getStats().recorded).toBe(before);
   });
 

@@ -56,22 +56,24 @@ function sendJson(res: ServerResponse, status: number, text: string): void {
 function sendError(res: ServerResponse, err: unknown): void {
   const { status, body } = toErrorBody(err);
   if (status === 500) console.error(err);
-  send(res, status, body);
+  // Every hot path that takes a body is POST; a body over the limit is not read to its end.
+  send(res, status, body, status === 405 ? { allow: "POST" } : status === 413 ? { connection: "close" } : {});
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new AppError("INVALID_ARGUMENT", `request body larger than ${limit} bytes`));
-        req.destroy();
+        req.removeListener("data", onData);
+        reject(new AppError("PAYLOAD_TOO_LARGE", `request body larger than ${limit} bytes`));
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
@@ -119,14 +121,14 @@ function toCheck(raw: unknown): CheckInput {
 }
 
 async function handleDecisions(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== "POST") throw new AppError("INVALID_ARGUMENT", "use POST");
+  if (req.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
   const caller = authenticateProxy(ctx, bearer(req.headers.authorization));
   const check = toCheck(parseJson(await readBody(req, MAX_BODY)));
   sendJson(res, 200, decisionJson(await decide(ctx, caller, check)));
 }
 
 async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== "POST") throw new AppError("INVALID_ARGUMENT", "use POST");
+  if (req.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
   const caller = authenticateProxy(ctx, bearer(req.headers.authorization));
   const parsed = ZBatchRequest.safeParse(parseJson(await readBody(req, MAX_BATCH_BODY)));
   if (!parsed.success) throw new AppError("INVALID_ARGUMENT", "a batch is { checks: [ 1 to 100 decision requests ] }", zodDetails(parsed.error));
@@ -293,7 +295,7 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
       break;
     case "/api/v1/token":
       handler = async (c, rq, rs) => {
-        if (rq.method !== "POST") throw new AppError("INVALID_ARGUMENT", "use POST");
+        if (rq.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
         const r = await handleTokenRequest({ db: c.prisma, ring: c.ring }, await readBody(rq, MAX_BODY), header(rq, "content-type"));
         rs.writeHead(r.status, r.headers);
         rs.end(JSON.stringify(r.body));
