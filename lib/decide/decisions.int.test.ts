@@ -273,6 +273,31 @@ describe("decision API", () => {
     expect((await ask("/docs", { authorization: `Bearer ${token}`, "x-gatehouse-proxy-key": "ghpk_wrong" })).status).toBe(401);
   });
 
+  it("forward-auth answers have an empty body of known length (nginx reuses the connection); browsers get a page", async () => {
+    const { token } = await issueIdTokenForPrincipal(r.stack.ctx.prisma, r.stack.ctx.ring, { principal: "user:alice@example.com", audience: "http://gatehouse.test" });
+    const ask = (headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const req = http.request(`${r.base}/api/v1/forward-auth`, { headers: { host: "web.example.test", "x-gatehouse-proxy-key": r.plainKey, "x-original-uri": "/admin", ...headers } }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    for (const [headers, status] of [[{ authorization: `Bearer ${token}` }, 403], [{}, 401]] as const) {
+      const api = await ask(headers);
+      expect([api.status, api.headers["content-length"], api.headers["transfer-encoding"], api.body]).toEqual([status, "0", undefined, ""]);
+      const page = await ask({ ...headers, accept: "text/html,application/xhtml+xml" });
+      expect(page.status).toBe(status);
+      expect(page.headers["content-type"]).toMatch(/^text\/html/);
+      expect(Number(page.headers["content-length"])).toBe(Buffer.byteLength(page.body));
+      expect(page.body).toContain(status === 403 ? "CONDITION_NOT_MET" : "/signin?callbackUrl=");
+    }
+    const ok = await ask({ authorization: `Bearer ${token}`, "x-original-uri": "/docs" });
+    expect([ok.status, ok.headers["content-length"], ok.body]).toEqual([200, "0", ""]);
+  });
+
   it("serves the JWKS and the OpenID configuration", async () => {
     const jwks = (await (await fetch(`${r.base}/.well-known/jwks.json`)).json()) as { keys: { kid: string; alg: string }[] };
     expect(jwks.keys[0]).toMatchObject({ alg: "ES256" });

@@ -34,23 +34,20 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache
 /** Auth.js session cookies (plain and __Secure- variants); the cookie name is the JWE salt. */
 const SESSION_COOKIES = ["__Secure-authjs.session-token", "authjs.session-token"];
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+function sendJson(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(text).toString(), ...headers });
   res.end(text);
 }
 
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendJson(res, status, JSON.stringify(body), headers);
+}
 
 /** A decision as JSON; the signed headers' JSON is reused from the assertion cache. */
 function decisionJson(d: DecisionResponse): string {
   if (!d.headers) return JSON.stringify(d);
   const { headers, ...rest } = d;
   return `${JSON.stringify(rest).slice(0, -1)},"headers":${iapHeadersJson(headers)}}`;
-}
-
-function sendJson(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(text).toString() });
-  res.end(text);
 }
 
 function sendError(res: ServerResponse, err: unknown): void {
