@@ -113,6 +113,15 @@ describe("DecisionLog", () => {
     expect(await verifyDataAccess(t.prisma)).toMatchObject({ ok: true, records: spooled.length + later.length });
   });
 
+  it("a spooled record PostgreSQL cannot hold as written is made storable when it drains", async () => {
+    const l = newLog();
+    const odd = rec(1, { path: "/a\u0000b" });
+    fs.writeFileSync(spoolFile(), [rec(0), odd, rec(2)].map(spoolLine).join("\n") + "\n");
+    await l.flush();
+    expect(fs.existsSync(spoolFile())).toBe(false);
+    expect((await t.prisma.dataAccessLog.findMany({ orderBy: { seq: "asc" } })).map((r) => r.path)).toEqual(["/items/0", "/a\ufffdb", "/items/2"]);
+  });
+
   it("a spool drained again after a crash mid-drain writes each record once", async () => {
     const records = Array.from({ length: 600 }, (_, i) => rec(i));
     const first = newLog();

@@ -107,6 +107,22 @@ function storable(s: string): string {
   return s.toWellFormed().replaceAll("\u0000", "\ufffd");
 }
 
+/**
+ * The record with its request text made storable: it reaches the log as the caller sent it, and
+ * PostgreSQL text holds neither NUL nor lone surrogates — one such record would fail its whole
+ * batch, and every retry of it. (The other fields are validated or come from the snapshot.)
+ */
+function storableRecord(r: DataAccessRecord): DataAccessRecord {
+  if (!(UNSTORABLE.test(r.host ?? "") || UNSTORABLE.test(r.path ?? "") || UNSTORABLE.test(r.resourceName) || UNSTORABLE.test(r.status?.message ?? ""))) return r;
+  return {
+    ...r,
+    host: r.host === null ? null : storable(r.host),
+    path: r.path === null ? null : storable(r.path),
+    resourceName: storable(r.resourceName),
+    status: r.status === null ? null : { ...r.status, message: storable(r.status.message) },
+  };
+}
+
 export const FLUSH_MS = 100;
 export const BATCH_SIZE = 250;
 const HASH_SLICE = 100;
@@ -173,18 +189,7 @@ export class DecisionLog {
 
   /** Hot path: O(1), no I/O. */
   record(r: DataAccessRecord): void {
-    // Request text reaches the log as given; PostgreSQL text holds neither NUL nor lone
-    // surrogates, and one such record would fail its whole batch — and every retry of it.
-    if (UNSTORABLE.test(r.host ?? "") || UNSTORABLE.test(r.path ?? "") || UNSTORABLE.test(r.resourceName) || UNSTORABLE.test(r.status?.message ?? "")) {
-      r = {
-        ...r,
-        host: r.host === null ? null : storable(r.host),
-        path: r.path === null ? null : storable(r.path),
-        resourceName: storable(r.resourceName),
-        status: r.status === null ? null : { ...r.status, message: storable(r.status.message) },
-      };
-    }
-    this.queue.push(r);
+    this.queue.push(storableRecord(r));
     this.stats.recorded++;
     if (this.queue.length >= BATCH_SIZE) void this.flush();
   }
@@ -365,7 +370,8 @@ function parseSpoolLine(line: string): DataAccessRecord | null {
     const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision"> & { timestamp: string; revision: string };
     const timestamp = new Date(o.timestamp);
     if (typeof o.decisionId !== "string" || Number.isNaN(timestamp.getTime())) return null;
-    return { ...o, timestamp, revision: BigInt(o.revision) };
+    // Spools written before a record was made storable are made so on the way back.
+    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision) });
   } catch {
     return null;
   }
