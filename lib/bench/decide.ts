@@ -12,7 +12,8 @@
  * Load: autocannon, 50 connections, 10 s each (BENCH_DURATION), after a 2 s warm-up, client in
  * this process (BENCH_ROUNDS=n repeats the four runs and keeps each one's best; BENCH_DATA_DIR=dir
  * keeps the database with the world between invocations; BENCH_CPU_PROF=dir writes a V8 CPU profile
- * of the Gatehouse process there when it stops):
+ * of the Gatehouse process there when it stops; BENCH_TSX=1 runs lib/server/main.ts under tsx instead
+ * of the production bundle, for comparison):
  *   1. POST /api/v1/decisions — a trusted proxy asserting principals; 256 distinct checks, half
  *      drawn from real bindings, half random (the allowed share is printed).
  *   2. ceiling: a bare node:http server answering a constant JSON (its own process).
