@@ -29,35 +29,13 @@ export interface DataAccessRecord {
   status: { code: number; message: string } | null;
 }
 
-type StoredDataAccess = Omit<DataAccessRecord, "decidedBy" | "status"> & { decidedBy: unknown; status: unknown };
-
-/** The fields that the hash covers, in the form they are read back. */
-export function hashedDataAccessFields(r: DataAccessRecord | StoredDataAccess) {
-  return {
-    decisionId: r.decisionId,
-    timestamp: r.timestamp,
-    principal: r.principal,
-    resourceName: r.resourceName,
-    permission: r.permission,
-    granted: r.granted,
-    reason: r.reason,
-    callerIp: r.callerIp,
-    host: r.host,
-    path: r.path,
-    method: r.method,
-    accessLevels: r.accessLevels,
-    unsatisfiedLevels: r.unsatisfiedLevels,
-    decidedBy: r.decidedBy ?? null,
-    revision: r.revision,
-    latencyUs: r.latencyUs,
-    proxyCredentialId: r.proxyCredentialId,
-    status: r.status ?? null,
-  };
-}
+/** A record as read back from the database (JSON columns untyped). */
+export type StoredDataAccess = Omit<DataAccessRecord, "decidedBy" | "status"> & { decidedBy: unknown; status: unknown };
 
 /**
- * `canonicalJson(hashedDataAccessFields(r))` in one JSON.stringify: the keys are written in
- * sorted order here (chain.test.ts pins the equality). Once per decision, so it matters.
+ * What a record's hash covers: `canonicalJson` of every field but the two hashes (chain.ts),
+ * built with one JSON.stringify by writing the keys in sorted order here — it runs once per
+ * decision. chain.test.ts pins the equality with the canonicalJson definition.
  */
 export function canonicalDataAccess(r: DataAccessRecord | StoredDataAccess): string {
   return JSON.stringify({

@@ -48,8 +48,6 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 interface Run {
   name: string;
-  /** CPU milliseconds per 1,000 requests, per process tree (client = autocannon, this process). */
-  cpu: Record<string, number>;
   rps: number;
   p50: number;
   p99: number;
@@ -225,8 +223,9 @@ async function main(): Promise<void> {
     const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION });
     const used = meter();
     const total = r["2xx"] + r.non2xx;
+    // CPU milliseconds per 1,000 requests, per process tree (client: autocannon, in this process).
     const cpu = Object.fromEntries(Object.entries(used).map(([k, ms]) => [k, total ? (1000 * ms) / total : 0]));
-    const run: Run = { name, cpu, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r["2xx"], non2xx: r.non2xx, errors: r.errors + r.timeouts };
+    const run: Run = { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r["2xx"], non2xx: r.non2xx, errors: r.errors + r.timeouts };
     log(
       `  ${name.padEnd(44)} ${Math.round(run.rps).toString().padStart(7)} req/s   p50 ${run.p50} ms   p99 ${run.p99} ms` +
         `   (2xx ${run.ok}, non-2xx ${run.non2xx}, errors ${run.errors})`,
@@ -274,7 +273,7 @@ async function main(): Promise<void> {
       ...(profDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] } : {}),
     });
     cleanups.push(() => gatehouse.stop());
-    log(`  Gatehouse (production bundle, --api-only, NODE_ENV=production) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(`  Gatehouse (${serverBundle ? "production bundle" : "tsx"}, --api-only, NODE_ENV=production) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     // The decision mix, as the engine answers it.
     const decide = (body: unknown, key = trustedKey) =>

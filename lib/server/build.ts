@@ -1,14 +1,14 @@
 // Production build of the Gatehouse process (`npm run build`, after `next build`): lib/server/main.ts
 // and the lib/ code it imports, bundled into one ES module by esbuild; dependencies stay in
 // node_modules. `npm start` runs it with plain node. Why not tsx in production: tsx keeps
-// function names by wrapping every closure it creates (esbuild keepNames), and the decision path
-// creates closures per request — the bundle answers a decision with ~25 % less CPU.
+// function names by wrapping every closure it creates (esbuild keepNames) — measured 0.8 µs per
+// closure against 0.02 µs — and the decision path creates closures on every request.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** Inside Next's distDir: built by `npm run build`, ignored by git, wiped by `next build`. */
+/** Inside Next's distDir: built by `npm run build`, ignored by git, wiped by `next build`. lib/server/start.mjs names it too. */
 export const SERVER_BUNDLE = path.join(ROOT, ".next", "gatehouse", "server.mjs");
 
 export async function buildServer(outfile = SERVER_BUNDLE): Promise<string> {
