@@ -16,6 +16,17 @@ interface Wall {
   hour: number;
   minute: number;
   second: number;
+  /** Sunday = 0. */
+  dayOfWeek: number;
+  /** 0-based. */
+  dayOfYear: number;
+}
+
+/** The derived fields, computed once per wall clock (a Date per call showed up in profiles). */
+function withDays(w: Omit<Wall, "dayOfWeek" | "dayOfYear">): Wall {
+  const days = Date.UTC(w.year, w.month, w.day) / 86_400_000;
+  // 1970-01-01 was a Thursday (4).
+  return { ...w, dayOfWeek: (((days + 4) % 7) + 7) % 7, dayOfYear: days - Date.UTC(w.year, 0, 1) / 86_400_000 };
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -25,7 +36,7 @@ const OFFSET_RE = /^([+-]?)(\d\d):(\d\d)$/;
 
 function utcWall(ms: number): Wall {
   const d = new Date(ms);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() };
+  return withDays({ year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() });
 }
 
 function format(tz: string): Intl.DateTimeFormat {
@@ -76,7 +87,7 @@ function wall(ms: number, tz: string | undefined): Wall {
     if (!w) {
       const parts = format(tz as string).formatToParts(new Date(ms));
       const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-      w = { year: get("year"), month: get("month") - 1, day: get("day"), hour: get("hour"), minute: get("minute"), second: get("second") };
+      w = withDays({ year: get("year"), month: get("month") - 1, day: get("day"), hour: get("hour"), minute: get("minute"), second: get("second") });
       if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(key, w);
     }
@@ -95,8 +106,8 @@ const ACCESSORS: Array<[string, (w: Wall, ms: number) => number]> = [
   ["getMonth", (w) => w.month],
   ["getDate", (w) => w.day],
   ["getDayOfMonth", (w) => w.day - 1],
-  ["getDayOfWeek", (w) => new Date(Date.UTC(w.year, w.month, w.day)).getUTCDay()],
-  ["getDayOfYear", (w) => Math.round((Date.UTC(w.year, w.month, w.day) - Date.UTC(w.year, 0, 1)) / 86_400_000)],
+  ["getDayOfWeek", (w) => w.dayOfWeek],
+  ["getDayOfYear", (w) => w.dayOfYear],
   ["getHours", (w) => w.hour],
   ["getMinutes", (w) => w.minute],
   ["getSeconds", (w) => w.second],
@@ -104,6 +115,12 @@ const ACCESSORS: Array<[string, (w: Wall, ms: number) => number]> = [
 ];
 
 const TIMESTAMP = objectType(TimestampSchema);
+
+/** CEL ints for the accessors' usual results (0…999): a BigInt per call showed up in profiles. */
+const SMALL_INTS = Array.from({ length: 1000 }, (_, i) => BigInt(i));
+function celInt(n: number): bigint {
+  return SMALL_INTS[n] ?? BigInt(n);
+}
 
 const DURATION = objectType(DurationSchema);
 
@@ -124,11 +141,11 @@ export const TIME_FUNCS = [
   ...ACCESSORS.flatMap(([name, f]) => [
     celMethod(name, TIMESTAMP, [CelScalar.STRING], CelScalar.INT, function (tz: string) {
       const ms = msOf(this.message as Timestamp);
-      return BigInt(f(wall(ms, tz), ((ms % 1000) + 1000) % 1000));
+      return celInt(f(wall(ms, tz), ((ms % 1000) + 1000) % 1000));
     }),
     celMethod(name, TIMESTAMP, [], CelScalar.INT, function () {
       const ms = msOf(this.message as Timestamp);
-      return BigInt(f(wall(ms, undefined), ((ms % 1000) + 1000) % 1000));
+      return celInt(f(wall(ms, undefined), ((ms % 1000) + 1000) % 1000));
     }),
   ]),
   ...DURATION_ACCESSORS.map(([name, f]) =>

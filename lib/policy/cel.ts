@@ -8,6 +8,7 @@
  */
 import { parse, plan, celEnv, celFunc, celMethod, CelScalar, isCelError, objectType, type CelEnv } from "@bufbuild/cel";
 import { fromJson } from "@bufbuild/protobuf";
+import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { timestampFromMs, TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseIp, parseSubnet, ipInSubnet } from "./ip";
 import { COMPARISON_FUNCS, TIME_FUNCS } from "./cel-time";
@@ -49,6 +50,29 @@ const FUNCTIONS = new Set([
   "inIpRange", "extract",
 ]);
 const LOGICAL = new Set(["_&&_", "_||_", "!_"]);
+/**
+ * Timestamp accessors whose result is the same for every millisecond of a second (every zone
+ * offset is a whole number of seconds): a condition that reads `request.time` only through these
+ * depends on the time only to the second.
+ */
+const SECOND_ACCESSORS = new Set(["getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes", "getSeconds"]);
+
+/**
+ * An attribute a condition reads, as its outcome memo keys it: the attribute's name below its root
+ * (`request.auth.access_levels` is `request.auth`), and `request.time/s` for a time read only to the
+ * second (see SECOND_ACCESSORS). A read of the exact time has no entry: it disables the memo.
+ */
+export type ConditionRead =
+  | "request.time/s"
+  | "request.host"
+  | "request.path"
+  | "request.method"
+  | "request.auth"
+  | "resource.type"
+  | "resource.service"
+  | "resource.name"
+  | "destination.ip"
+  | "destination.port";
 
 function inIpRange(ip: string, cidr: string): boolean {
   const a = parseIp(ip);
@@ -78,12 +102,13 @@ function extract(this: string, template: string): string {
  * (`request.time < timestamp('2030-01-01T00:00:00Z')`), which would otherwise be parsed on
  * every evaluation. Timestamps are never mutated by CEL functions (they create new ones).
  */
-const timestampMemo = new Map<string, Timestamp>();
-function stringToTimestamp(x: string): Timestamp {
+const timestampMemo = new Map<string, ReflectMessage>();
+function stringToTimestamp(x: string): ReflectMessage {
   let t = timestampMemo.get(x);
   if (t === undefined) {
     try {
-      t = fromJson(TimestampSchema, x);
+      // Reflected once here: the library would otherwise reflect the returned message per call.
+      t = reflect(TimestampSchema, fromJson(TimestampSchema, x));
     } catch (e) {
       throw new Error(`Failed to parse timestamp: ${String(e)}`);
     }
@@ -127,6 +152,15 @@ export interface CompiledCondition {
   /** Whether `request.path` is read (only then are raw and normalised paths both evaluated). */
   readonly usesPath: boolean;
   readonly cost: number;
+  /**
+   * For `iam` conditions: every attribute the expression can observe, in a fixed order. The outcome
+   * is a function of these values alone (CEL is pure and the allow-list admits no other input), so
+   * it may be memoised by them; `memo` is that memo (bounded, shared by the snapshots that share
+   * the condition). Null = not memoised: access-level conditions (their inputs differ; the levels
+   * have their own memo) and conditions that read the time to the millisecond.
+   */
+  readonly reads: readonly ConditionRead[] | null;
+  readonly memo: Map<string | number | undefined, ConditionOutcome>;
 }
 
 export type CompileConditionResult = { ok: true; value: CompiledCondition } | { ok: false; errors: ConditionError[] };
@@ -177,6 +211,11 @@ function isAccessLevelsSelect(e: AstExpr | undefined): boolean {
   return p !== null && p.length === 3 && p[0] === "request" && p[1] === "auth" && p[2] === "access_levels";
 }
 
+function isRequestTime(e: AstExpr, scope: ReadonlySet<string>): boolean {
+  const p = selectPath(e);
+  return p !== null && p.length === 2 && p[0] === "request" && p[1] === "time" && !scope.has("request");
+}
+
 function stringConst(e: AstExpr | undefined): string | null {
   if (e && e.exprKind.case === "constExpr" && e.exprKind.value.constantKind.case === "stringValue") {
     return e.exprKind.value.constantKind.value as string;
@@ -192,6 +231,10 @@ interface Analysis {
   allLevels: boolean;
   usesPath: boolean;
   regexes: Array<{ pattern: string; id: bigint }>;
+  reads: Set<string>;
+  /** Selections of `request.time`, and how many of them are the target of a SECOND_ACCESSORS call. */
+  timeSelects: number;
+  timeBySecond: number;
 }
 
 /** Walks the AST: attribute allow-list, function allow-list, counts, access-level references; returns the node's cost. */
@@ -218,6 +261,8 @@ function analyse(e: AstExpr | undefined, kind: ConditionKind, scope: ReadonlySet
           const field = p.slice(1).join(".");
           if (!allowed.has(field) && !(p[0] === "principal")) err(`unknown attribute "${p.join(".")}" (allowed: ${[...allowed].map((f) => `${p[0]}.${f}`).join(", ")})`);
           if (p[0] === "request" && p[1] === "path") a.usesPath = true;
+          if (p[0] === "request" && p[1] === "time") a.timeSelects++;
+          else a.reads.add(`${p[0]}.${p[1]}`);
           if (isAccessLevelsSelect(e)) a.allLevels = true;
         }
         a.nodes += p.length - 1;
@@ -229,9 +274,11 @@ function analyse(e: AstExpr | undefined, kind: ConditionKind, scope: ReadonlySet
       const fn = k.value.function;
       if (LOGICAL.has(fn)) a.logical++;
       if (!OPERATORS.has(fn) && !FUNCTIONS.has(fn)) err(`unknown function "${fn}"`);
+      if (SECOND_ACCESSORS.has(fn) && k.value.target && isRequestTime(k.value.target, scope)) a.timeBySecond++;
       if (fn === "@in" && isAccessLevelsSelect(k.value.args[1])) {
         const lit = stringConst(k.value.args[0]);
         if (lit !== null) {
+          a.reads.add("request.auth");
           a.levels.add(lit);
           a.nodes += 4;
           return 4;
@@ -318,7 +365,7 @@ export function compileCondition(expression: string, kind: ConditionKind = "iam"
   }
   const positions = parsed.sourceInfo?.positions ?? {};
   const pos = (id: bigint): number | undefined => (positions as Record<string, number>)[String(id)];
-  const a: Analysis = { errors: [], nodes: 0, logical: 0, levels: new Set(), allLevels: false, usesPath: false, regexes: [] };
+  const a: Analysis = { errors: [], nodes: 0, logical: 0, levels: new Set(), allLevels: false, usesPath: false, regexes: [], reads: new Set(), timeSelects: 0, timeBySecond: 0 };
   const cost = analyse(parsed.expr as unknown as AstExpr, kind, new Set(), 0, a, pos, expression);
   if (a.logical > MAX_LOGICAL_OPERATORS) a.errors.push({ message: `${a.logical} logical operators; the limit is ${MAX_LOGICAL_OPERATORS}` });
   if (a.nodes > MAX_AST_NODES) a.errors.push({ message: `expression has ${a.nodes} nodes; the limit is ${MAX_AST_NODES}` });
@@ -353,8 +400,19 @@ export function compileCondition(expression: string, kind: ConditionKind = "iam"
       accessLevelRefs: a.allLevels ? "all" : a.levels.size > 0 ? a.levels : null,
       usesPath: a.usesPath,
       cost,
+      reads: kind === "iam" ? readsOf(a) : null,
+      memo: new Map(),
     },
   };
+}
+
+/** The reads in a fixed order (the memo key's order). */
+function readsOf(a: Analysis): ConditionRead[] | null {
+  // A read of the exact time makes every millisecond a new key: such outcomes are not memoised.
+  if (a.timeSelects > a.timeBySecond) return null;
+  const reads = [...a.reads].sort() as ConditionRead[];
+  if (a.timeSelects > 0) reads.unshift("request.time/s");
+  return reads;
 }
 
 /**
@@ -362,7 +420,7 @@ export function compileCondition(expression: string, kind: ConditionKind = "iam"
  * condition) always denies. Used when stored data holds an expression that no longer validates.
  */
 export function brokenCondition(expression: string, kind: ConditionKind, message: string): CompiledCondition {
-  return { expression, kind, program: () => new Error(message), accessLevelRefs: null, usesPath: false, cost: 0 };
+  return { expression, kind, program: () => new Error(message), accessLevelRefs: null, usesPath: false, cost: 0, reads: null, memo: new Map() };
 }
 
 /** Compiles, falling back to a broken (always-error) condition. */

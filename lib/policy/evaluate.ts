@@ -26,7 +26,7 @@ import type { BindingRef, CompiledBinding, CompiledDenyRule, CompiledNode, Snaps
 import { findSlot, hashBit, nodePlans, planFor, SLOT, type LevelSet, type NodePlan, type Tier } from "./plan";
 import { defaultPermission, permissionMatches, PERMISSIONS } from "./resources";
 import { parsePrincipal, emailDomain } from "./members";
-import { runCondition, toCelTimestamp, type CompiledCondition, type ConditionOutcome } from "./cel";
+import { runCondition, toCelTimestamp, type CompiledCondition, type ConditionOutcome, type ConditionRead } from "./cel";
 import { evaluateAccessLevels } from "./access-levels";
 import { normaliseHost, pathVariants } from "./request";
 import { parseIp } from "./ip";
@@ -232,7 +232,7 @@ class RequestAttributesMap implements ReadonlyMap<string, CelInput> {
 class Activation {
   constructor(
     private readonly ctx: Context,
-    private readonly path: string | undefined,
+    readonly path: string | undefined,
   ) {}
   get request(): CelMap {
     return celMap(new RequestAttributesMap(this.ctx, this.path));
@@ -281,6 +281,25 @@ class Activation {
 // No inherited names (`toString`, `constructor`, …) may resolve as variables.
 Object.setPrototypeOf(Activation.prototype, null);
 
+/** Bound on the outcomes memoised per condition (a flood of distinct paths or times clears it). */
+const CONDITION_MEMO_LIMIT = 1024;
+
+/**
+ * The request time as CEL values, for the last millisecond seen (one slot: consecutive checks
+ * mostly share the clock's millisecond, and building and reflecting a timestamp costs more than
+ * the comparison that reads it). Safe to share: CEL functions never mutate a timestamp.
+ */
+const lastTime = { ms: NaN, msg: undefined as Timestamp | undefined, reflected: undefined as unknown };
+function celTime(d: Date): typeof lastTime {
+  const ms = d.getTime();
+  if (ms !== lastTime.ms || lastTime.msg === undefined) {
+    lastTime.ms = ms;
+    lastTime.msg = toCelTimestamp(d);
+    lastTime.reflected = undefined;
+  }
+  return lastTime;
+}
+
 /**
  * Per-check condition context: the request's CEL values (each built on first use, shared by the
  * path variants) and the activations, one per path variant.
@@ -288,12 +307,11 @@ Object.setPrototypeOf(Activation.prototype, null);
 class Context {
   private acts: Activation[] | null = null;
   private pathActs: Activation[] | null = null;
-  private timeMsg: Timestamp | undefined;
-  private timeReflected: unknown;
   private hostValue: string | undefined;
   private authValue: CelMap | undefined;
   private levelsValue: CelList | undefined;
   private destinationValue: CelMap | undefined;
+  private levelsKey: string | undefined;
   readonly node: CompiledNode;
 
   constructor(
@@ -305,11 +323,12 @@ class Context {
   }
 
   time(): Timestamp {
-    return (this.timeMsg ??= toCelTimestamp(this.check.request.time));
+    return celTime(this.check.request.time).msg as Timestamp;
   }
   /** The timestamp as the CEL value the library makes of it (a reflected message). */
   timeValue(): unknown {
-    return (this.timeReflected ??= reflect(TimestampSchema, this.time()));
+    const t = celTime(this.check.request.time);
+    return (t.reflected ??= reflect(TimestampSchema, t.msg as Timestamp));
   }
   method(): string {
     return (this.check.request.method ?? "GET").toUpperCase();
@@ -349,16 +368,74 @@ class Context {
   /** Outcome of a condition: `all` = must hold for every path variant (allow); else any (deny). */
   run(c: CompiledCondition, all: boolean): ConditionOutcome {
     const acts = c.usesPath ? (this.pathActs ??= this.build(true)) : (this.acts ??= this.build(false));
-    if (acts.length === 1) return runCondition(c, acts[0] as unknown as Record<string, unknown>);
+    if (acts.length === 1) return this.outcome(c, acts[0] as Activation);
     let error: string | null = null;
     for (const a of acts) {
-      const r = runCondition(c, a as unknown as Record<string, unknown>);
+      const r = this.outcome(c, a);
       if (!r.ok) error ??= r.error;
       else if (all && !r.value) return r;
       else if (!all && r.value) return r;
     }
     if (error !== null) return { ok: false, error };
     return { ok: true, value: all };
+  }
+
+  /**
+   * One evaluation, through the condition's outcome memo when it has one: the key is the values of
+   * exactly the attributes the condition reads (`c.reads`) — the value itself (undefined = absent)
+   * for one attribute, else each tagged present (\u0002value) or absent (\u0001) and separated by
+   * NUL: unambiguous because a value with a NUL is then not memoised.
+   */
+  private outcome(c: CompiledCondition, act: Activation): ConditionOutcome {
+    const reads = c.reads;
+    if (reads === null) return runCondition(c, act as unknown as Record<string, unknown>);
+    let key: string | number | undefined;
+    if (reads.length === 1) key = this.readValue(reads[0] as ConditionRead, act.path);
+    else {
+      key = "";
+      for (let i = 0; i < reads.length; i++) {
+        const v = this.readValue(reads[i] as ConditionRead, act.path);
+        if (v === undefined) key += i === 0 ? "\u0001" : "\u0000\u0001";
+        else if (typeof v === "string" && v.includes("\u0000")) return runCondition(c, act as unknown as Record<string, unknown>);
+        else key += i === 0 ? "\u0002" + v : "\u0000\u0002" + v;
+      }
+    }
+    const memo = c.memo;
+    let r = memo.get(key);
+    if (r === undefined) {
+      r = runCondition(c, act as unknown as Record<string, unknown>);
+      if (memo.size >= CONDITION_MEMO_LIMIT) memo.clear();
+      memo.set(key, r);
+    }
+    return r;
+  }
+
+  /** An attribute's value as the memo key records it (undefined = absent; the time as a number of seconds). */
+  private readValue(read: ConditionRead, path: string | undefined): string | number | undefined {
+    switch (read) {
+      case "request.time/s":
+        return Math.floor(this.check.request.time.getTime() / 1000);
+      case "request.host":
+        return this.host();
+      case "request.path":
+        return path;
+      case "request.method":
+        return this.method();
+      case "request.auth":
+        return (this.levelsKey ??= JSON.stringify(this.satisfied));
+      case "resource.type":
+        return this.node.type;
+      case "resource.service":
+        return this.node.service;
+      case "resource.name":
+        return this.node.name;
+      case "destination.ip":
+        return this.check.destination?.ip;
+      case "destination.port": {
+        const port = this.check.destination?.port;
+        return port === undefined ? undefined : String(Math.trunc(port));
+      }
+    }
   }
 
   /** An allow condition holds (an error never grants). */

@@ -200,6 +200,29 @@ describe("conditions: write-time validation", () => {
     const all = compileCondition("size(request.auth.access_levels) > 0");
     expect(all.ok && all.value.accessLevelRefs).toBe("all");
   });
+  // The outcome memo is keyed by exactly these reads: a missing one would answer a check with
+  // another check's outcome (the differential test also catches that; this names the cases).
+  it.each([
+    ["request.host == 'a' && request.path.startsWith('/x')", ["request.host", "request.path"]],
+    ["request.time.getHours('Europe/Berlin') >= 9 && request.time.getDayOfWeek() < 6", ["request.time/s"]],
+    ["request.time.getSeconds() == 0 && request.method == 'GET'", ["request.time/s", "request.method"]],
+    ["'accessPolicies/1/accessLevels/a' in request.auth.access_levels", ["request.auth"]],
+    ["has(request.auth) && size(request.auth) == 1", ["request.auth"]],
+    ["resource.name.endsWith('/s0') && destination.port == 22", ["destination.port", "resource.name"]],
+    ["[1, 2].exists(request, request > 1)", []],
+    // The exact time (milliseconds, comparisons, arithmetic, presence): not memoised.
+    ["request.time.getMilliseconds() < 500", null],
+    ["request.time < timestamp('2030-01-01T00:00:00Z')", null],
+    ["request.time.getHours() > 8 && request.time - duration('1h') < timestamp('2030-01-01T00:00:00Z')", null],
+    ["has(request.time)", null],
+  ])("memo key of %s", (expression, reads) => {
+    const c = compileCondition(expression);
+    expect(c.ok && c.value.reads).toEqual(reads);
+  });
+  it("access-level conditions have no outcome memo key", () => {
+    const c = compileCondition("origin.region_code == 'DE'", "accessLevel");
+    expect(c.ok && c.value.reads).toBeNull();
+  });
 });
 
 describe("validatePolicy", () => {

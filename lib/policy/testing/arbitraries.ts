@@ -27,6 +27,11 @@ const CONDITIONS = [
   "request.host == 'a.example.test'",
   "request.time.getHours('Europe/Berlin') >= 12",
   "request.time.getDayOfWeek('America/Los_Angeles') == 1",
+  // Time read to the millisecond (exact memo key) and to the second (coarse memo key): TIMES has
+  // instants within one second.
+  "request.time.getMilliseconds() < 500",
+  "request.time < timestamp('2024-06-03T13:00:00.500Z')",
+  "request.time.getSeconds() == 0 && request.time.getHours() == 13",
   "'accessPolicies/1/accessLevels/corp' in request.auth.access_levels",
   "'accessPolicies/1/accessLevels/both' in request.auth.access_levels || request.method == 'POST'",
   "size(request.auth.access_levels) > 1",
@@ -155,7 +160,7 @@ export const worldArb: fc.Arbitrary<RandomWorld> = fc
   });
 
 export const CHECK_PRINCIPALS: Array<string | null> = [...USERS.map((u) => `user:${u}`), "user:U2@EXAMPLE.COM", "user:stranger@example.com", ...SAS.map((s) => `serviceAccount:${s}`), null, "group:g0@example.com", "user:\u0430@example.com"];
-const TIMES = ["2024-06-03T08:00:00Z", "2024-06-03T13:00:00Z", "2024-06-03T23:30:00Z", "2024-06-10T17:00:00Z"].map((t) => new Date(t));
+const TIMES = ["2024-06-03T08:00:00Z", "2024-06-03T13:00:00Z", "2024-06-03T13:00:00.750Z", "2024-06-03T13:00:01.250Z", "2024-06-03T23:30:00Z", "2024-06-10T17:00:00Z"].map((t) => new Date(t));
 const PATHS = [undefined, "/", "/admin", "/admin/x", "/%61dmin", "/x/../admin", "//admin", "/a/x", "/b/../a/x", "/public/x"];
 const HOSTS = [undefined, "a.example.test", "A.EXAMPLE.TEST.", "b.example.test"];
 const IPS = [undefined, "10.1.2.3", "8.8.8.8", "2001:db8::1", "::ffff:10.0.0.9"];
