@@ -48,6 +48,36 @@ export interface BindingRef {
   readonly memberIdx: number;
 }
 
+/**
+ * Identities memoised per principal string (evaluate.ts). The hot path reads only `byPrincipal`
+ * (principal → offset, a small integer stored in the map itself) and one run of `arena`; the
+ * identity objects are read only for deny rules, access levels and explanations. Laid out so
+ * because in a large world the identities do not fit in the CPU caches, and each object or array
+ * between the principal and its ids is one more cache miss per check.
+ */
+export interface IdentityMemo {
+  readonly byPrincipal: Map<string, number>;
+  /** Runs of [identity index, key-table size the ids are for, flags, n, id × n] (see evaluate.ts). */
+  arena: Int32Array;
+  used: number;
+  readonly identities: import("./evaluate").Identity[];
+  clear(): void;
+}
+
+export function newIdentityMemo(): IdentityMemo {
+  return {
+    byPrincipal: new Map(),
+    arena: new Int32Array(4096),
+    used: 0,
+    identities: [],
+    clear() {
+      this.byPrincipal.clear();
+      this.identities.length = 0;
+      this.used = 0;
+    },
+  };
+}
+
 /** Bindings on one node granting one permission, by member-key id (`Internals.keyIds`), in policy order. */
 export type PermissionIndex = ReadonlyMap<number, readonly BindingRef[]>;
 
@@ -93,8 +123,8 @@ export interface Internals {
   readonly planMemo: Map<string, import("./plan").NodePlans>;
   /** Memo: node → permission → tier of the node's own allow candidates (plan.ts). Depends on the node's allow data. */
   readonly tierMemo: Map<string, Map<string, import("./plan").Tier | null>>;
-  /** Memo: principal string → identity (member keys); see evaluate.ts `identityOf`. */
-  readonly identityMemo: Map<string, import("./evaluate").Identity>;
+  /** Memo: principal string → identity (member keys and their ids); see evaluate.ts `identitySlot`. */
+  readonly identityMemo: IdentityMemo;
   /** host → nodes with that host (for `resolveHost`). */
   readonly hosts: ReadonlyMap<string, readonly string[]>;
 }
@@ -399,7 +429,7 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
       levels,
       rolePermissions,
       levelMemo: new Map(),
-      identityMemo: new Map(),
+      identityMemo: newIdentityMemo(),
       levelSets: new Map(),
       planMemo: new Map(),
       tierMemo: new Map(),
@@ -477,7 +507,7 @@ function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "
       planMemo: resetPlans ? new Map() : onNode !== undefined ? withoutChainsOf(s, m.planMemo, onNode) : m.planMemo,
       tierMemo: resetTiers ? new Map() : typeof changed.allow === "string" ? withoutKey(m.tierMemo, changed.allow) : m.tierMemo,
       levelSets: changed.levels === true ? new Map() : m.levelSets,
-      identityMemo: internals.memberGroups ? new Map() : m.identityMemo,
+      identityMemo: internals.memberGroups ? newIdentityMemo() : m.identityMemo,
     },
   });
 }

@@ -41,34 +41,8 @@ export interface Identity {
   readonly keys: readonly string[];
 }
 
-/**
- * An identity with a memo of its keys' ids in `Internals.keyIds` (only the keys some allow
- * binding names: the others cannot match). The id table only grows, so the memo is valid while
- * the table and its size are unchanged.
- */
-interface MemoIdentity extends Identity {
-  ids: readonly number[];
-  idTable: ReadonlyMap<string, number> | null;
-  idCount: number;
-}
-
-function makeIdentity(key: string | null, keys: readonly string[]): MemoIdentity {
-  return { key, keys: Object.freeze(keys), ids: [], idTable: null, idCount: -1 };
-}
-
-/** Member-key ids of an identity under the snapshot's key table. */
-function idsOf(s: Snapshot, identity: MemoIdentity): readonly number[] {
-  const table = s._.keyIds;
-  if (identity.idTable === table && identity.idCount === table.size) return identity.ids;
-  const ids: number[] = [];
-  for (const k of identity.keys) {
-    const id = table.get(k);
-    if (id !== undefined) ids.push(id);
-  }
-  identity.ids = ids;
-  identity.idTable = table;
-  identity.idCount = table.size;
-  return ids;
+function makeIdentity(key: string | null, keys: readonly string[]): Identity {
+  return { key, keys: Object.freeze(keys) };
 }
 
 /** Memo key of the anonymous identity (no principal string is empty). */
@@ -80,28 +54,83 @@ const ANONYMOUS_KEY = "";
  * allAuthenticatedUsers, allUsers. A null or malformed principal is anonymous (only allUsers).
  */
 export function identityOf(s: Snapshot, principal: string | null): Identity {
-  return memoIdentity(s, principal);
+  const memo = s._.identityMemo;
+  const off = identitySlot(s, principal);
+  return memo.identities[memo.arena[off + ID_INDEX] as number] as Identity;
 }
 
-function memoIdentity(s: Snapshot, principal: string | null): MemoIdentity {
-  const memo = s._.identityMemo as Map<string, MemoIdentity>;
-  const hit = memo.get(principal ?? ANONYMOUS_KEY);
-  if (hit !== undefined) return hit;
+function buildIdentity(s: Snapshot, principal: string | null): Identity {
   const p = principal === null ? null : parsePrincipal(principal);
-  let id: MemoIdentity;
-  if (p === null || !p.ok) id = makeIdentity(null, ["allUsers"]);
-  else {
-    const keys = [p.value.key];
-    const groups = s._.memberGroups.get(p.value.key);
-    if (groups) for (const g of groups) keys.push(g);
-    if (p.value.kind === "user") keys.push(`domain:${emailDomain(p.value.email)}`);
-    keys.push("allAuthenticatedUsers", "allUsers");
-    id = makeIdentity(p.value.key, keys);
-  }
+  if (p === null || !p.ok) return makeIdentity(null, ["allUsers"]);
+  const keys = [p.value.key];
+  const groups = s._.memberGroups.get(p.value.key);
+  if (groups) for (const g of groups) keys.push(g);
+  if (p.value.kind === "user") keys.push(`domain:${emailDomain(p.value.email)}`);
+  keys.push("allAuthenticatedUsers", "allUsers");
+  return makeIdentity(p.value.key, keys);
+}
+
+/**
+ * A memoised identity's run in `IdentityMemo.arena`: [ID_INDEX] its index in `identities`,
+ * [ID_TABLE_SIZE] the size of the key-id table its ids were taken from (the table only grows, so
+ * the ids are current while the size is unchanged), [ID_FLAGS], [ID_COUNT] n, then the ids of its
+ * keys that some allow binding names (the others cannot match), most specific first.
+ */
+const ID_INDEX = 0;
+const ID_TABLE_SIZE = 1;
+const ID_FLAGS = 2;
+const ID_COUNT = 3;
+const ID_IDS = 4;
+/** Flag: the decision's principal is the check's own string (canonical already, or anonymous). */
+const AS_GIVEN = 1;
+/** Bound on the arena (ints); reached only by key tables that keep growing: the memo restarts. */
+const ARENA_LIMIT = 1 << 26;
+
+/** The arena offset of a principal's identity, with ids current for the snapshot's key table. */
+function identitySlot(s: Snapshot, principal: string | null): number {
+  const memo = s._.identityMemo;
+  const off = memo.byPrincipal.get(principal ?? ANONYMOUS_KEY);
+  if (off !== undefined && memo.arena[off + ID_TABLE_SIZE] === s._.keyIds.size) return off;
+  return memoiseIdentity(s, principal, off);
+}
+
+function memoiseIdentity(s: Snapshot, principal: string | null, stale: number | undefined): number {
+  const memo = s._.identityMemo;
+  const table = s._.keyIds;
+  let index = stale === undefined ? -1 : (memo.arena[stale + ID_INDEX] as number);
   // A pure memo (the identity is a function of the snapshot's group data); bounded.
-  if (memo.size >= IDENTITY_MEMO_LIMIT) memo.clear();
-  memo.set(principal ?? ANONYMOUS_KEY, id);
-  return id;
+  if (index < 0 && memo.identities.length >= IDENTITY_MEMO_LIMIT) memo.clear();
+  const identity = index < 0 ? buildIdentity(s, principal) : (memo.identities[index] as Identity);
+  const ids: number[] = [];
+  for (const k of identity.keys) {
+    const id = table.get(k);
+    if (id !== undefined) ids.push(id);
+  }
+  const need = ID_IDS + ids.length;
+  if (memo.used + need > memo.arena.length) {
+    if (memo.used + need > ARENA_LIMIT) {
+      memo.clear();
+      index = -1;
+    } else {
+      const grown = new Int32Array(Math.max(memo.arena.length * 2, memo.used + need));
+      grown.set(memo.arena.subarray(0, memo.used));
+      memo.arena = grown;
+    }
+  }
+  if (index < 0) {
+    index = memo.identities.length;
+    memo.identities.push(identity);
+  }
+  const off = memo.used;
+  const arena = memo.arena;
+  arena[off + ID_INDEX] = index;
+  arena[off + ID_TABLE_SIZE] = table.size;
+  arena[off + ID_FLAGS] = identity.key === null || identity.key === principal ? AS_GIVEN : 0;
+  arena[off + ID_COUNT] = ids.length;
+  arena.set(ids, off + ID_IDS);
+  memo.used += need;
+  memo.byPrincipal.set(principal ?? ANONYMOUS_KEY, off);
+  return off;
 }
 
 const IDENTITY_MEMO_LIMIT = 200_000;
@@ -496,7 +525,7 @@ function firstGrant(tier: Tier, slot: number): GrantedBy {
  * The rest of one tier after its first candidate (binding `failed`) did not grant: every
  * candidate of the identity's keys in policy order, one per binding (its first matching member).
  */
-function restOfTier(tier: Tier, ids: readonly number[], failed: CompiledBinding, ctx: Context): BindingRef | undefined {
+function restOfTier(tier: Tier, ids: Int32Array, failed: CompiledBinding, ctx: Context): BindingRef | undefined {
   const all: BindingRef[] = [];
   for (let i = 0; i < ids.length; i++) {
     const slot = findSlot(tier, ids[i] as number);
@@ -517,8 +546,12 @@ function restOfTier(tier: Tier, ids: readonly number[], failed: CompiledBinding,
 export function evaluate(s: Snapshot, check: CheckInput): Decision {
   if (check.explain) return evaluateExplained(s, check);
   const plans = nodePlans(s, check.resource, defaultPermission);
-  const identity = memoIdentity(s, check.principal);
-  const principal = identity.key ?? check.principal;
+  const memo = s._.identityMemo;
+  const off = identitySlot(s, check.principal);
+  // Read after identitySlot (it may replace the arena); nothing below memoises an identity.
+  const arena = memo.arena;
+  const index = arena[off + ID_INDEX] as number;
+  const principal = ((arena[off + ID_FLAGS] as number) & AS_GIVEN) !== 0 ? check.principal : (memo.identities[index] as Identity).key;
   if (plans === undefined) {
     return { revision: s.revision, principal, resource: check.resource, permission: check.permission ?? PERMISSIONS.webAccess, allowed: false, reason: "UNKNOWN_RESOURCE", accessLevels: NO_LEVELS };
   }
@@ -526,14 +559,14 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
   const node = plans.node;
   if (node.isWeb && !node.iapEnabled) return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS };
   const plan = planFor(s, plans, permission);
-  const accessLevels = plan.levels === null ? NO_LEVELS : accessLevelsFor(s, plan.levels, check, identity);
+  const accessLevels = plan.levels === null ? NO_LEVELS : accessLevelsFor(s, plan.levels, check, memo.identities[index] as Identity);
   let ctx: Context | null = null;
 
   // INVARIANT: deny rules are checked before any allow binding.
   const deny = plan.deny;
   for (let i = 0; i < deny.length; i++) {
     const rule = deny[i] as CompiledDenyRule;
-    const matched = deniedPrincipal(rule, identity);
+    const matched = deniedPrincipal(rule, memo.identities[index] as Identity);
     if (matched === null) continue;
     let conditionError = false;
     if (rule.condition) {
@@ -546,7 +579,8 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
 
   // Allow: per tier, the first candidate over all member keys; the rest only if it does not grant.
   let memberMatched = false;
-  const ids = idsOf(s, identity);
+  const idsFrom = off + ID_IDS;
+  const idsTo = idsFrom + (arena[off + ID_COUNT] as number);
   const tiers = plan.tiers;
   for (let t = 0; t < tiers.length; t++) {
     const tier = tiers[t] as Tier;
@@ -555,13 +589,12 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
     const table = tier.table;
     const slotShift = tier.slotShift;
     const mask = tier.mask;
-    // The first candidate over all keys, compared on (rank, member index) in the table itself.
+    // The first candidate over all keys: the smallest order in the table itself (see `Tier`).
     let best = -1;
-    let bestRank = 0;
-    let bestMember = 0;
+    let bestValue = 0;
     let hits = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] as number;
+    for (let i = idsFrom; i < idsTo; i++) {
+      const id = arena[i] as number;
       const b = shift === 0 ? id : hashBit(id, shift);
       const w = b >>> 5;
       if (w >= bits.length || ((bits[w] as number) & (1 << (b & 31))) === 0) continue;
@@ -573,24 +606,22 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
       }
       if (k === -1) continue;
       hits++;
-      const rank = table[h + 1] as number;
-      const member = table[h + 2] as number;
-      if (best < 0 || rank < bestRank || (rank === bestRank && member < bestMember)) {
+      const value = table[h + 1] as number;
+      if (best < 0 || value < bestValue) {
         best = h;
-        bestRank = rank;
-        bestMember = member;
+        bestValue = value;
       }
     }
     if (best < 0) continue;
     memberMatched = true;
-    const flags = table[best + 3] as number;
+    const flags = bestValue;
     let granted: GrantedBy | undefined;
     if ((flags & 1) === 0) granted = tier.grants[best / SLOT] ?? firstGrant(tier, best);
     else {
       const first = (tier.lists[best / SLOT] as readonly BindingRef[])[0] as BindingRef;
       if ((ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(first.binding.condition as CompiledCondition)) granted = firstGrant(tier, best);
       else if (hits > 1 || (flags & 2) !== 0) {
-        const r = restOfTier(tier, ids, first.binding, ctx);
+        const r = restOfTier(tier, arena.subarray(idsFrom, idsTo), first.binding, ctx);
         if (r !== undefined) granted = grantOf(r);
       }
     }
@@ -598,7 +629,8 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
       return { allowed: true, reason: "GRANTED", revision: s.revision, principal, resource: check.resource, permission, grantedBy: granted, accessLevels };
     }
   }
-  const reason = identity.key === null && check.principal === null ? "UNAUTHENTICATED" : memberMatched ? "CONDITION_NOT_MET" : "NO_MATCHING_BINDING";
+  // A null principal is the anonymous identity (a malformed one too, but that one is not UNAUTHENTICATED).
+  const reason = check.principal === null ? "UNAUTHENTICATED" : memberMatched ? "CONDITION_NOT_MET" : "NO_MATCHING_BINDING";
   return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason, accessLevels };
 }
 

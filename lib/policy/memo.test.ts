@@ -126,3 +126,36 @@ describe("withRevision", () => {
     expect(snapshotData(s2)).toEqual(snapshotData(s));
   });
 });
+
+describe("identity memo", () => {
+  it("stays exact as it grows, when member keys are added, and for principals given in another case", () => {
+    const users = Array.from({ length: 3000 }, (_, i) => `user:u${i}@example.com`);
+    const data = {
+      nodes: [
+        { name: "projects/p", parent: null },
+        { name: "projects/p/iap_web", parent: "projects/p" },
+      ],
+      groups: [{ email: "odd@example.com", members: users.filter((_, i) => i % 2 === 1) }],
+      policies: [{ resource: "projects/p", bindings: [{ role: "roles/iap.httpsResourceAccessor", members: users.filter((_, i) => i % 3 === 0) }] }],
+    };
+    const time = new Date("2024-01-01T00:00:00Z");
+    const check = (principal: string) => ({ principal, resource: "projects/p/iap_web", request: { time } });
+    const s = compile(data, 1);
+    // 3,000 identities: the arena that holds their ids grows several times.
+    for (let i = 0; i < users.length; i++) {
+      const d = evaluate(s, check(users[i] as string));
+      expect(d.allowed, users[i]).toBe(i % 3 === 0);
+      expect(d.principal).toBe(users[i]);
+    }
+    // The decision names the canonical principal, also when the check spelled it otherwise.
+    expect(evaluate(s, check("user:U3@Example.COM"))).toMatchObject({ allowed: true, principal: "user:u3@example.com", grantedBy: { member: "user:u3@example.com" } });
+    // A binding naming the group adds a key id: memoised identities must pick it up (shared memo).
+    const s2 = withPolicy(s, { resource: "projects/p", bindings: [...(data.policies[0]?.bindings ?? []), { role: "roles/iap.httpsResourceAccessor", members: ["group:odd@example.com"] }] }, 2);
+    for (let i = 0; i < users.length; i++) {
+      const d = evaluate(s2, check(users[i] as string));
+      expect(d.allowed, users[i]).toBe(i % 3 === 0 || i % 2 === 1);
+      if (i % 3 !== 0 && i % 2 === 1) expect(d.grantedBy?.member).toBe("group:odd@example.com");
+    }
+    expect(evaluate(s, check("user:u1@example.com")).allowed).toBe(false);
+  });
+});

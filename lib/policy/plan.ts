@@ -31,10 +31,12 @@ import { permissionMatches } from "./resources";
  *    `hashBit(id, shift)` set for every key, false positives only — used when the id space is
  *    much larger than the tier, so the filter stays small (~16 bits per key).
  *  - `table`, open addressing with linear probing, `SLOT` ints per slot: [key id (−1 = empty),
- *    binding index of the key's first candidate, its member index, flags = (more than one
- *    candidate ? 2 : 0) | (conditional ? 1 : 0)], so choosing the first candidate and granting it
- *    unconditionally touch no object but the shared `grantedBy`; the slot of `id` starts at
- *    `hashBit(id, slotShift)`.
+ *    order << 2 | flags], where order is the position of the key's first candidate among the
+ *    tier's first candidates sorted by (binding index, member index) — so the first candidate over
+ *    several keys is the smallest value — and flags = (more than one candidate ? 2 : 0) |
+ *    (conditional ? 1 : 0). Choosing the first candidate and granting it unconditionally touch no
+ *    object but the shared `grantedBy`; the slot of `id` starts at `hashBit(id, slotShift)`. Two
+ *    ints (8 bytes) per slot, as the tables of a large world outgrow the CPU caches.
  *  - per slot, `grants` — the frozen `grantedBy` of the key's first candidate (filled on first
  *    use) — and `lists` — the key's candidates in policy order (the compile-time index's own array).
  */
@@ -50,7 +52,7 @@ export interface Tier {
   readonly grants: Array<GrantedBy | null>;
 }
 
-export const SLOT = 4;
+export const SLOT = 2;
 
 /** Filter bit / table slot of an id: the top bits of a multiplicative hash (shift = 32 − log2(size)). */
 export function hashBit(id: number, shift: number): number {
@@ -102,7 +104,7 @@ export interface NodePlans {
 }
 
 /** Bloom filter size: bits per key (one hash: ~6 % false positives), and the minimum. */
-const BLOOM_BITS_PER_KEY = 16;
+const BLOOM_BITS_PER_KEY = 64;
 const BLOOM_MIN_BITS = 256;
 const OTHER_PERMISSIONS_LIMIT = 64;
 
@@ -123,19 +125,23 @@ function buildTier(s: Snapshot, name: string, permission: string): Tier | null {
   const exact = max + 1 <= bloomBits;
   const shift = exact ? 0 : 32 - Math.log2(bloomBits);
   const bits = new Uint32Array(exact ? (max >>> 5) + 1 : bloomBits >>> 5);
-  for (const [id, list] of index) {
+  // The index lists a key's candidates in policy order (compile.ts `indexBindings`).
+  const entries = [...index];
+  const byFirst = entries.map((_, i) => i);
+  const firstOf = (i: number) => (entries[i] as [number, readonly BindingRef[]])[1][0] as BindingRef;
+  byFirst.sort((a, b) => firstOf(a).binding.index - firstOf(b).binding.index || firstOf(a).memberIdx - firstOf(b).memberIdx);
+  const order = new Array<number>(entries.length);
+  byFirst.forEach((e, pos) => (order[e] = pos));
+  entries.forEach(([id, list], e) => {
     const b = exact ? id : hashBit(id, shift);
     bits[b >>> 5] = (bits[b >>> 5] as number) | (1 << (b & 31));
-    // The index lists a key's candidates in policy order (compile.ts `indexBindings`).
     const first = list[0] as BindingRef;
     let h = hashBit(id, slotShift);
     while (table[h * SLOT] !== -1) h = (h + 1) & (slots - 1);
     table[h * SLOT] = id;
-    table[h * SLOT + 1] = first.binding.index;
-    table[h * SLOT + 2] = first.memberIdx;
-    table[h * SLOT + 3] = (list.length > 1 ? 2 : 0) | (first.binding.condition !== null ? 1 : 0);
+    table[h * SLOT + 1] = ((order[e] as number) << 2) | (list.length > 1 ? 2 : 0) | (first.binding.condition !== null ? 1 : 0);
     lists[h] = list;
-  }
+  });
   return { size, bits, shift, table, slotShift, mask: slots * SLOT - 1, lists, grants: new Array<GrantedBy | null>(slots).fill(null) };
 }
 
