@@ -104,7 +104,7 @@ export interface NodePlans {
 }
 
 /** Bloom filter size: bits per key (one hash: ~6 % false positives), and the minimum. */
-const BLOOM_BITS_PER_KEY = 64;
+const BLOOM_BITS_PER_KEY = 16;
 const BLOOM_MIN_BITS = 256;
 const OTHER_PERMISSIONS_LIMIT = 64;
 
