@@ -83,8 +83,11 @@ const ID_COUNT = 3;
 const ID_IDS = 4;
 /** Flag: the decision's principal is the check's own string (canonical already, or anonymous). */
 const AS_GIVEN = 1;
-/** Bound on the arena (ints); reached only by key tables that keep growing: the memo restarts. */
-const ARENA_LIMIT = 1 << 26;
+/**
+ * Bound on the arena (ints; 32 MB, twice what IDENTITY_MEMO_LIMIT identities need). Ids made stale
+ * by a growing key table are re-appended, not rewritten in place; past the bound the memo restarts.
+ */
+const ARENA_LIMIT = 1 << 23;
 
 /** The arena offset of a principal's identity, with ids current for the snapshot's key table. */
 function identitySlot(s: Snapshot, principal: string | null): number {
