@@ -218,7 +218,7 @@ interface World {
   compileMs: number;
   heapMb: number;
   n: number;
-  /** name → run and checks, measured in this order. */
+  /** The mixes, measured in this order: the engine on each check list, then the Map ceiling. */
   mixes: Array<{ name: string; run: (c: CheckInput) => boolean; list: readonly CheckInput[]; stats: Stats | null }>;
 }
 

@@ -73,6 +73,7 @@ export function newIdentityMemo(): IdentityMemo {
     clear() {
       this.byPrincipal.clear();
       this.identities.length = 0;
+      this.arena = new Int32Array(4096);
       this.used = 0;
     },
   };

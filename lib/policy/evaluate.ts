@@ -179,7 +179,7 @@ function computeLevels(s: Snapshot, names: readonly string[], check: CheckInput,
     principalKey: identity.key,
     // Built only if a custom level is evaluated.
     customActivations: () => {
-      const time = toCelTimestamp(req.time);
+      const time = celTime(req.time).msg;
       return pathVariants(req.path).map((path) => {
         const request: Record<string, unknown> = { time, method: (req.method ?? "GET").toUpperCase() };
         if (req.host !== undefined) request.host = normaliseHost(req.host);
@@ -442,7 +442,7 @@ class Context {
     return r;
   }
 
-  /** An attribute's value as the memo key records it (undefined = absent; the time as a number of seconds). */
+  /** An attribute's value as the memo key records it (undefined = absent; time in seconds and port as numbers). */
   private readValue(read: ConditionRead, path: string | undefined): string | number | undefined {
     switch (read) {
       case "request.time/s":
@@ -465,7 +465,7 @@ class Context {
         return this.check.destination?.ip;
       case "destination.port": {
         const port = this.check.destination?.port;
-        return port === undefined ? undefined : String(Math.trunc(port));
+        return port === undefined ? undefined : Math.trunc(port);
       }
     }
   }
