@@ -206,9 +206,11 @@ function best(a: Stats | null, b: Stats): Stats {
   return { checksPerS: Math.max(a.checksPerS, b.checksPerS), p50: Math.min(a.p50, b.p50), p99: Math.min(a.p99, b.p99), p999: Math.min(a.p999, b.p999), allowed: b.allowed };
 }
 
+/** JS heap plus typed-array memory (tier tables and the identity arena live outside the heap). */
 function heapMb(): number {
   gc();
-  return process.memoryUsage().heapUsed / 1048576;
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.arrayBuffers) / 1048576;
 }
 
 interface World {
@@ -266,7 +268,7 @@ function report(w: World): WorldResult {
   const memoMb = withMemos - heapMb();
   const f = (x: number) => x.toFixed(2);
   console.log(`\n== ${w.label}: ${w.header}; one core, best of ${PASSES} passes`);
-  console.log(`compile ${w.compileMs.toFixed(0)} ms, heap +${w.heapMb.toFixed(1)} MB, warnings ${w.snap.warnings.length}; evaluation memos after the checks ${memoMb.toFixed(1)} MB`);
+  console.log(`compile ${w.compileMs.toFixed(0)} ms, memory +${w.heapMb.toFixed(1)} MB, warnings ${w.snap.warnings.length}; evaluation memos after the checks ${memoMb.toFixed(1)} MB`);
   for (const m of w.mixes) {
     const s = m.stats as Stats;
     console.log(`${m.name.padEnd(18)} ${(s.checksPerS / 1e6).toFixed(3)} M checks/s   p50 ${f(s.p50)} µs   p99 ${f(s.p99)} µs   p99.9 ${f(s.p999)} µs   allowed ${((100 * s.allowed) / w.n).toFixed(1)} %`);
