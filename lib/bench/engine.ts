@@ -206,11 +206,21 @@ function best(a: Stats | null, b: Stats): Stats {
   return { checksPerS: Math.max(a.checksPerS, b.checksPerS), p50: Math.min(a.p50, b.p50), p99: Math.min(a.p99, b.p99), p999: Math.min(a.p999, b.p999), allowed: b.allowed };
 }
 
-/** JS heap plus typed-array memory (tier tables and the identity arena live outside the heap). */
+/**
+ * JS heap plus typed-array memory (tier tables and the identity arena live outside the heap).
+ * Collected until two readings agree: array buffers are released by a sweeper after the
+ * collection that found them dead, so one `gc()` can still count them.
+ */
 function heapMb(): number {
-  gc();
-  const m = process.memoryUsage();
-  return (m.heapUsed + m.arrayBuffers) / 1048576;
+  let last = -1;
+  for (let i = 0; i < 10; i++) {
+    gc();
+    const m = process.memoryUsage();
+    const now = m.heapUsed + m.arrayBuffers;
+    if (Math.abs(now - last) < 65536) break;
+    last = now;
+  }
+  return last / 1048576;
 }
 
 interface World {

@@ -23,7 +23,7 @@ import { reflect } from "@bufbuild/protobuf/reflect";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { CheckInput, Decision, DeniedBy, GrantedBy, TraceEntry } from "./types";
 import type { BindingRef, CompiledBinding, CompiledDenyRule, CompiledNode, Snapshot } from "./compile";
-import { findSlot, hashBit, nodePlans, planFor, SLOT, type LevelSet, type NodePlan, type Tier } from "./plan";
+import { findSlot, hashBit, nodePlans, planFor, slotOf, SLOT, type LevelSet, type NodePlan, type Tier } from "./plan";
 import { defaultPermission, permissionMatches, PERMISSIONS } from "./resources";
 import { parsePrincipal, emailDomain } from "./members";
 import { runCondition, toCelTimestamp, type CompiledCondition, type ConditionOutcome, type ConditionRead } from "./cel";
@@ -519,9 +519,8 @@ function grantOf(ref: BindingRef): GrantedBy {
 }
 
 /** The `grantedBy` of the first candidate in a table slot, memoised per slot. */
-function firstGrant(tier: Tier, slot: number): GrantedBy {
-  const i = slot / SLOT;
-  return (tier.grants[i] ??= grantOf((tier.lists[i] as readonly BindingRef[])[0] as BindingRef));
+function firstGrant(tier: Tier, order: number): GrantedBy {
+  return (tier.grants[order] ??= grantOf((tier.lists[order] as readonly BindingRef[])[0] as BindingRef));
 }
 
 /**
@@ -533,7 +532,7 @@ function restOfTier(tier: Tier, ids: Int32Array, failed: CompiledBinding, ctx: C
   for (let i = 0; i < ids.length; i++) {
     const slot = findSlot(tier, ids[i] as number);
     if (slot < 0) continue;
-    for (const r of tier.lists[slot / SLOT] as readonly BindingRef[]) if (r.binding !== failed) all.push(r);
+    for (const r of tier.lists[(tier.data[slot + 1] as number) >>> 2] as readonly BindingRef[]) if (r.binding !== failed) all.push(r);
   }
   all.sort((a, b) => a.binding.index - b.binding.index || a.memberIdx - b.memberIdx);
   let last: CompiledBinding | null = null;
@@ -587,11 +586,11 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
   const tiers = plan.tiers;
   for (let t = 0; t < tiers.length; t++) {
     const tier = tiers[t] as Tier;
-    const bits = tier.bits;
+    const data = tier.data;
+    const words = tier.words;
     const shift = tier.shift;
-    const table = tier.table;
-    const slotShift = tier.slotShift;
-    const mask = tier.mask;
+    const slots = tier.slots;
+    const end = words + slots * SLOT;
     // The first candidate over all keys: the smallest order in the table itself (see `Tier`).
     let best = -1;
     let bestValue = 0;
@@ -600,16 +599,16 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
       const id = arena[i] as number;
       const b = shift === 0 ? id : hashBit(id, shift);
       const w = b >>> 5;
-      if (w >= bits.length || ((bits[w] as number) & (1 << (b & 31))) === 0) continue;
-      let h = hashBit(id, slotShift) * SLOT;
-      let k = table[h] as number;
+      if (w >= words || ((data[w] as number) & (1 << (b & 31))) === 0) continue;
+      let h = words + slotOf(id, slots);
+      let k = data[h] as number;
       while (k !== id && k !== -1) {
-        h = (h + SLOT) & mask;
-        k = table[h] as number;
+        h = h + SLOT === end ? words : h + SLOT;
+        k = data[h] as number;
       }
       if (k === -1) continue;
       hits++;
-      const value = table[h + 1] as number;
+      const value = data[h + 1] as number;
       if (best < 0 || value < bestValue) {
         best = h;
         bestValue = value;
@@ -618,11 +617,12 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
     if (best < 0) continue;
     memberMatched = true;
     const flags = bestValue;
+    const order = bestValue >>> 2;
     let granted: GrantedBy | undefined;
-    if ((flags & 1) === 0) granted = tier.grants[best / SLOT] ?? firstGrant(tier, best);
+    if ((flags & 1) === 0) granted = tier.grants[order] ?? firstGrant(tier, order);
     else {
-      const first = (tier.lists[best / SLOT] as readonly BindingRef[])[0] as BindingRef;
-      if ((ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(first.binding.condition as CompiledCondition)) granted = firstGrant(tier, best);
+      const first = (tier.lists[order] as readonly BindingRef[])[0] as BindingRef;
+      if ((ctx ??= new Context(plan, check, accessLevels.satisfied)).holds(first.binding.condition as CompiledCondition)) granted = firstGrant(tier, order);
       else if (hits > 1 || (flags & 2) !== 0) {
         const r = restOfTier(tier, arena.subarray(idsFrom, idsTo), first.binding, ctx);
         if (r !== undefined) granted = grantOf(r);
