@@ -518,7 +518,7 @@ function grantOf(ref: BindingRef): GrantedBy {
   return Object.freeze(grantedBy(ref.binding, ref.memberIdx));
 }
 
-/** The `grantedBy` of the first candidate in a table slot, memoised per slot. */
+/** The `grantedBy` of the first candidate of the key with this order, memoised per key. */
 function firstGrant(tier: Tier, order: number): GrantedBy {
   return (tier.grants[order] ??= grantOf((tier.lists[order] as readonly BindingRef[])[0] as BindingRef));
 }

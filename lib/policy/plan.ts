@@ -64,8 +64,8 @@ export function hashBit(id: number, shift: number): number {
 
 /**
  * The offset (from the table's start) of the first slot to probe for `id` among `slots` slots: a
- * multiplicative hash scaled to the slot count (exact in doubles while slots < 2^21; a tier holds
- * at most one policy's members).
+ * 32-bit multiplicative hash scaled to the slot count. Always below `slots`: the product is at
+ * least `slots` short of 2^32 · slots, far more than a double's rounding error there.
  */
 export function slotOf(id: number, slots: number): number {
   return Math.floor(((Math.imul(id, 0x85ebca6b) >>> 0) * slots) / 4294967296) * SLOT;
