@@ -79,7 +79,12 @@ export function newIdentityMemo(): IdentityMemo {
   };
 }
 
-/** Bindings on one node granting one permission, by member-key id (`Internals.keyIds`), in policy order. */
+/**
+ * Bindings on one node granting one permission, by member-key id (`Internals.keyIds`): each key's
+ * candidates in policy order (binding, then member), and the keys in the order of their first
+ * candidates — the map's insertion order, as `indexBindings` walks bindings and members in order.
+ * plan.ts relies on both.
+ */
 export type PermissionIndex = ReadonlyMap<number, readonly BindingRef[]>;
 
 export interface CompiledDenyRule {

@@ -141,26 +141,20 @@ function buildTier(s: Snapshot, name: string, permission: string): Tier | null {
   data.fill(-1, words);
   const bits = data.subarray(0, words);
   const table = data.subarray(words);
-  // The index lists a key's candidates in policy order (compile.ts `indexBindings`).
-  const entries = [...index];
-  const byFirst = entries.map((_, i) => i);
-  const firstOf = (i: number) => (entries[i] as [number, readonly BindingRef[]])[1][0] as BindingRef;
-  byFirst.sort((a, b) => firstOf(a).binding.index - firstOf(b).binding.index || firstOf(a).memberIdx - firstOf(b).memberIdx);
+  // A key's order is its position in the index: the index lists keys in the order of their first
+  // candidates, and each key's candidates in policy order (compile.ts `PermissionIndex`).
   const lists = new Array<readonly BindingRef[]>(size);
-  const order = new Array<number>(size);
-  byFirst.forEach((e, pos) => {
-    order[e] = pos;
-    lists[pos] = (entries[e] as [number, readonly BindingRef[]])[1];
-  });
-  entries.forEach(([id, list], e) => {
+  let order = 0;
+  for (const [id, list] of index) {
     const b = exact ? id : hashBit(id, shift);
     bits[b >>> 5] = (bits[b >>> 5] as number) | (1 << (b & 31));
     const first = list[0] as BindingRef;
     let h = slotOf(id, slots);
     while (table[h] !== -1) h = h + SLOT === slots * SLOT ? 0 : h + SLOT;
     table[h] = id;
-    table[h + 1] = ((order[e] as number) << 2) | (list.length > 1 ? 2 : 0) | (first.binding.condition !== null ? 1 : 0);
-  });
+    table[h + 1] = (order << 2) | (list.length > 1 ? 2 : 0) | (first.binding.condition !== null ? 1 : 0);
+    lists[order++] = list;
+  }
   return { size, data, words, shift, slots, lists, grants: new Array<GrantedBy | null>(size).fill(null) };
 }
 
