@@ -180,6 +180,9 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
         await engine.devDiagnostic({ migrationsList, filters: NO_FILTER });
       }
       result.applied.push(...(await engine.applyMigrations({ migrationsList, filters: NO_FILTER })).appliedMigrationNames);
+      // Applying migrations drops that cache: prime it again, or createMigration asks for a
+      // shadow database it cannot open ("must be provided through an external factory").
+      if (result.applied.length > 0) await engine.devDiagnostic({ migrationsList, filters: NO_FILTER });
 
       const dataLoss = await engine.evaluateDataLoss({ migrationsList, schema: { files: schemaFiles }, filters: NO_FILTER });
       if (dataLoss.unexecutableSteps.length > 0 && !options.createOnly) {
@@ -221,6 +224,9 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
       if (!options.createOnly) {
         migrationsList = await readMigrationsDirectory(migrationsDir);
         result.applied.push(...(await engine.applyMigrations({ migrationsList, filters: NO_FILTER })).appliedMigrationNames);
+      // Applying migrations drops that cache: prime it again, or createMigration asks for a
+      // shadow database it cannot open ("must be provided through an external factory").
+      if (result.applied.length > 0) await engine.devDiagnostic({ migrationsList, filters: NO_FILTER });
       }
       return result;
     }).catch((e) => {
