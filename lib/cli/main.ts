@@ -248,8 +248,9 @@ main(process.argv.slice(2)).then(
       for (const d of e.details) console.error(`  ${d.path ? `${d.path}: ` : ""}${d.message}`);
       process.exit(1);
     }
-    if (e instanceof ConfigError || e instanceof DatabaseUnavailableError || e instanceof MigrationError) {
-      console.error(`error: ${e.message}`);
+    // System errors too (a file that cannot be written, a disk that is full): one line, no stack.
+    if (e instanceof ConfigError || e instanceof DatabaseUnavailableError || e instanceof MigrationError || (e as NodeJS.ErrnoException).syscall) {
+      console.error(`error: ${(e as Error).message}`);
       process.exit(1);
     }
     console.error(e);

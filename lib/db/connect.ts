@@ -4,7 +4,7 @@
 import path from "node:path";
 import pg from "pg";
 import type { Env } from "@/lib/env";
-import { ensureEmbeddedPostgres } from "./embedded";
+import { ensureEmbeddedPostgres, EmbeddedPostgresError } from "./embedded";
 import { applyMigrations } from "./migrate";
 
 export class DatabaseUnavailableError extends Error {}
@@ -12,6 +12,8 @@ export class DatabaseUnavailableError extends Error {}
 export interface ResolvedDatabase {
   url: string;
   embedded: boolean;
+  /** The embedded cluster's directory (PGDATA); null with DATABASE_URL. */
+  clusterDir: string | null;
   /** Stops the embedded server if this process started it. */
   stop(): Promise<void>;
   appliedMigrations: string[];
@@ -30,10 +32,18 @@ function redact(url: string): string {
 export async function resolveDatabase(env: Env): Promise<ResolvedDatabase> {
   let url = env.DATABASE_URL;
   let stop = async () => {};
+  let clusterDir: string | null = null;
   if (!url) {
-    const embedded = await ensureEmbeddedPostgres({ dataDir: path.join(env.GATEHOUSE_DATA_DIR, "postgres") });
-    url = embedded.url;
-    stop = () => embedded.stop();
+    try {
+      const embedded = await ensureEmbeddedPostgres({ dataDir: path.join(env.GATEHOUSE_DATA_DIR, "postgres") });
+      url = embedded.url;
+      clusterDir = embedded.clusterDir;
+      stop = () => embedded.stop();
+    } catch (e) {
+      // Every failure of the embedded server is one line that says what to do.
+      if (e instanceof EmbeddedPostgresError) throw new DatabaseUnavailableError(`Embedded PostgreSQL: ${e.message}`);
+      throw e;
+    }
   }
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
@@ -48,5 +58,5 @@ export async function resolveDatabase(env: Env): Promise<ResolvedDatabase> {
   }
   const { applied } = await applyMigrations(url);
   process.env.DATABASE_URL = url;
-  return { url, embedded: !env.DATABASE_URL, stop, appliedMigrations: applied };
+  return { url, embedded: !env.DATABASE_URL, clusterDir, stop, appliedMigrations: applied };
 }

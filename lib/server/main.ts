@@ -40,7 +40,15 @@ async function start(): Promise<void> {
     if (e instanceof ConfigError) fail(e.message);
     throw e;
   }
-  const { secret, generated } = resolveAuthSecret(env.GATEHOUSE_DATA_DIR, env.AUTH_SECRET);
+  let auth: ReturnType<typeof resolveAuthSecret>;
+  try {
+    auth = resolveAuthSecret(env.GATEHOUSE_DATA_DIR, env.AUTH_SECRET);
+  } catch (e) {
+    // The data directory cannot be written (disk full, permissions…): say so in one line.
+    if ((e as NodeJS.ErrnoException).syscall) fail(`Cannot write the data directory ${env.GATEHOUSE_DATA_DIR}: ${(e as Error).message}`);
+    throw e;
+  }
+  const { secret, generated } = auth;
   process.env.AUTH_SECRET = secret;
   process.env.GATEHOUSE_PUBLIC_URL = env.GATEHOUSE_PUBLIC_URL;
   // Auth.js builds callback and redirect URLs from this, not from the Host header.
@@ -122,13 +130,19 @@ async function start(): Promise<void> {
       "",
       `  Gatehouse${mode ? ` ${mode}` : ""} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       `  ➜ ${apiOnly ? "API:    " : "Console:"}  ${env.GATEHOUSE_PUBLIC_URL}`,
-      `  ➜ Database: ${database.embedded ? `embedded PostgreSQL (${env.GATEHOUSE_DATA_DIR}/postgres)` : "DATABASE_URL"}`,
+      `  ➜ Database: ${database.embedded ? `embedded PostgreSQL (${embeddedLocation(env.GATEHOUSE_DATA_DIR, database.clusterDir)})` : "DATABASE_URL"}`,
       ...(demo && !apiOnly ? [`  ➜ Sign in:  ${demo.email} / ${demo.password}`] : []),
       ...(generated ? [`  (generated AUTH_SECRET in ${env.GATEHOUSE_DATA_DIR}/auth-secret; set AUTH_SECRET for multiple instances)`] : []),
       "",
     ];
     console.log(lines.join("\n"));
   });
+}
+
+/** `.data/postgres`, and where the cluster is when not in there (as root, see lib/db/embedded.ts). */
+function embeddedLocation(dataDir: string, clusterDir: string | null): string {
+  const container = path.join(dataDir, "postgres");
+  return clusterDir && !path.resolve(clusterDir).startsWith(path.resolve(container) + path.sep) ? `${container}, cluster in ${clusterDir}` : container;
 }
 
 start().catch((e: unknown) => {

@@ -8,7 +8,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ensureEmbeddedPostgres, type EmbeddedPostgres } from "../embedded";
+import { ensureEmbeddedPostgres, EmbeddedPostgresError, type EmbeddedPostgres } from "../embedded";
 import {
   DEFAULT_MIGRATIONS_DIR,
   DEFAULT_SCHEMA_PATH,
@@ -117,8 +117,10 @@ async function main(): Promise<number> {
     console.log(`Done in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
     return 0;
   } catch (e) {
-    if (e instanceof MigrationError || e instanceof Error && e.name === "EmbeddedPostgresError") {
+    if (e instanceof MigrationError) {
       console.error(`error: ${e.message}`);
+    } else if (e instanceof EmbeddedPostgresError) {
+      console.error(`error: Embedded PostgreSQL: ${e.message}`);
     } else {
       console.error(e);
     }
