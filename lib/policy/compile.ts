@@ -133,6 +133,11 @@ export interface Internals {
   readonly identityMemo: IdentityMemo;
   /** host → nodes with that host (for `resolveHost`). */
   readonly hosts: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Canonical emails of disabled accounts (`Principal.disabled`). Identities depend on it (a
+   * memoised identity carries its disabled flag), so a change of this set resets `identityMemo`.
+   */
+  readonly disabled: ReadonlySet<string>;
 }
 
 export interface Snapshot {
@@ -342,14 +347,35 @@ function buildHosts(nodes: ReadonlyMap<string, CompiledNode>): Map<string, strin
   return m;
 }
 
+/**
+ * Known principals by canonical key. Entries naming the same principal (in another case) merge,
+ * and `disabled` sticks: the account is disabled if any entry says so (fail closed).
+ */
 function principalMap(list: readonly Principal[], warnings: string[]): Map<string, Principal> {
   const m = new Map<string, Principal>();
   for (const p of list) {
     const pp = parsePrincipal(p.member);
-    if (pp.ok) m.set(pp.value.key, p);
-    else warnings.push(`principal ${p.member}: ${pp.error}`);
+    if (!pp.ok) {
+      warnings.push(`principal ${p.member}: ${pp.error}`);
+      continue;
+    }
+    const prev = m.get(pp.value.key);
+    m.set(pp.value.key, prev?.disabled === true && p.disabled !== true ? { ...p, disabled: true } : p);
   }
   return m;
+}
+
+/** Canonical emails of the disabled principals (of either kind: an email is one account). */
+function disabledEmails(principals: ReadonlyMap<string, Principal>): Set<string> {
+  const out = new Set<string>();
+  for (const [key, p] of principals) if (p.disabled === true) out.add(key.slice(key.indexOf(":") + 1));
+  return out;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }
 
 function groupMap(list: readonly Group[], warnings: string[]): Map<string, Group> {
@@ -412,12 +438,13 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
 
   const accessLevels = new Map<string, AccessLevel>((data.accessLevels ?? []).map((l) => [l.name, l]));
   const levels = compileAccessLevels([...accessLevels.values()]);
+  const principals = principalMap(data.principals ?? [], warnings);
 
   return freezeSnapshot({
     revision: String(revision),
     nodes,
     children,
-    principals: principalMap(data.principals ?? [], warnings),
+    principals,
     groups,
     customRoles,
     policies,
@@ -441,6 +468,7 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
       tierMemo: new Map(),
       conditionCache,
       hosts: buildHosts(nodes),
+      disabled: disabledEmails(principals),
     },
   });
 }
@@ -476,6 +504,8 @@ interface Changed {
   deny?: string;
   levels?: boolean;
   nodes?: boolean;
+  /** Identities changed (the disabled set). */
+  identities?: boolean;
 }
 
 /** A copy of a node-keyed memo without the nodes whose chain includes `changed`. */
@@ -513,7 +543,7 @@ function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "
       planMemo: resetPlans ? new Map() : onNode !== undefined ? withoutChainsOf(s, m.planMemo, onNode) : m.planMemo,
       tierMemo: resetTiers ? new Map() : typeof changed.allow === "string" ? withoutKey(m.tierMemo, changed.allow) : m.tierMemo,
       levelSets: changed.levels === true ? new Map() : m.levelSets,
-      identityMemo: internals.memberGroups ? newIdentityMemo() : m.identityMemo,
+      identityMemo: internals.memberGroups || changed.identities === true ? newIdentityMemo() : m.identityMemo,
     },
   });
 }
@@ -649,10 +679,17 @@ function compileNodesOnly(s: Snapshot, list: readonly HierarchyNode[], revision:
   return derive(s, revision, { nodes, children, warnings }, { hosts: buildHosts(nodes) }, { nodes: true });
 }
 
-/** Replaces the known principals (used by queries only; checks accept any well-formed principal). */
+/**
+ * Replaces the known principals. Checks accept any well-formed principal; the list matters to
+ * queries (candidates) and for `disabled`: a principal disabled or re-enabled takes effect at once
+ * (the identity memo is replaced when the disabled set changes, and shared when it does not).
+ */
 export function withPrincipals(s: Snapshot, list: readonly Principal[], revision: Revision): Snapshot {
   const warnings = [...s.warnings];
-  return derive(s, revision, { principals: principalMap(list, warnings), warnings }, {}, {});
+  const principals = principalMap(list, warnings);
+  const disabled = disabledEmails(principals);
+  const changed = !sameSet(disabled, s._.disabled);
+  return derive(s, revision, { principals, warnings }, changed ? { disabled } : {}, { identities: changed });
 }
 
 // ---------------------------------------------------------------------------------------------

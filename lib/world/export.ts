@@ -36,7 +36,7 @@ export async function exportWorld(tx: Tx): Promise<World> {
         hosts: n.hosts,
         pathPrefix: n.pathPrefix ?? undefined,
       })),
-    users: principals.filter((p) => p.kind === "USER").map((p) => ({ email: p.email, displayName: opt(p.displayName) })),
+    users: principals.filter((p) => p.kind === "USER").map((p) => ({ email: p.email, displayName: opt(p.displayName), disabled: p.disabled })),
     serviceAccounts: principals
       .filter((p) => p.kind === "SERVICE_ACCOUNT")
       .map((p) => ({ email: p.email, displayName: opt(p.displayName), description: opt(p.description), disabled: p.disabled })),

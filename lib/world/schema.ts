@@ -87,7 +87,12 @@ export const ZResource = z.strictObject({
   pathPrefix: z.string().regex(/^\/[^?#\s]*$/, "must start with / and contain no query").optional(),
 });
 
-export const ZUser = z.strictObject({ email, displayName: z.string().max(100).optional() });
+export const ZUser = z.strictObject({
+  email,
+  displayName: z.string().max(100).optional(),
+  /** A disabled user is denied everywhere (PRINCIPAL_DISABLED); bindings naming it stay. */
+  disabled: z.boolean().optional(),
+});
 
 export const ZServiceAccount = z.strictObject({
   email: email.refine((e) => /^[a-z]([a-z0-9-]{0,28}[a-z0-9])?@[a-z]([a-z0-9-]{0,28}[a-z0-9])?\.iam\.gserviceaccount\.com$/.test(e), {

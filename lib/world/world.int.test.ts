@@ -129,6 +129,35 @@ describe("apply", () => {
   });
 });
 
+describe("disabled principals", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    await applyWorld(t.prisma, parseWorld(demoText), opts);
+  });
+  afterAll(() => t.drop());
+
+  it("apply writes users[].disabled and serviceAccounts[].disabled, export emits them, and they round-trip", async () => {
+    const w = parseWorld(demoText);
+    w.users = w.users!.map((u) => (u.email === "mallory@example.com" ? { ...u, disabled: true } : u));
+    w.serviceAccounts = w.serviceAccounts!.map((s) => ({ ...s, disabled: true }));
+    const r = await applyWorld(t.prisma, w, opts);
+    expect(r.changes.map((c) => `${c.action} ${c.section} ${c.key}`)).toEqual(["update users mallory@example.com", "update serviceAccounts gateway@payments.iam.gserviceaccount.com"]);
+    const rows = await t.prisma.principal.findMany({ where: { disabled: true }, orderBy: { email: "asc" } });
+    expect(rows.map((p) => p.email)).toEqual(["gateway@payments.iam.gserviceaccount.com", "mallory@example.com"]);
+    const exported = await exportWorld(t.prisma);
+    expect(exported.users?.find((u) => u.email === "mallory@example.com")).toEqual({ email: "mallory@example.com", displayName: "Mallory", disabled: true });
+    expect(exported.users?.find((u) => u.email === "alice@example.com")).not.toHaveProperty("disabled");
+    expect(exported.serviceAccounts).toEqual([{ email: "gateway@payments.iam.gserviceaccount.com", displayName: "API gateway", disabled: true }]);
+    expect((await applyWorld(t.prisma, parseWorld(JSON.stringify(exported)), opts)).changes).toEqual([]);
+    // `disabled: false` is the default: the demo file (which omits it) re-enables both.
+    const back = await applyWorld(t.prisma, parseWorld(demoText), opts);
+    expect(back.changes).toHaveLength(2);
+    expect(await t.prisma.principal.count({ where: { disabled: true } })).toBe(0);
+    expect((await applyWorld(t.prisma, parseWorld(demoText.replace("displayName: Mallory }", "displayName: Mallory, disabled: false }")), opts)).changes).toEqual([]);
+  });
+});
+
 describe("refusals write nothing", () => {
   let t: TestDatabase;
   beforeAll(async () => {
