@@ -4,6 +4,14 @@
 import { z } from "zod";
 import { parseResourceName, RESOURCE_KINDS } from "./names";
 import { checkEmail, parseDenyPrincipal, parseMember } from "@/lib/policy/members";
+import { validateHostPattern, validateHostRoutes, validatePathPrefix, type ValidationIssue } from "@/lib/policy/validate";
+
+/** Reports the core's write-time validation issues (their messages) on the value itself. */
+function issues(check: (s: string) => ValidationIssue[]) {
+  return (s: string, ctx: z.RefinementCtx) => {
+    for (const i of check(s)) ctx.addIssue({ code: "custom", message: i.message });
+  };
+}
 
 /** A value parsed by one of the core's parsers: its canonical form, or its error message as the issue. */
 function parsed<T>(parse: (s: string) => { ok: true; value: T } | { ok: false; error: string }, canonical: (v: T) => string) {
@@ -74,17 +82,23 @@ export const ZProject = z.strictObject({
   displayName: z.string().max(100).optional(),
 });
 
+/** Stored lower-case without trailing dot; `*.` wildcards as in TLS certificates (lib/policy resolveHost). */
 const host = z
   .string()
   .transform((h) => h.toLowerCase().replace(/\.$/, ""))
-  .pipe(z.string().regex(/^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/, "must be a hostname"));
+  .pipe(z.string().superRefine(issues((h) => validateHostPattern(h))));
 
 export const ZResource = z.strictObject({
   name: resourceName(RESOURCE_KINDS, "declarable resource (web service, serverless service, function or tunnel target)"),
   displayName: z.string().max(100).optional(),
   iap: z.boolean().optional(),
   hosts: z.array(host).max(100).optional(),
-  pathPrefix: z.string().regex(/^\/[^?#\s]*$/, "must start with / and contain no query").optional(),
+  /** Written in normal form (validatePathPrefix: refused, not rewritten, with the normal form in the message). */
+  pathPrefix: z
+    .string()
+    .regex(/^[^\s]*$/, "must not contain whitespace")
+    .superRefine(issues((p) => validatePathPrefix(p)))
+    .optional(),
 });
 
 export const ZUser = z.strictObject({
@@ -181,20 +195,30 @@ export const ZDenyPolicy = z.strictObject({
   rules: z.array(ZDenyRule).min(1),
 });
 
-export const ZWorld = z.strictObject({
-  organizations: z.array(ZOrganization).optional(),
-  folders: z.array(ZFolder).optional(),
-  projects: z.array(ZProject).optional(),
-  resources: z.array(ZResource).optional(),
-  users: z.array(ZUser).optional(),
-  serviceAccounts: z.array(ZServiceAccount).optional(),
-  groups: z.array(ZGroup).optional(),
-  customRoles: z.array(ZCustomRole).optional(),
-  accessLevels: z.array(ZAccessLevel).optional(),
-  trustedIssuers: z.array(ZTrustedIssuer).optional(),
-  policies: z.array(ZPolicy).optional(),
-  denyPolicies: z.array(ZDenyPolicy).optional(),
-});
+export const ZWorld = z
+  .strictObject({
+    organizations: z.array(ZOrganization).optional(),
+    folders: z.array(ZFolder).optional(),
+    projects: z.array(ZProject).optional(),
+    resources: z.array(ZResource).optional(),
+    users: z.array(ZUser).optional(),
+    serviceAccounts: z.array(ZServiceAccount).optional(),
+    groups: z.array(ZGroup).optional(),
+    customRoles: z.array(ZCustomRole).optional(),
+    accessLevels: z.array(ZAccessLevel).optional(),
+    trustedIssuers: z.array(ZTrustedIssuer).optional(),
+    policies: z.array(ZPolicy).optional(),
+    denyPolicies: z.array(ZDenyPolicy).optional(),
+  })
+  .superRefine((w, ctx) => {
+    // One (host, path prefix) pair selects one resource; reported at the later claim, naming both.
+    for (const i of validateHostRoutes(w.resources ?? [], (n) => `resources[${n}]`)) ctx.addIssue({ code: "custom", message: i.message, path: pathOf(i.path) });
+  });
+
+/** "resources[3].hosts[1]" → ["resources", 3, "hosts", 1]. */
+function pathOf(p: string): (string | number)[] {
+  return [...p.matchAll(/\[(\d+)\]|\.?([^.[\]]+)/g)].map((m) => (m[1] !== undefined ? Number(m[1]) : (m[2] as string)));
+}
 
 export type World = z.infer<typeof ZWorld>;
 export type WorldPolicy = z.infer<typeof ZPolicy>;

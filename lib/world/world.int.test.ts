@@ -191,6 +191,11 @@ describe("refusals write nothing", () => {
     ["an undeclared group", (w: World) => w.policies![0]!.bindings.push({ role: "roles/viewer", members: ["group:ghost@example.com"] }), /group "ghost@example.com" is not declared/],
     ["a group cycle", (w: World) => w.groups![2]!.members!.push("group:engineering@example.com"), /group nesting cycle: .*engineering@example.com/],
     ["a resource in an undeclared project", (w: World) => w.resources!.push({ name: "projects/nope/iap_web/compute/services/x" }), /project "projects\/nope" is not declared/],
+    [
+      "two resources on one host and path prefix",
+      (w: World) => w.resources!.push({ name: "projects/demo/iap_web/compute/services/web2", hosts: ["WEB.example.test"] }),
+      /host "web\.example\.test" \(no path prefix\) is claimed by both projects\/demo\/iap_web\/compute\/services\/web \(resources\[\d+\]\) and projects\/demo\/iap_web\/compute\/services\/web2/,
+    ],
   ])("refuses %s, and nothing is written", async (_name, mutate, message) => {
     const w = parseWorld(demoText);
     mutate(w);
