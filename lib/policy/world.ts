@@ -17,7 +17,7 @@ export interface World {
   groups?: Array<{ email: string; displayName?: string; members?: string[] }>;
   customRoles?: Array<{ name: string; title?: string; description?: string; permissions: string[] }>;
   accessLevels?: AccessLevel[];
-  trustedIssuers?: Array<{ issuer: string; audiences?: string[] }>;
+  trustedIssuers?: Array<{ issuer: string; audiences?: string[]; jwksUri?: string; domains?: string[]; allowUnverifiedEmails?: boolean }>;
   policies?: AllowPolicy[];
   denyPolicies?: DenyPolicy[];
 }

@@ -63,7 +63,7 @@ export function canonicalEntry<K extends keyof World>(section: K, e: Entry<K>): 
       }
       case "trustedIssuers": {
         const t = e as Entry<"trustedIssuers">;
-        return strip({ ...t, audiences: uniqSorted(t.audiences) });
+        return strip({ ...t, audiences: uniqSorted(t.audiences), domains: uniqSorted(t.domains), allowUnverifiedEmails: t.allowUnverifiedEmails ? true : undefined });
       }
       case "policies": {
         const p = e as Entry<"policies">;

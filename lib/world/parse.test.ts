@@ -1,10 +1,12 @@
 // World-file validation that needs no database: host routes (path prefixes in normal form, no
-// duplicate host+prefix pairs, wildcard shapes), refused with their position in the file.
+// duplicate host+prefix pairs, wildcard shapes) and trusted issuers (https, domains), refused
+// with their position in the file.
 import { describe, expect, it } from "vitest";
 import { AppError } from "@/lib/errors";
 import { parseWorld } from "./parse";
 import { validateWorld } from "./validate";
 import { worldCatalog } from "./catalog";
+import type { World } from "./schema";
 
 const HEAD = `organizations: [{ id: "1" }]
 projects: [{ id: demo, parent: organizations/1 }]
@@ -83,5 +85,48 @@ describe("resources: host routes", () => {
       expect.stringMatching(/^w\.yaml:4:\d+: resources\[0\]\.hosts\[0\]: .*wildcard host needs at least two labels/),
       expect.stringMatching(/^w\.yaml:5:\d+: resources\[1\]\.hosts\[0\]: /),
     ]);
+  });
+});
+describe("trustedIssuers", () => {
+  const issuer = (fields: string) => `trustedIssuers:\n  - { ${fields} }\n`;
+
+  it("accepts https issuers (http on loopback only) with the domains they may assert", () => {
+    const w = parseWorld(
+      `trustedIssuers:
+  - { issuer: https://idp.example.com, audiences: [gatehouse], domains: [example.com, Example.ORG] }
+  - { issuer: "http://127.0.0.1:9999", audiences: [x], domains: [example.com], allowUnverifiedEmails: true }
+  - { issuer: "http://localhost:8080/realms/a", jwksUri: "http://localhost:8080/certs", audiences: [x], domains: [example.com] }
+  - { issuer: "http://[::1]:5556", audiences: [x], domains: [example.com], jwksUri: "https://keys.example.com/jwks?x=1" }
+  - { issuer: "http://127.9.8.7", audiences: [x], domains: [example.com] }
+`,
+    );
+    expect(w.trustedIssuers?.[0]?.domains).toEqual(["example.com", "example.org"]);
+    expect(w.trustedIssuers?.[1]?.allowUnverifiedEmails).toBe(true);
+    expect(w.trustedIssuers?.[0]?.allowUnverifiedEmails).toBeUndefined();
+  });
+
+  it.each([
+    ["plain http", 'issuer: "http://idp.example.com", audiences: [g], domains: [example.com]', /issuer: .*must be an https URL/],
+    ["http on a look-alike of localhost", 'issuer: "http://localhost.evil.test", audiences: [g], domains: [example.com]', /issuer: .*must be an https URL/],
+    ["http on 128.0.0.1", 'issuer: "http://128.0.0.1", audiences: [g], domains: [example.com]', /issuer: .*must be an https URL/],
+    ["an http JWKS", 'issuer: "https://idp.example.com", jwksUri: "http://idp.example.com/jwks", audiences: [g], domains: [example.com]', /jwksUri: .*must be an https URL/],
+    ["an issuer with a query", 'issuer: "https://idp.example.com/?a=b", audiences: [g], domains: [example.com]', /issuer: .*query or fragment/],
+    ["not a URL", "issuer: idp.example.com, audiences: [g], domains: [example.com]", /issuer: /],
+    ["no domains", 'issuer: "https://idp.example.com", audiences: [g]', /domains: /],
+    ["an empty domain list", 'issuer: "https://idp.example.com", audiences: [g], domains: []', /domains: .*at least one/],
+    ["a wildcard domain", 'issuer: "https://idp.example.com", audiences: [g], domains: ["*.example.com"]', /domains\[0\]: /],
+    ["a look-alike domain", 'issuer: "https://idp.example.com", audiences: [g], domains: ["exаmple.com"]', /domains\[0\]: .*U\+0430/],
+    ["a non-boolean allowUnverifiedEmails", 'issuer: "https://idp.example.com", audiences: [g], domains: [example.com], allowUnverifiedEmails: "yes"', /allowUnverifiedEmails: /],
+  ])("refuses %s, with its position", (_name, fields, message) => {
+    const found = problems(issuer(fields));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^w\.yaml:2:\d+: trustedIssuers\[0\]/);
+    expect(found[0]).toMatch(message);
+  });
+
+  it("lets the same check serve other writers (ZTrustedIssuer)", async () => {
+    const { ZTrustedIssuer } = await import("./schema");
+    const ok: NonNullable<World["trustedIssuers"]>[number] = ZTrustedIssuer.parse({ issuer: "https://idp.example.com", audiences: ["g"], domains: ["example.com"] });
+    expect(ok.domains).toEqual(["example.com"]);
   });
 });

@@ -3,7 +3,7 @@
 // it does not list), a section that is absent is left alone. Unknown keys are refused.
 import { z } from "zod";
 import { parseResourceName, RESOURCE_KINDS } from "./names";
-import { checkEmail, parseDenyPrincipal, parseMember } from "@/lib/policy/members";
+import { checkDomain, checkEmail, parseDenyPrincipal, parseMember } from "@/lib/policy/members";
 import { validateHostPattern, validateHostRoutes, validatePathPrefix, type ValidationIssue } from "@/lib/policy/validate";
 
 /** Reports the core's write-time validation issues (their messages) on the value itself. */
@@ -161,10 +161,45 @@ export const ZAccessLevel = z
   })
   .refine((l) => Boolean(l.basic) !== Boolean(l.custom), { message: "an access level has exactly one of basic or custom" });
 
+/** Hosts on which an issuer or JWKS may be served over plain http (local testing). */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * An https URL (http only on loopback: localhost, 127.0.0.0/8, [::1]); no credentials in it. An
+ * issuer identifier also has no query or fragment (OpenID Connect Discovery §3).
+ */
+function httpsUrl(issuer: boolean) {
+  return z.string().superRefine((s, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      ctx.addIssue({ code: "custom", message: `"${s}" must be an https URL` });
+      return;
+    }
+    if (!(u.protocol === "https:" || (u.protocol === "http:" && isLoopback(u.hostname)))) {
+      ctx.addIssue({ code: "custom", message: `"${s}" must be an https URL (http only on loopback: localhost, 127.0.0.0/8, [::1])` });
+    }
+    if (u.username || u.password) ctx.addIssue({ code: "custom", message: `"${s}" must not carry credentials` });
+    if (issuer && (u.search || u.hash || s.includes("?") || s.includes("#"))) ctx.addIssue({ code: "custom", message: `"${s}": an issuer identifier has no query or fragment` });
+  });
+}
+
+/** Exact DNS domain (lower-cased; no wildcard, ASCII only). */
+const domain = parsed(checkDomain, (d) => d);
+
+/**
+ * A trusted issuer may assert only the email domains listed for it, and only verified emails
+ * (email_verified: true) unless allowUnverifiedEmails (enforced by lib/identity/verify.ts).
+ */
 export const ZTrustedIssuer = z.strictObject({
-  issuer: z.url(),
+  issuer: httpsUrl(true),
   audiences: z.array(z.string().min(1)).min(1),
-  jwksUri: z.url().optional(),
+  jwksUri: httpsUrl(false).optional(),
+  domains: z.array(domain).min(1, "an issuer must list at least one email domain it may assert"),
+  allowUnverifiedEmails: z.boolean().optional(),
 });
 
 export const ZBinding = z.strictObject({

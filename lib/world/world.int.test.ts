@@ -158,6 +158,53 @@ describe("disabled principals", () => {
   });
 });
 
+describe("trusted issuers", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t.drop());
+
+  it("apply writes domains and allowUnverifiedEmails, export emits them, and they round-trip", async () => {
+    const w = parseWorld(`trustedIssuers:
+  - { issuer: https://idp.example.com, audiences: [gatehouse], domains: [Example.com, corp.example.com] }
+  - { issuer: "http://127.0.0.1:5556/dex", jwksUri: "http://127.0.0.1:5556/dex/keys", audiences: [gatehouse], domains: [example.org], allowUnverifiedEmails: true }
+`);
+    const r = await applyWorld(t.prisma, w, opts);
+    expect(r.changes.map((c) => `${c.action} ${c.key}`).sort()).toEqual(["create http://127.0.0.1:5556/dex", "create https://idp.example.com"]);
+    const rows = await t.prisma.trustedIssuer.findMany({ orderBy: { issuer: "asc" } });
+    expect(rows.map((i) => [i.issuer, i.domains, i.allowUnverifiedEmails])).toEqual([
+      ["http://127.0.0.1:5556/dex", ["example.org"], true],
+      ["https://idp.example.com", ["corp.example.com", "example.com"], false],
+    ]);
+    const exported = await exportWorld(t.prisma);
+    expect(exported.trustedIssuers).toEqual([
+      { issuer: "http://127.0.0.1:5556/dex", jwksUri: "http://127.0.0.1:5556/dex/keys", audiences: ["gatehouse"], domains: ["example.org"], allowUnverifiedEmails: true },
+      { issuer: "https://idp.example.com", audiences: ["gatehouse"], domains: ["corp.example.com", "example.com"] },
+    ]);
+    expect((await applyWorld(t.prisma, parseWorld(JSON.stringify(exported)), opts)).changes).toEqual([]);
+    // Narrowing the domains and requiring verified emails again are updates.
+    const narrowed = await applyWorld(t.prisma, parseWorld(`trustedIssuers:
+  - { issuer: https://idp.example.com, audiences: [gatehouse], domains: [example.com] }
+  - { issuer: "http://127.0.0.1:5556/dex", jwksUri: "http://127.0.0.1:5556/dex/keys", audiences: [gatehouse], domains: [example.org] }
+`), opts);
+    expect(narrowed.changes.map((c) => `${c.action} ${c.key}`).sort()).toEqual(["update http://127.0.0.1:5556/dex", "update https://idp.example.com"]);
+    expect((await t.prisma.trustedIssuer.findMany({ orderBy: { issuer: "asc" } })).map((i) => [i.domains, i.allowUnverifiedEmails])).toEqual([
+      [["example.org"], false],
+      [["example.com"], false],
+    ]);
+  });
+
+  it("a row from before domains existed asserts nothing, and its export must be given domains before it applies", async () => {
+    await t.prisma.trustedIssuer.create({ data: { issuer: "https://old.example.com", audiences: ["gatehouse"] } });
+    const row = await t.prisma.trustedIssuer.findUniqueOrThrow({ where: { issuer: "https://old.example.com" } });
+    expect([row.domains, row.allowUnverifiedEmails]).toEqual([[], false]);
+    const exported = await exportWorld(t.prisma);
+    expect(exported.trustedIssuers?.find((i) => i.issuer === "https://old.example.com")).toEqual({ issuer: "https://old.example.com", audiences: ["gatehouse"], domains: [] });
+    expect(() => parseWorld(JSON.stringify(exported), "export.json")).toThrow(AppError);
+  });
+});
+
 describe("refusals write nothing", () => {
   let t: TestDatabase;
   beforeAll(async () => {
