@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { AppError } from "@/lib/errors";
 import { verifyAdminActivity } from "@/lib/audit/verify";
@@ -255,26 +255,47 @@ describe("refusals write nothing", () => {
 });
 
 describe("audit chain", () => {
+  // Every tampering case runs on its own database with an intact chain (checked first), and
+  // checks that the stored records really changed — so each can only pass if verify notices.
   let t: TestDatabase;
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await createTestDatabase();
     await applyWorld(t.prisma, parseWorld(demoText), opts);
+    expect(await verifyAdminActivity(t.prisma)).toMatchObject({ ok: true });
   });
-  afterAll(() => t.drop());
+  afterEach(() => t.drop());
 
-  it("reports the first tampered record", async () => {
-    expect((await verifyAdminActivity(t.prisma)).ok).toBe(true);
+  const rows = () => t.prisma.adminActivityLog.findMany({ orderBy: { seq: "asc" } });
+
+  it("reports the first modified record", async () => {
     const victim = await t.prisma.adminActivityLog.findFirstOrThrow({ where: { methodName: "SetIamPolicy" }, orderBy: { seq: "asc" } });
+    expect(victim.actor).not.toBe("someone-else");
     await t.prisma.adminActivityLog.update({ where: { seq: victim.seq }, data: { actor: "someone-else" } });
+    expect((await t.prisma.adminActivityLog.findUniqueOrThrow({ where: { seq: victim.seq } })).actor).toBe("someone-else");
     const report = await verifyAdminActivity(t.prisma);
     expect(report.ok).toBe(false);
-    expect(report.firstBroken?.seq).toBe(victim.seq);
+    expect(report.firstBroken).toMatchObject({ seq: victim.seq, reason: expect.stringMatching(/modified/) });
   });
 
-  it("notices removed records", async () => {
-    await t.prisma.adminActivityLog.update({ where: { seq: 1n }, data: {} });
-    const last = await t.prisma.adminActivityLog.findFirstOrThrow({ orderBy: { seq: "desc" } });
+  it("notices a record removed from the middle of the chain", async () => {
+    const before = await rows();
+    expect(before.length).toBeGreaterThan(3);
+    const victim = before[Math.floor(before.length / 2)]!;
+    const next = before[Math.floor(before.length / 2) + 1]!;
+    await t.prisma.adminActivityLog.delete({ where: { seq: victim.seq } });
+    expect((await rows()).map((r) => r.seq)).toEqual(before.filter((r) => r.seq !== victim.seq).map((r) => r.seq));
+    const report = await verifyAdminActivity(t.prisma);
+    expect(report.ok).toBe(false);
+    expect(report.firstBroken).toMatchObject({ seq: next.seq, reason: expect.stringMatching(/removed/) });
+  });
+
+  it("notices that the newest record was removed", async () => {
+    const before = await rows();
+    const last = before[before.length - 1]!;
     await t.prisma.adminActivityLog.delete({ where: { seq: last.seq } });
-    expect((await verifyAdminActivity(t.prisma)).ok).toBe(false);
+    expect(await t.prisma.adminActivityLog.count()).toBe(before.length - 1);
+    const report = await verifyAdminActivity(t.prisma);
+    expect(report.ok).toBe(false);
+    expect(report.firstBroken).toMatchObject({ seq: last.seq, reason: expect.stringMatching(/newest records were removed/) });
   });
 });
