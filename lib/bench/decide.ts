@@ -146,7 +146,7 @@ function generateWorld(issuer: { issuer: string; audience: string }, seed = 42) 
     groups,
     customRoles: roles.map((name) => ({ name, permissions: ["iap.webServiceVersions.accessViaIAP"] })),
     accessLevels: [{ name: "accessPolicies/1/accessLevels/corp", basic: { conditions: [{ ipSubnetworks: ["10.0.0.0/8"] }] } }],
-    trustedIssuers: [{ issuer: issuer.issuer, audiences: [issuer.audience] }],
+    trustedIssuers: [{ issuer: issuer.issuer, audiences: [issuer.audience], domains: ["example.com"] }],
     policies: [...perNode].map(([resource, bindings]) => ({ resource, bindings })),
   };
   // A member stands for a user: a group member resolves to one of its (transitive) users.

@@ -134,7 +134,9 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
   }
   const { snapshot, side } = ctx.engine.current();
   const req = input.request ?? {};
-  const resource = input.resource ?? (req.host ? resolveHost(snapshot, req.host, req.path) : null);
+  // Minimal adaptation to resolveHost's HostResolution (UNMAPPED and AMBIGUOUS both map to no resource).
+  const mapped = !input.resource && req.host ? resolveHost(snapshot, req.host, req.path) : null;
+  const resource = input.resource ?? (mapped?.ok ? mapped.resource : null);
   if (!resource) {
     if (!req.host) throw new AppError("INVALID_ARGUMENT", "give a resource, or a request.host that maps to one");
   }

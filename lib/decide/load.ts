@@ -100,12 +100,13 @@ export async function loadAccessLevels(tx: Tx): Promise<AccessLevel[]> {
 }
 
 export async function loadPrincipals(tx: Tx): Promise<{ principals: Principal[]; ids: Map<string, string> }> {
-  const rows = await tx.principal.findMany({ select: { id: true, kind: true, email: true, displayName: true } });
+  const rows = await tx.principal.findMany({ select: { id: true, kind: true, email: true, displayName: true, disabled: true } });
   const principals: Principal[] = [];
   const ids = new Map<string, string>();
   for (const p of rows) {
     const member = `${p.kind === "USER" ? "user" : "serviceAccount"}:${p.email}`;
-    principals.push({ member, ...(p.displayName ? { displayName: p.displayName } : {}) });
+    // INVARIANT: `disabled` reaches the core (PRINCIPAL_DISABLED everywhere).
+    principals.push({ member, ...(p.displayName ? { displayName: p.displayName } : {}), ...(p.disabled ? { disabled: true } : {}) });
     ids.set(member, p.id);
   }
   return { principals, ids };

@@ -14,7 +14,7 @@ import { parseMember, parseDenyPrincipal, parsePrincipal } from "./members";
 import { compileOrBroken, type CompiledCondition } from "./cel";
 import { compileAccessLevels, levelClosure, type CompiledAccessLevel } from "./access-levels";
 import { directMembers, parentIndex, transitiveGroups } from "./groups";
-import { normaliseHost, normalisePath } from "./request";
+import { normaliseHost, normalisePath, normalisePathPrefix, rawPath, underPrefix } from "./request";
 
 export interface CompiledNode {
   readonly name: string;
@@ -131,8 +131,19 @@ export interface Internals {
   readonly tierMemo: Map<string, Map<string, import("./plan").Tier | null>>;
   /** Memo: principal string → identity (member keys and their ids); see evaluate.ts `identitySlot`. */
   readonly identityMemo: IdentityMemo;
-  /** host → nodes with that host (for `resolveHost`). */
-  readonly hosts: ReadonlyMap<string, readonly string[]>;
+  /** Host (exact, or a `*.` wildcard) → its routes, longest prefix first (for `resolveHost`). */
+  readonly hosts: ReadonlyMap<string, readonly HostRoute[]>;
+  /**
+   * Canonical emails of disabled accounts (`Principal.disabled`). Identities depend on it (a
+   * memoised identity carries its disabled flag), so a change of this set resets `identityMemo`.
+   */
+  readonly disabled: ReadonlySet<string>;
+}
+
+/** One (host, path prefix) → resource mapping; `prefix` in normal form, "" = the host's fallback. */
+export interface HostRoute {
+  readonly prefix: string;
+  readonly resource: string;
 }
 
 export interface Snapshot {
@@ -330,26 +341,50 @@ function computeMemberGroups(direct: ReadonlyMap<string, readonly string[]>, par
   return out;
 }
 
-function buildHosts(nodes: ReadonlyMap<string, CompiledNode>): Map<string, string[]> {
-  const m = new Map<string, string[]>();
+function buildHosts(nodes: ReadonlyMap<string, CompiledNode>): Map<string, HostRoute[]> {
+  const m = new Map<string, HostRoute[]>();
   for (const n of nodes.values()) {
+    const prefix = normalisePathPrefix(n.pathPrefix);
     for (const h of n.hosts) {
       const l = m.get(h);
-      if (l) l.push(n.name);
-      else m.set(h, [n.name]);
+      const route: HostRoute = Object.freeze({ prefix, resource: n.name });
+      if (l) l.push(route);
+      else m.set(h, [route]);
     }
   }
+  for (const l of m.values()) l.sort((a, b) => b.prefix.length - a.prefix.length);
   return m;
 }
 
+/**
+ * Known principals by canonical key. Entries naming the same principal (in another case) merge,
+ * and `disabled` sticks: the account is disabled if any entry says so (fail closed).
+ */
 function principalMap(list: readonly Principal[], warnings: string[]): Map<string, Principal> {
   const m = new Map<string, Principal>();
   for (const p of list) {
     const pp = parsePrincipal(p.member);
-    if (pp.ok) m.set(pp.value.key, p);
-    else warnings.push(`principal ${p.member}: ${pp.error}`);
+    if (!pp.ok) {
+      warnings.push(`principal ${p.member}: ${pp.error}`);
+      continue;
+    }
+    const prev = m.get(pp.value.key);
+    m.set(pp.value.key, prev?.disabled === true && p.disabled !== true ? { ...p, disabled: true } : p);
   }
   return m;
+}
+
+/** Canonical emails of the disabled principals (of either kind: an email is one account). */
+function disabledEmails(principals: ReadonlyMap<string, Principal>): Set<string> {
+  const out = new Set<string>();
+  for (const [key, p] of principals) if (p.disabled === true) out.add(key.slice(key.indexOf(":") + 1));
+  return out;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }
 
 function groupMap(list: readonly Group[], warnings: string[]): Map<string, Group> {
@@ -412,12 +447,13 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
 
   const accessLevels = new Map<string, AccessLevel>((data.accessLevels ?? []).map((l) => [l.name, l]));
   const levels = compileAccessLevels([...accessLevels.values()]);
+  const principals = principalMap(data.principals ?? [], warnings);
 
   return freezeSnapshot({
     revision: String(revision),
     nodes,
     children,
-    principals: principalMap(data.principals ?? [], warnings),
+    principals,
     groups,
     customRoles,
     policies,
@@ -441,6 +477,7 @@ export function compile(data: PolicyData, revision: Revision): Snapshot {
       tierMemo: new Map(),
       conditionCache,
       hosts: buildHosts(nodes),
+      disabled: disabledEmails(principals),
     },
   });
 }
@@ -476,6 +513,8 @@ interface Changed {
   deny?: string;
   levels?: boolean;
   nodes?: boolean;
+  /** Identities changed (the disabled set). */
+  identities?: boolean;
 }
 
 /** A copy of a node-keyed memo without the nodes whose chain includes `changed`. */
@@ -513,7 +552,7 @@ function derive(s: Snapshot, revision: Revision, patch: Partial<Omit<Snapshot, "
       planMemo: resetPlans ? new Map() : onNode !== undefined ? withoutChainsOf(s, m.planMemo, onNode) : m.planMemo,
       tierMemo: resetTiers ? new Map() : typeof changed.allow === "string" ? withoutKey(m.tierMemo, changed.allow) : m.tierMemo,
       levelSets: changed.levels === true ? new Map() : m.levelSets,
-      identityMemo: internals.memberGroups ? newIdentityMemo() : m.identityMemo,
+      identityMemo: internals.memberGroups || changed.identities === true ? newIdentityMemo() : m.identityMemo,
     },
   });
 }
@@ -649,10 +688,17 @@ function compileNodesOnly(s: Snapshot, list: readonly HierarchyNode[], revision:
   return derive(s, revision, { nodes, children, warnings }, { hosts: buildHosts(nodes) }, { nodes: true });
 }
 
-/** Replaces the known principals (used by queries only; checks accept any well-formed principal). */
+/**
+ * Replaces the known principals. Checks accept any well-formed principal; the list matters to
+ * queries (candidates) and for `disabled`: a principal disabled or re-enabled takes effect at once
+ * (the identity memo is replaced when the disabled set changes, and shared when it does not).
+ */
 export function withPrincipals(s: Snapshot, list: readonly Principal[], revision: Revision): Snapshot {
   const warnings = [...s.warnings];
-  return derive(s, revision, { principals: principalMap(list, warnings), warnings }, {}, {});
+  const principals = principalMap(list, warnings);
+  const disabled = disabledEmails(principals);
+  const changed = !sameSet(disabled, s._.disabled);
+  return derive(s, revision, { principals, warnings }, changed ? { disabled } : {}, { identities: changed });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,20 +728,60 @@ export function relevantLevels(s: Snapshot, node: CompiledNode): readonly string
   return result;
 }
 
-/** Maps a request host (and path) to the web resource serving it: exact host, longest path prefix. */
-export function resolveHost(s: Snapshot, host: string, path?: string): string | null {
-  const candidates = s._.hosts.get(normaliseHost(host));
-  if (!candidates) return null;
+export type HostResolution = { ok: true; resource: string } | { ok: false; reason: "UNMAPPED" | "AMBIGUOUS" };
+
+const UNMAPPED: HostResolution = Object.freeze({ ok: false, reason: "UNMAPPED" });
+const AMBIGUOUS: HostResolution = Object.freeze({ ok: false, reason: "AMBIGUOUS" });
+/** A tie between two resources on one (host, prefix) pair (stored data the write side refuses). */
+const TIE = "\u0000tie";
+
+/** The resource of the longest prefix containing `path` (whole segments), null if none, TIE if two. */
+function selectRoute(routes: readonly HostRoute[], path: string): string | null {
   let best: string | null = null;
-  let bestLen = -1;
-  for (const name of candidates) {
-    const n = s.nodes.get(name);
-    const prefix = n?.pathPrefix ?? "";
-    if (prefix && !normalisePath(path ?? "/").startsWith(prefix)) continue;
-    if (prefix.length > bestLen) {
-      best = name;
-      bestLen = prefix.length;
-    }
+  let len = -1;
+  for (const r of routes) {
+    if (r.prefix.length < len) break; // longest first: nothing shorter can win
+    if (!underPrefix(path, r.prefix)) continue;
+    if (best === null) {
+      best = r.resource;
+      len = r.prefix.length;
+    } else if (r.resource !== best) return TIE;
   }
   return best;
+}
+
+const IPV4_RE = /^\d+\.\d+\.\d+\.\d+$/;
+
+/**
+ * The routes for a request host: the exact host's if any resource names it (an exact host takes
+ * the host entirely, as a server name does), else those of the single-label wildcard covering it
+ * (`*.example.com` covers `a.example.com`, not `example.com` nor `a.b.example.com`, as in TLS).
+ */
+function routesFor(s: Snapshot, host: string): readonly HostRoute[] | undefined {
+  if (host === "" || host.includes("*")) return undefined;
+  const exact = s._.hosts.get(host);
+  if (exact !== undefined) return exact;
+  const dot = host.indexOf(".");
+  if (dot <= 0 || host.indexOf(".", dot + 1) < 0 || host.startsWith("[") || IPV4_RE.test(host)) return undefined;
+  return s._.hosts.get(`*${host.slice(dot)}`);
+}
+
+/**
+ * Maps a request host (and path) to the web resource serving it. Within the host's routes the
+ * longest path prefix containing the path wins, by whole segments (`/app` matches `/app` and
+ * `/app/…`, never `/application`); a resource without prefix is the host's fallback. The path is
+ * mapped both raw and normalised (request.ts); if they select different resources, or one selects
+ * none, the answer is AMBIGUOUS — normalisation must never move a request to another resource.
+ * Two resources on one (host, prefix) pair (refused on write) are AMBIGUOUS too, never first-wins.
+ */
+export function resolveHost(s: Snapshot, host: string, path?: string): HostResolution {
+  const routes = routesFor(s, normaliseHost(host));
+  if (routes === undefined) return UNMAPPED;
+  const p = path ?? "/";
+  const normal = normalisePath(p);
+  const chosen = selectRoute(routes, normal);
+  if (chosen === TIE) return AMBIGUOUS;
+  const raw = rawPath(p);
+  if (raw !== normal && selectRoute(routes, raw) !== chosen) return AMBIGUOUS;
+  return chosen === null ? UNMAPPED : { ok: true, resource: chosen };
 }

@@ -61,7 +61,7 @@ describe("core vs reference (differential)", () => {
     expect(checked).toBe(WORLDS * PER_WORLD);
     console.log(`differential: ${checked} checks, ${allowed} allowed, reasons ${JSON.stringify(Object.fromEntries(reasons))}`);
     // The generator must exercise every outcome, or agreement would prove little.
-    for (const r of ["GRANTED", "NO_MATCHING_BINDING", "CONDITION_NOT_MET", "DENIED_BY_POLICY", "IAP_DISABLED", "UNAUTHENTICATED", "UNKNOWN_RESOURCE"]) {
+    for (const r of ["GRANTED", "NO_MATCHING_BINDING", "CONDITION_NOT_MET", "DENIED_BY_POLICY", "IAP_DISABLED", "UNAUTHENTICATED", "UNKNOWN_RESOURCE", "PRINCIPAL_DISABLED"]) {
       expect(reasons.get(r) ?? 0, `reason ${r} never produced`).toBeGreaterThan(checked / 1000);
     }
     expect(allowed).toBeGreaterThan(checked / 20);

@@ -3,6 +3,8 @@
  *
  * Order (INVARIANTS, DESIGN.md §1):
  *  1. unknown resource → UNKNOWN_RESOURCE (deny);
+ *  1a. disabled principal (user or service account) → PRINCIPAL_DISABLED (deny, whatever the
+ *     bindings — allUsers included — say);
  *  2. web resource with IAP off → IAP_DISABLED (allowed: false — Gatehouse does not protect it and
  *     says so; a proxy that wants to pass such traffic must decide that itself);
  *  3. deny rules on the resource and every ancestor (resource first): a rule applies when the
@@ -39,10 +41,12 @@ export interface Identity {
   readonly key: string | null;
   /** Member keys matching this identity, most specific first. */
   readonly keys: readonly string[];
+  /** The account is disabled (snapshot `Internals.disabled`): denied everywhere. */
+  readonly disabled: boolean;
 }
 
-function makeIdentity(key: string | null, keys: readonly string[]): Identity {
-  return { key, keys: Object.freeze(keys) };
+function makeIdentity(key: string | null, keys: readonly string[], disabled = false): Identity {
+  return { key, keys: Object.freeze(keys), disabled };
 }
 
 /** Memo key of the anonymous identity (no principal string is empty). */
@@ -67,7 +71,7 @@ function buildIdentity(s: Snapshot, principal: string | null): Identity {
   if (groups) for (const g of groups) keys.push(g);
   if (p.value.kind === "user") keys.push(`domain:${emailDomain(p.value.email)}`);
   keys.push("allAuthenticatedUsers", "allUsers");
-  return makeIdentity(p.value.key, keys);
+  return makeIdentity(p.value.key, keys, s._.disabled.has(p.value.email));
 }
 
 /**
@@ -83,6 +87,8 @@ const ID_COUNT = 3;
 const ID_IDS = 4;
 /** Flag: the decision's principal is the check's own string (canonical already, or anonymous). */
 const AS_GIVEN = 1;
+/** Flag: the principal is disabled (PRINCIPAL_DISABLED). */
+const DISABLED = 2;
 /**
  * Bound on the arena (ints; 32 MB, twice what IDENTITY_MEMO_LIMIT identities need). Ids made stale
  * by a growing key table are re-appended, not rewritten in place; past the bound the memo restarts.
@@ -128,7 +134,7 @@ function memoiseIdentity(s: Snapshot, principal: string | null, stale: number | 
   const arena = memo.arena;
   arena[off + ID_INDEX] = index;
   arena[off + ID_TABLE_SIZE] = table.size;
-  arena[off + ID_FLAGS] = identity.key === null || identity.key === principal ? AS_GIVEN : 0;
+  arena[off + ID_FLAGS] = (identity.key === null || identity.key === principal ? AS_GIVEN : 0) | (identity.disabled ? DISABLED : 0);
   arena[off + ID_COUNT] = ids.length;
   arena.set(ids, off + ID_IDS);
   memo.used += need;
@@ -553,11 +559,14 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
   // Read after identitySlot (it may replace the arena); nothing below memoises an identity.
   const arena = memo.arena;
   const index = arena[off + ID_INDEX] as number;
-  const principal = ((arena[off + ID_FLAGS] as number) & AS_GIVEN) !== 0 ? check.principal : (memo.identities[index] as Identity).key;
+  const flags = arena[off + ID_FLAGS] as number;
+  const principal = (flags & AS_GIVEN) !== 0 ? check.principal : (memo.identities[index] as Identity).key;
   if (plans === undefined) {
     return { revision: s.revision, principal, resource: check.resource, permission: check.permission ?? PERMISSIONS.webAccess, allowed: false, reason: "UNKNOWN_RESOURCE", accessLevels: NO_LEVELS };
   }
   const permission = check.permission ?? plans.defaultPermission;
+  // INVARIANT: a disabled principal is denied everywhere, before anything else is looked at.
+  if ((flags & DISABLED) !== 0) return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "PRINCIPAL_DISABLED", accessLevels: NO_LEVELS };
   const node = plans.node;
   if (node.isWeb && !node.iapEnabled) return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS };
   const plan = planFor(s, plans, permission);
@@ -645,6 +654,7 @@ function evaluateExplained(s: Snapshot, check: CheckInput): Decision {
   const permission = check.permission ?? (plans ? plans.defaultPermission : PERMISSIONS.webAccess);
   const base = { revision: s.revision, principal, resource: check.resource, permission };
   if (!plans) return { ...base, allowed: false, reason: "UNKNOWN_RESOURCE", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: "resource is not in the hierarchy" }] };
+  if (identity.disabled) return { ...base, allowed: false, reason: "PRINCIPAL_DISABLED", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: `${identity.key ?? ""} is disabled: a disabled principal is denied everywhere, whatever the bindings say` }] };
   const node = plans.node;
   if (node.isWeb && !node.iapEnabled) return { ...base, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: "IAP is disabled on this web resource" }] };
   const plan = planFor(s, plans, permission);

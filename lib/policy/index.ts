@@ -1,17 +1,17 @@
 /** Public API of the pure policy core. See README.md for the invariants. */
 export * from "./types";
 export { compile, snapshotData, withPolicy, withDenyPolicies, withGroupMembers, withCustomRoles, withAccessLevels, withNodes, withoutNodes, withPrincipals, withRevision, relevantLevels, resolveHost } from "./compile";
-export type { Snapshot, CompiledNode, Revision } from "./compile";
+export type { Snapshot, CompiledNode, Revision, HostResolution } from "./compile";
 export { evaluate, identityOf } from "./evaluate";
 export { whoCan, whatCan } from "./queries";
 export type { WhoCanResult, WhatCanEntry, MemberGrant, QueryOptions } from "./queries";
-export { validatePolicy, validateDenyPolicy, validateCondition, validateCustomRole, validateAccessLevel, validateGroupMembership, LIMITS } from "./validate";
-export type { ValidationIssue, ValidationResult, ValidationContext } from "./validate";
+export { validatePolicy, validateDenyPolicy, validateCondition, validateCustomRole, validateAccessLevel, validateGroupMembership, validatePathPrefix, validateHostPattern, validateHostRoutes, LIMITS } from "./validate";
+export type { ValidationIssue, ValidationResult, ValidationContext, HostRouteInput } from "./validate";
 export { normaliseEmail, checkEmail, checkDomain, parseMember, parsePrincipal, parseDenyPrincipal, emailDomain } from "./members";
 export type { Member, ParsedPrincipal } from "./members";
 export { PREDEFINED_ROLES, PREDEFINED_ROLE_MAP, KNOWN_PERMISSIONS, isCustomRoleName } from "./roles";
 export { parseResourceName, resourceTypeOf, defaultPermission, isWebResourceType, PERMISSIONS, normalisePermission } from "./resources";
-export { normaliseHost, normalisePath, rawPath, pathVariants } from "./request";
+export { normaliseHost, normalisePath, normalisePathPrefix, rawPath, pathVariants } from "./request";
 export { compileCondition, MAX_LOGICAL_OPERATORS, MAX_EXPRESSION_LENGTH } from "./cel";
 export type { ConditionError, CompileConditionResult } from "./cel";
 export { worldToPolicyData } from "./world";

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { compile, snapshotData, withPolicy, withDenyPolicies, withGroupMembers, withAccessLevels, withCustomRoles, withNodes, withoutNodes, withPrincipals, withRevision, type Snapshot } from "./compile";
 import { evaluate } from "./evaluate";
-import { worldArb, checkArb, MEMBERS, GROUPS, LEVELS } from "./testing/arbitraries";
+import { worldArb, checkArb, MEMBERS, GROUPS, LEVELS, USERS, SAS } from "./testing/arbitraries";
 import type { CheckInput, Decision } from "./types";
 
 const SEED = Number(process.env.POLICY_DIFF_SEED ?? 20241122);
@@ -19,10 +19,11 @@ function strip(d: Decision): Omit<Decision, "trace" | "revision"> {
   return rest;
 }
 
+const POOL = [...USERS.map((u) => `user:${u}`), ...SAS.map((s) => `serviceAccount:${s}`)];
 const FRESH = ["user:stranger@example.com", "user:u4@sub.example.com", "domain:sub.example.com", "allAuthenticatedUsers", "allUsers", "serviceAccount:sa1@example.com"];
 
 const opArb = fc.record({
-  kind: fc.constantFrom("policy", "policy", "fresh", "fresh", "clear", "deny", "group", "roles", "levels", "iap", "remove", "principals", "revision"),
+  kind: fc.constantFrom("policy", "policy", "fresh", "fresh", "clear", "deny", "group", "roles", "levels", "iap", "remove", "principals", "disable", "disable", "revision"),
   a: fc.nat(),
   b: fc.nat(),
   members: fc.array(fc.constantFrom(...MEMBERS.filter((m) => !m.startsWith("domain:") && !m.startsWith("all"))), { maxLength: 3 }),
@@ -80,6 +81,16 @@ describe("memos stay correct across incremental updates", () => {
               case "principals":
                 next = withPrincipals(s, [], i + 1);
                 break;
+              case "disable": {
+                // Disable or re-enable one account (sometimes named in another case), or add it
+                // disabled: identities already memoised for it must follow.
+                const member = POOL[op.b % POOL.length] as string;
+                const spelled = op.a % 2 === 0 ? member : member.toUpperCase().replace(/^USER:/, "user:").replace(/^SERVICEACCOUNT:/, "serviceAccount:");
+                const list = [...s.principals.entries()].filter(([key]) => key !== member).map(([, p]) => p);
+                const was = s.principals.get(member)?.disabled === true;
+                next = withPrincipals(s, [...list, { member: spelled, disabled: !was }], i + 1);
+                break;
+              }
               default:
                 next = withRevision(s, i + 1);
             }

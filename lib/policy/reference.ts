@@ -78,6 +78,16 @@ function groupContains(data: PolicyData, groupEmail: string, p: ParsedPrincipal,
   return false;
 }
 
+/** Whether any principal entry with this email (either kind, any case) says disabled. */
+function isDisabled(data: PolicyData, p: ParsedPrincipal): boolean {
+  for (const x of data.principals ?? []) {
+    if (x.disabled !== true) continue;
+    const pp = parsePrincipal(x.member);
+    if (pp.ok && pp.value.email === p.email) return true;
+  }
+  return false;
+}
+
 function memberMatches(data: PolicyData, m: Member, p: ParsedPrincipal | null): boolean {
   switch (m.kind) {
     case "allUsers":
@@ -246,6 +256,7 @@ export function referenceEvaluate(data: PolicyData, check: CheckInput, revision 
     ...extra,
   });
   if (!node) return out(false, "UNKNOWN_RESOURCE");
+  if (principal !== null && isDisabled(data, principal)) return out(false, "PRINCIPAL_DISABLED");
   if ((type === RESOURCE_TYPES.iapWebService || type === RESOURCE_TYPES.iapWebServiceVersion) && !iapOn(data, node.name)) return out(false, "IAP_DISABLED");
   const service = node.service ?? serviceOfType(type);
   const chain = ancestry(data, node.name);

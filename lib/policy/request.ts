@@ -78,6 +78,24 @@ export function normalisePathFully(path: string): string {
   return result;
 }
 
+/**
+ * The normal form of a host-mapping path prefix: the normalised path without trailing slash, and
+ * "" for the root (a prefix of "/" is the same as none: the host's fallback). A prefix matches a
+ * path that equals it or continues it with "/" (whole segments: "/app" never matches "/application").
+ */
+export function normalisePathPrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === "") return "";
+  let p = normalisePath(prefix.startsWith("/") ? prefix : `/${prefix}`);
+  while (p.endsWith("/")) p = p.slice(0, -1);
+  return p;
+}
+
+/** Whether a path lies under a prefix in normal form ("" = every path), by whole segments. */
+export function underPrefix(path: string, prefix: string): boolean {
+  if (prefix === "") return true;
+  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* "/" */);
+}
+
 /** Distinct path values a condition must be evaluated against: normalised first, then raw if different. */
 export function pathVariants(path: string | undefined): Array<string | undefined> {
   if (path === undefined) return [undefined];

@@ -101,6 +101,12 @@ export interface Principal {
   /** `user:{email}` or `serviceAccount:{email}`. */
   member: string;
   displayName?: string;
+  /**
+   * A disabled account is denied everywhere (reason PRINCIPAL_DISABLED), whatever bindings say.
+   * Disabled is a property of the account's email (unique across kinds in Gatehouse): a check
+   * naming that email as `user:` or as `serviceAccount:` is denied.
+   */
+  disabled?: boolean;
 }
 
 export interface BasicLevelCondition {
@@ -161,6 +167,7 @@ export interface CheckInput {
 
 export const REASONS = [
   "GRANTED",
+  "PRINCIPAL_DISABLED",
   "NO_MATCHING_BINDING",
   "CONDITION_NOT_MET",
   "DENIED_BY_POLICY",

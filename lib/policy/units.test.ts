@@ -110,7 +110,7 @@ describe("resources", () => {
     expect(normalisePermission("iap.googleapis.com/webServiceVersions.accessViaIAP")).toBe("iap.webServiceVersions.accessViaIAP");
     expect(normalisePermission("iap.googleapis.com/*")).toBe("iap.*");
   });
-  it("maps host (and longest path prefix) to a resource", () => {
+  it("maps host (and longest path prefix) to a resource (more in hosts.test.ts)", () => {
     const s = compile(
       worldToPolicyData({
         organizations: [{ id: "1" }],
@@ -122,10 +122,11 @@ describe("resources", () => {
       }),
       1,
     );
-    expect(resolveHost(s, "APP.example.test.", "/x")).toBe("projects/p/iap_web/compute/services/a");
-    expect(resolveHost(s, "app.example.test", "/api/v1")).toBe("projects/p/iap_web/compute/services/b");
-    expect(resolveHost(s, "app.example.test", "/x/../api/v1")).toBe("projects/p/iap_web/compute/services/b");
-    expect(resolveHost(s, "other.test", "/")).toBeNull();
+    expect(resolveHost(s, "APP.example.test.", "/x")).toEqual({ ok: true, resource: "projects/p/iap_web/compute/services/a" });
+    expect(resolveHost(s, "app.example.test", "/api/v1")).toEqual({ ok: true, resource: "projects/p/iap_web/compute/services/b" });
+    // Raw path → a, normalised → b: ambiguous (it used to pick b).
+    expect(resolveHost(s, "app.example.test", "/x/../api/v1")).toEqual({ ok: false, reason: "AMBIGUOUS" });
+    expect(resolveHost(s, "other.test", "/")).toEqual({ ok: false, reason: "UNMAPPED" });
   });
 });
 const p = "p";

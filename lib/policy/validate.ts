@@ -9,6 +9,7 @@ import { compileCondition, type ConditionKind } from "./cel";
 import { isDenyAttachmentType, normalisePermission, parseResourceName } from "./resources";
 import { parseSubnet } from "./ip";
 import { parsePrincipal } from "./members";
+import { normaliseHost, normalisePathPrefix } from "./request";
 
 export const LIMITS = {
   /** Principals (member entries, all bindings together) per allow policy. */
@@ -165,6 +166,80 @@ export function validateAccessLevel(level: AccessLevel): ValidationResult {
   if (level.basic && level.basic.conditions.length === 0) errors.push({ path: "basic.conditions", message: "at least one condition" });
   if (level.custom) errors.push(...validateCondition(level.custom.expr.expression, "custom.expr.expression", "accessLevel"));
   return result(errors);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host routes (web resources' `hosts` and `pathPrefix`; see compile.ts `resolveHost`)
+
+/**
+ * A path prefix must be written in its normal form (`normalisePathPrefix`): starting with "/",
+ * no trailing slash, nothing that path normalisation would change (`..`, `//`, `;params`,
+ * %-escapes of ASCII, a query). Refused rather than rewritten: normalising can change which paths a
+ * prefix covers (`/a/../b` is `/b`), so what is stored — and exported — is exactly what was written
+ * and read. "/" is refused too: it is the same as no prefix (the host's fallback).
+ */
+export function validatePathPrefix(prefix: string, path = "pathPrefix"): ValidationIssue[] {
+  if (!prefix.startsWith("/")) return [{ path, message: `a path prefix must start with / (e.g. "/${prefix}")` }];
+  const normal = normalisePathPrefix(prefix);
+  if (normal === "") return [{ path, message: `a path prefix of "${prefix}" is the same as no prefix (the host's fallback); leave pathPrefix out` }];
+  if (normal !== prefix) return [{ path, message: `path prefix "${prefix}" is not in normal form; write "${normal}" (a prefix matches whole segments: "${normal}" covers ${normal} and ${normal}/…)` }];
+  return [];
+}
+
+const HOST_LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * A mapped host: a lower-case DNS name (optionally with a port, which mapping ignores), or a
+ * single-label wildcard `*.example.com` — the whole first label, over at least two labels, as in
+ * TLS certificates (`*.example.com` covers `a.example.com`, not `example.com` nor `a.b.example.com`).
+ */
+export function validateHostPattern(host: string, path = "host"): ValidationIssue[] {
+  let h = host.toLowerCase().replace(/\.$/, "");
+  const colon = h.lastIndexOf(":");
+  if (colon >= 0) {
+    if (!/^\d{1,5}$/.test(h.slice(colon + 1))) return [{ path, message: `"${host}" is not a hostname` }];
+    h = h.slice(0, colon);
+  }
+  const wildcard = h.startsWith("*.");
+  const rest = wildcard ? h.slice(2) : h;
+  if (rest.includes("*")) return [{ path, message: `"${host}": a wildcard is allowed only as the whole first label, as in *.example.com` }];
+  const labels = rest.split(".");
+  if (rest.length > 253 || !labels.every((l) => HOST_LABEL_RE.test(l))) return [{ path, message: `"${host}" is not a hostname` }];
+  if (wildcard && (labels.length < 2 || /^\d+$/.test(labels[labels.length - 1] as string))) {
+    return [{ path, message: `"${host}": a wildcard host needs at least two labels after "*." (e.g. *.example.com), not a top-level domain or an address` }];
+  }
+  return [];
+}
+
+export interface HostRouteInput {
+  name: string;
+  hosts?: readonly string[];
+  pathPrefix?: string;
+}
+
+/**
+ * Two resources may not claim the same (host, path prefix) pair: hosts compared as mapping
+ * compares them (case, trailing dot and port ignored), prefixes in normal form (none = "/").
+ * Each conflict is reported once, at the later claim, naming both resources; `where(i)` names an
+ * entry of `resources` (default `[i]`).
+ */
+export function validateHostRoutes(resources: readonly HostRouteInput[], where: (i: number) => string = (i) => `[${i}]`): ValidationIssue[] {
+  const errors: ValidationIssue[] = [];
+  const claimed = new Map<string, { index: number; name: string }>();
+  resources.forEach((r, i) => {
+    const prefix = normalisePathPrefix(r.pathPrefix);
+    (r.hosts ?? []).forEach((host, j) => {
+      const h = normaliseHost(host);
+      const key = `${h}\u0000${prefix}`;
+      const other = claimed.get(key);
+      if (other === undefined) claimed.set(key, { index: i, name: r.name });
+      else if (other.name !== r.name) {
+        const pair = prefix === "" ? `host "${h}" (no path prefix)` : `host "${h}" with path prefix "${prefix}"`;
+        errors.push({ path: `${where(i)}.hosts[${j}]`, message: `${pair} is claimed by both ${other.name} (${where(other.index)}) and ${r.name}; one host and prefix must select one resource` });
+      }
+    });
+  });
+  return errors;
 }
 
 export { validateGroupMembership } from "./groups";

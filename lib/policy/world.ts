@@ -12,12 +12,12 @@ export interface World {
   folders?: Array<{ id: string; parent: string; displayName?: string }>;
   projects?: Array<{ id: string; number?: string; parent?: string; displayName?: string }>;
   resources?: Array<{ name: string; displayName?: string; iap?: boolean; hosts?: string[]; pathPrefix?: string; audience?: string }>;
-  users?: Array<{ email: string; displayName?: string }>;
-  serviceAccounts?: Array<{ email: string; displayName?: string }>;
+  users?: Array<{ email: string; displayName?: string; disabled?: boolean }>;
+  serviceAccounts?: Array<{ email: string; displayName?: string; disabled?: boolean }>;
   groups?: Array<{ email: string; displayName?: string; members?: string[] }>;
   customRoles?: Array<{ name: string; title?: string; description?: string; permissions: string[] }>;
   accessLevels?: AccessLevel[];
-  trustedIssuers?: Array<{ issuer: string; audiences?: string[] }>;
+  trustedIssuers?: Array<{ issuer: string; audiences?: string[]; jwksUri?: string; domains?: string[]; allowUnverifiedEmails?: boolean }>;
   policies?: AllowPolicy[];
   denyPolicies?: DenyPolicy[];
 }
@@ -49,8 +49,8 @@ export function worldToPolicyData(world: World): PolicyData {
   return {
     nodes: [...nodes.values()],
     principals: [
-      ...(world.users ?? []).map((u) => ({ member: `user:${u.email}`, displayName: u.displayName })),
-      ...(world.serviceAccounts ?? []).map((u) => ({ member: `serviceAccount:${u.email}`, displayName: u.displayName })),
+      ...(world.users ?? []).map((u) => ({ member: `user:${u.email}`, displayName: u.displayName, ...(u.disabled ? { disabled: true } : {}) })),
+      ...(world.serviceAccounts ?? []).map((u) => ({ member: `serviceAccount:${u.email}`, displayName: u.displayName, ...(u.disabled ? { disabled: true } : {}) })),
     ],
     groups: (world.groups ?? []).map((g) => ({ email: g.email, members: g.members ?? [] })),
     roles: (world.customRoles ?? []).map((r) => ({ name: r.name, title: r.title, permissions: r.permissions })),

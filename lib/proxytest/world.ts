@@ -38,7 +38,8 @@ export function testWorld(options: { issuer: string; audience: string; engMember
     users: [ALICE, BOB, CAROL, MALLORY].map((email) => ({ email })),
     serviceAccounts: [{ email: GATEWAY_SA, displayName: "API gateway" }, { email: BATCH_SA }],
     groups: [{ email: "eng@example.com", members: options.engMembers ?? [`user:${ALICE}`, `user:${MALLORY}`] }],
-    trustedIssuers: [{ issuer: options.issuer, audiences: [options.audience] }],
+    // The issuer may assert the domain of the test users (and only it).
+    trustedIssuers: [{ issuer: options.issuer, audiences: [options.audience], domains: ["example.com"] }],
     policies: [
       {
         resource: "projects/demo",

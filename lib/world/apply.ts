@@ -371,7 +371,7 @@ class Writer {
       case "trustedIssuers": {
         if (c.action === "delete") return void (await tx.trustedIssuer.delete({ where: { issuer: c.key } }));
         const t = after as Entry<"trustedIssuers">;
-        const data = { audiences: t.audiences, jwksUri: t.jwksUri ?? null };
+        const data = { audiences: t.audiences, jwksUri: t.jwksUri ?? null, domains: t.domains, allowUnverifiedEmails: t.allowUnverifiedEmails ?? false };
         await tx.trustedIssuer.upsert({ where: { issuer: t.issuer }, create: { issuer: t.issuer, ...data }, update: data });
         return;
       }

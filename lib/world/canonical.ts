@@ -51,8 +51,10 @@ export function canonicalEntry<K extends keyof World>(section: K, e: Entry<K>): 
         const g = e as Entry<"groups">;
         return strip({ ...g, members: g.members?.length ? uniqSorted(g.members) : undefined });
       }
+      case "users":
       case "serviceAccounts": {
-        const s = e as Entry<"serviceAccounts">;
+        // `disabled: false` is the default and is left out.
+        const s = e as Entry<"users"> | Entry<"serviceAccounts">;
         return strip({ ...s, disabled: s.disabled ? true : undefined });
       }
       case "customRoles": {
@@ -61,7 +63,7 @@ export function canonicalEntry<K extends keyof World>(section: K, e: Entry<K>): 
       }
       case "trustedIssuers": {
         const t = e as Entry<"trustedIssuers">;
-        return strip({ ...t, audiences: uniqSorted(t.audiences) });
+        return strip({ ...t, audiences: uniqSorted(t.audiences), domains: uniqSorted(t.domains), allowUnverifiedEmails: t.allowUnverifiedEmails ? true : undefined });
       }
       case "policies": {
         const p = e as Entry<"policies">;

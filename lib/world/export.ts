@@ -36,7 +36,7 @@ export async function exportWorld(tx: Tx): Promise<World> {
         hosts: n.hosts,
         pathPrefix: n.pathPrefix ?? undefined,
       })),
-    users: principals.filter((p) => p.kind === "USER").map((p) => ({ email: p.email, displayName: opt(p.displayName) })),
+    users: principals.filter((p) => p.kind === "USER").map((p) => ({ email: p.email, displayName: opt(p.displayName), disabled: p.disabled })),
     serviceAccounts: principals
       .filter((p) => p.kind === "SERVICE_ACCOUNT")
       .map((p) => ({ email: p.email, displayName: opt(p.displayName), description: opt(p.description), disabled: p.disabled })),
@@ -60,7 +60,15 @@ export async function exportWorld(tx: Tx): Promise<World> {
       basic: (l.basic ?? undefined) as NonNullable<World["accessLevels"]>[number]["basic"],
       custom: l.customExpression ? { expr: { expression: l.customExpression } } : undefined,
     })),
-    trustedIssuers: issuers.map((i) => ({ issuer: i.issuer, audiences: i.audiences, jwksUri: i.jwksUri ?? undefined })),
+    // A row from before `domains` existed exports `domains: []`, which apply refuses: the file
+    // must then say which domains the issuer may assert.
+    trustedIssuers: issuers.map((i) => ({
+      issuer: i.issuer,
+      audiences: i.audiences,
+      jwksUri: i.jwksUri ?? undefined,
+      domains: i.domains,
+      allowUnverifiedEmails: i.allowUnverifiedEmails,
+    })),
     policies: policies.map((p) => ({
       resource: p.resourceName,
       bindings: p.bindings.map((b) => ({

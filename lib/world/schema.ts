@@ -3,7 +3,15 @@
 // it does not list), a section that is absent is left alone. Unknown keys are refused.
 import { z } from "zod";
 import { parseResourceName, RESOURCE_KINDS } from "./names";
-import { checkEmail, parseDenyPrincipal, parseMember } from "@/lib/policy/members";
+import { checkDomain, checkEmail, parseDenyPrincipal, parseMember } from "@/lib/policy/members";
+import { validateHostPattern, validateHostRoutes, validatePathPrefix, type ValidationIssue } from "@/lib/policy/validate";
+
+/** Reports the core's write-time validation issues (their messages) on the value itself. */
+function issues(check: (s: string) => ValidationIssue[]) {
+  return (s: string, ctx: z.RefinementCtx) => {
+    for (const i of check(s)) ctx.addIssue({ code: "custom", message: i.message });
+  };
+}
 
 /** A value parsed by one of the core's parsers: its canonical form, or its error message as the issue. */
 function parsed<T>(parse: (s: string) => { ok: true; value: T } | { ok: false; error: string }, canonical: (v: T) => string) {
@@ -74,20 +82,31 @@ export const ZProject = z.strictObject({
   displayName: z.string().max(100).optional(),
 });
 
+/** Stored lower-case without trailing dot; `*.` wildcards as in TLS certificates (lib/policy resolveHost). */
 const host = z
   .string()
   .transform((h) => h.toLowerCase().replace(/\.$/, ""))
-  .pipe(z.string().regex(/^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/, "must be a hostname"));
+  .pipe(z.string().superRefine(issues((h) => validateHostPattern(h))));
 
 export const ZResource = z.strictObject({
   name: resourceName(RESOURCE_KINDS, "declarable resource (web service, serverless service, function or tunnel target)"),
   displayName: z.string().max(100).optional(),
   iap: z.boolean().optional(),
   hosts: z.array(host).max(100).optional(),
-  pathPrefix: z.string().regex(/^\/[^?#\s]*$/, "must start with / and contain no query").optional(),
+  /** Written in normal form (validatePathPrefix: refused, not rewritten, with the normal form in the message). */
+  pathPrefix: z
+    .string()
+    .regex(/^[^\s]*$/, "must not contain whitespace")
+    .superRefine(issues((p) => validatePathPrefix(p)))
+    .optional(),
 });
 
-export const ZUser = z.strictObject({ email, displayName: z.string().max(100).optional() });
+export const ZUser = z.strictObject({
+  email,
+  displayName: z.string().max(100).optional(),
+  /** A disabled user is denied everywhere (PRINCIPAL_DISABLED); bindings naming it stay. */
+  disabled: z.boolean().optional(),
+});
 
 export const ZServiceAccount = z.strictObject({
   email: email.refine((e) => /^[a-z]([a-z0-9-]{0,28}[a-z0-9])?@[a-z]([a-z0-9-]{0,28}[a-z0-9])?\.iam\.gserviceaccount\.com$/.test(e), {
@@ -142,10 +161,45 @@ export const ZAccessLevel = z
   })
   .refine((l) => Boolean(l.basic) !== Boolean(l.custom), { message: "an access level has exactly one of basic or custom" });
 
+/** Hosts on which an issuer or JWKS may be served over plain http (local testing). */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * An https URL (http only on loopback: localhost, 127.0.0.0/8, [::1]); no credentials in it. An
+ * issuer identifier also has no query or fragment (OpenID Connect Discovery §3).
+ */
+function httpsUrl(issuer: boolean) {
+  return z.string().superRefine((s, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      ctx.addIssue({ code: "custom", message: `"${s}" must be an https URL` });
+      return;
+    }
+    if (!(u.protocol === "https:" || (u.protocol === "http:" && isLoopback(u.hostname)))) {
+      ctx.addIssue({ code: "custom", message: `"${s}" must be an https URL (http only on loopback: localhost, 127.0.0.0/8, [::1])` });
+    }
+    if (u.username || u.password) ctx.addIssue({ code: "custom", message: `"${s}" must not carry credentials` });
+    if (issuer && (u.search || u.hash || s.includes("?") || s.includes("#"))) ctx.addIssue({ code: "custom", message: `"${s}": an issuer identifier has no query or fragment` });
+  });
+}
+
+/** Exact DNS domain (lower-cased; no wildcard, ASCII only). */
+const domain = parsed(checkDomain, (d) => d);
+
+/**
+ * A trusted issuer may assert only the email domains listed for it, and only verified emails
+ * (email_verified: true) unless allowUnverifiedEmails (enforced by lib/identity/verify.ts).
+ */
 export const ZTrustedIssuer = z.strictObject({
-  issuer: z.url(),
+  issuer: httpsUrl(true),
   audiences: z.array(z.string().min(1)).min(1),
-  jwksUri: z.url().optional(),
+  jwksUri: httpsUrl(false).optional(),
+  domains: z.array(domain).min(1, "an issuer must list at least one email domain it may assert"),
+  allowUnverifiedEmails: z.boolean().optional(),
 });
 
 export const ZBinding = z.strictObject({
@@ -176,20 +230,30 @@ export const ZDenyPolicy = z.strictObject({
   rules: z.array(ZDenyRule).min(1),
 });
 
-export const ZWorld = z.strictObject({
-  organizations: z.array(ZOrganization).optional(),
-  folders: z.array(ZFolder).optional(),
-  projects: z.array(ZProject).optional(),
-  resources: z.array(ZResource).optional(),
-  users: z.array(ZUser).optional(),
-  serviceAccounts: z.array(ZServiceAccount).optional(),
-  groups: z.array(ZGroup).optional(),
-  customRoles: z.array(ZCustomRole).optional(),
-  accessLevels: z.array(ZAccessLevel).optional(),
-  trustedIssuers: z.array(ZTrustedIssuer).optional(),
-  policies: z.array(ZPolicy).optional(),
-  denyPolicies: z.array(ZDenyPolicy).optional(),
-});
+export const ZWorld = z
+  .strictObject({
+    organizations: z.array(ZOrganization).optional(),
+    folders: z.array(ZFolder).optional(),
+    projects: z.array(ZProject).optional(),
+    resources: z.array(ZResource).optional(),
+    users: z.array(ZUser).optional(),
+    serviceAccounts: z.array(ZServiceAccount).optional(),
+    groups: z.array(ZGroup).optional(),
+    customRoles: z.array(ZCustomRole).optional(),
+    accessLevels: z.array(ZAccessLevel).optional(),
+    trustedIssuers: z.array(ZTrustedIssuer).optional(),
+    policies: z.array(ZPolicy).optional(),
+    denyPolicies: z.array(ZDenyPolicy).optional(),
+  })
+  .superRefine((w, ctx) => {
+    // One (host, path prefix) pair selects one resource; reported at the later claim, naming both.
+    for (const i of validateHostRoutes(w.resources ?? [], (n) => `resources[${n}]`)) ctx.addIssue({ code: "custom", message: i.message, path: pathOf(i.path) });
+  });
+
+/** "resources[3].hosts[1]" → ["resources", 3, "hosts", 1]. */
+function pathOf(p: string): (string | number)[] {
+  return [...p.matchAll(/\[(\d+)\]|\.?([^.[\]]+)/g)].map((m) => (m[1] !== undefined ? Number(m[1]) : (m[2] as string)));
+}
 
 export type World = z.infer<typeof ZWorld>;
 export type WorldPolicy = z.infer<typeof ZPolicy>;

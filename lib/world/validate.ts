@@ -1,9 +1,11 @@
 // Reference checks on a whole world (the world that will exist after apply): parents exist,
-// roles are known, groups referenced exist, no group cycles, keys unique. Pure.
+// roles are known, groups referenced exist, no group cycles, keys unique, one resource per
+// (host, path prefix) pair. Pure.
 import type { ErrorDetail } from "@/lib/errors";
 import { KEY, type Entry } from "./canonical";
 import { parseResourceName } from "./names";
 import type { World } from "./schema";
+import { validateHostRoutes } from "@/lib/policy/validate";
 
 export interface WorldCatalog {
   /** Predefined role name → permissions. */
@@ -60,6 +62,8 @@ export function validateWorld(world: World, catalog: WorldCatalog): ErrorDetail[
     const p = projectOf(r.name);
     if (!p || !projects.has(`projects/${p}`)) add(`resources[${i}].name`, `project "projects/${p}" is not declared`);
   });
+  // Also checked when a file is parsed (with positions); here for worlds built in code.
+  problems.push(...validateHostRoutes(world.resources ?? [], (i) => `resources[${i}]`));
   (world.serviceAccounts ?? []).forEach((s, i) => {
     const p = s.email.match(/@([^.]+)\.iam\.gserviceaccount\.com$/)?.[1];
     if (!p || !projects.has(`projects/${p}`)) add(`serviceAccounts[${i}].email`, `project "projects/${p}" is not declared`);

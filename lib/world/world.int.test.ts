@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { AppError } from "@/lib/errors";
 import { verifyAdminActivity } from "@/lib/audit/verify";
@@ -129,6 +129,82 @@ describe("apply", () => {
   });
 });
 
+describe("disabled principals", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    await applyWorld(t.prisma, parseWorld(demoText), opts);
+  });
+  afterAll(() => t.drop());
+
+  it("apply writes users[].disabled and serviceAccounts[].disabled, export emits them, and they round-trip", async () => {
+    const w = parseWorld(demoText);
+    w.users = w.users!.map((u) => (u.email === "mallory@example.com" ? { ...u, disabled: true } : u));
+    w.serviceAccounts = w.serviceAccounts!.map((s) => ({ ...s, disabled: true }));
+    const r = await applyWorld(t.prisma, w, opts);
+    expect(r.changes.map((c) => `${c.action} ${c.section} ${c.key}`)).toEqual(["update users mallory@example.com", "update serviceAccounts gateway@payments.iam.gserviceaccount.com"]);
+    const rows = await t.prisma.principal.findMany({ where: { disabled: true }, orderBy: { email: "asc" } });
+    expect(rows.map((p) => p.email)).toEqual(["gateway@payments.iam.gserviceaccount.com", "mallory@example.com"]);
+    const exported = await exportWorld(t.prisma);
+    expect(exported.users?.find((u) => u.email === "mallory@example.com")).toEqual({ email: "mallory@example.com", displayName: "Mallory", disabled: true });
+    expect(exported.users?.find((u) => u.email === "alice@example.com")).not.toHaveProperty("disabled");
+    expect(exported.serviceAccounts).toEqual([{ email: "gateway@payments.iam.gserviceaccount.com", displayName: "API gateway", disabled: true }]);
+    expect((await applyWorld(t.prisma, parseWorld(JSON.stringify(exported)), opts)).changes).toEqual([]);
+    // `disabled: false` is the default: the demo file (which omits it) re-enables both.
+    const back = await applyWorld(t.prisma, parseWorld(demoText), opts);
+    expect(back.changes).toHaveLength(2);
+    expect(await t.prisma.principal.count({ where: { disabled: true } })).toBe(0);
+    expect((await applyWorld(t.prisma, parseWorld(demoText.replace("displayName: Mallory }", "displayName: Mallory, disabled: false }")), opts)).changes).toEqual([]);
+  });
+});
+
+describe("trusted issuers", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t.drop());
+
+  it("apply writes domains and allowUnverifiedEmails, export emits them, and they round-trip", async () => {
+    const w = parseWorld(`trustedIssuers:
+  - { issuer: https://idp.example.com, audiences: [gatehouse], domains: [Example.com, corp.example.com] }
+  - { issuer: "http://127.0.0.1:5556/dex", jwksUri: "http://127.0.0.1:5556/dex/keys", audiences: [gatehouse], domains: [example.org], allowUnverifiedEmails: true }
+`);
+    const r = await applyWorld(t.prisma, w, opts);
+    expect(r.changes.map((c) => `${c.action} ${c.key}`).sort()).toEqual(["create http://127.0.0.1:5556/dex", "create https://idp.example.com"]);
+    const rows = await t.prisma.trustedIssuer.findMany({ orderBy: { issuer: "asc" } });
+    expect(rows.map((i) => [i.issuer, i.domains, i.allowUnverifiedEmails])).toEqual([
+      ["http://127.0.0.1:5556/dex", ["example.org"], true],
+      ["https://idp.example.com", ["corp.example.com", "example.com"], false],
+    ]);
+    const exported = await exportWorld(t.prisma);
+    expect(exported.trustedIssuers).toEqual([
+      { issuer: "http://127.0.0.1:5556/dex", jwksUri: "http://127.0.0.1:5556/dex/keys", audiences: ["gatehouse"], domains: ["example.org"], allowUnverifiedEmails: true },
+      { issuer: "https://idp.example.com", audiences: ["gatehouse"], domains: ["corp.example.com", "example.com"] },
+    ]);
+    expect((await applyWorld(t.prisma, parseWorld(JSON.stringify(exported)), opts)).changes).toEqual([]);
+    // Narrowing the domains and requiring verified emails again are updates.
+    const narrowed = await applyWorld(t.prisma, parseWorld(`trustedIssuers:
+  - { issuer: https://idp.example.com, audiences: [gatehouse], domains: [example.com] }
+  - { issuer: "http://127.0.0.1:5556/dex", jwksUri: "http://127.0.0.1:5556/dex/keys", audiences: [gatehouse], domains: [example.org] }
+`), opts);
+    expect(narrowed.changes.map((c) => `${c.action} ${c.key}`).sort()).toEqual(["update http://127.0.0.1:5556/dex", "update https://idp.example.com"]);
+    expect((await t.prisma.trustedIssuer.findMany({ orderBy: { issuer: "asc" } })).map((i) => [i.domains, i.allowUnverifiedEmails])).toEqual([
+      [["example.org"], false],
+      [["example.com"], false],
+    ]);
+  });
+
+  it("a row from before domains existed asserts nothing, and its export must be given domains before it applies", async () => {
+    await t.prisma.trustedIssuer.create({ data: { issuer: "https://old.example.com", audiences: ["gatehouse"] } });
+    const row = await t.prisma.trustedIssuer.findUniqueOrThrow({ where: { issuer: "https://old.example.com" } });
+    expect([row.domains, row.allowUnverifiedEmails]).toEqual([[], false]);
+    const exported = await exportWorld(t.prisma);
+    expect(exported.trustedIssuers?.find((i) => i.issuer === "https://old.example.com")).toEqual({ issuer: "https://old.example.com", audiences: ["gatehouse"], domains: [] });
+    expect(() => parseWorld(JSON.stringify(exported), "export.json")).toThrow(AppError);
+  });
+});
+
 describe("refusals write nothing", () => {
   let t: TestDatabase;
   beforeAll(async () => {
@@ -162,6 +238,11 @@ describe("refusals write nothing", () => {
     ["an undeclared group", (w: World) => w.policies![0]!.bindings.push({ role: "roles/viewer", members: ["group:ghost@example.com"] }), /group "ghost@example.com" is not declared/],
     ["a group cycle", (w: World) => w.groups![2]!.members!.push("group:engineering@example.com"), /group nesting cycle: .*engineering@example.com/],
     ["a resource in an undeclared project", (w: World) => w.resources!.push({ name: "projects/nope/iap_web/compute/services/x" }), /project "projects\/nope" is not declared/],
+    [
+      "two resources on one host and path prefix",
+      (w: World) => w.resources!.push({ name: "projects/demo/iap_web/compute/services/web2", hosts: ["WEB.example.test"] }),
+      /host "web\.example\.test" \(no path prefix\) is claimed by both projects\/demo\/iap_web\/compute\/services\/web \(resources\[\d+\]\) and projects\/demo\/iap_web\/compute\/services\/web2/,
+    ],
   ])("refuses %s, and nothing is written", async (_name, mutate, message) => {
     const w = parseWorld(demoText);
     mutate(w);
@@ -174,26 +255,47 @@ describe("refusals write nothing", () => {
 });
 
 describe("audit chain", () => {
+  // Every tampering case runs on its own database with an intact chain (checked first), and
+  // checks that the stored records really changed — so each can only pass if verify notices.
   let t: TestDatabase;
-  beforeAll(async () => {
+  beforeEach(async () => {
     t = await createTestDatabase();
     await applyWorld(t.prisma, parseWorld(demoText), opts);
+    expect(await verifyAdminActivity(t.prisma)).toMatchObject({ ok: true });
   });
-  afterAll(() => t.drop());
+  afterEach(() => t.drop());
 
-  it("reports the first tampered record", async () => {
-    expect((await verifyAdminActivity(t.prisma)).ok).toBe(true);
+  const rows = () => t.prisma.adminActivityLog.findMany({ orderBy: { seq: "asc" } });
+
+  it("reports the first modified record", async () => {
     const victim = await t.prisma.adminActivityLog.findFirstOrThrow({ where: { methodName: "SetIamPolicy" }, orderBy: { seq: "asc" } });
+    expect(victim.actor).not.toBe("someone-else");
     await t.prisma.adminActivityLog.update({ where: { seq: victim.seq }, data: { actor: "someone-else" } });
+    expect((await t.prisma.adminActivityLog.findUniqueOrThrow({ where: { seq: victim.seq } })).actor).toBe("someone-else");
     const report = await verifyAdminActivity(t.prisma);
     expect(report.ok).toBe(false);
-    expect(report.firstBroken?.seq).toBe(victim.seq);
+    expect(report.firstBroken).toMatchObject({ seq: victim.seq, reason: expect.stringMatching(/modified/) });
   });
 
-  it("notices removed records", async () => {
-    await t.prisma.adminActivityLog.update({ where: { seq: 1n }, data: {} });
-    const last = await t.prisma.adminActivityLog.findFirstOrThrow({ orderBy: { seq: "desc" } });
+  it("notices a record removed from the middle of the chain", async () => {
+    const before = await rows();
+    expect(before.length).toBeGreaterThan(3);
+    const victim = before[Math.floor(before.length / 2)]!;
+    const next = before[Math.floor(before.length / 2) + 1]!;
+    await t.prisma.adminActivityLog.delete({ where: { seq: victim.seq } });
+    expect((await rows()).map((r) => r.seq)).toEqual(before.filter((r) => r.seq !== victim.seq).map((r) => r.seq));
+    const report = await verifyAdminActivity(t.prisma);
+    expect(report.ok).toBe(false);
+    expect(report.firstBroken).toMatchObject({ seq: next.seq, reason: expect.stringMatching(/removed/) });
+  });
+
+  it("notices that the newest record was removed", async () => {
+    const before = await rows();
+    const last = before[before.length - 1]!;
     await t.prisma.adminActivityLog.delete({ where: { seq: last.seq } });
-    expect((await verifyAdminActivity(t.prisma)).ok).toBe(false);
+    expect(await t.prisma.adminActivityLog.count()).toBe(before.length - 1);
+    const report = await verifyAdminActivity(t.prisma);
+    expect(report.ok).toBe(false);
+    expect(report.firstBroken).toMatchObject({ seq: last.seq, reason: expect.stringMatching(/newest records were removed/) });
   });
 });

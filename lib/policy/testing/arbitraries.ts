@@ -3,7 +3,7 @@
  * and consistency tests). Not part of the core; imports fast-check (a dev dependency).
  */
 import fc from "fast-check";
-import type { AccessLevel, AllowPolicy, CheckInput, DenyPolicy, Group, HierarchyNode, PolicyData, Role } from "../types";
+import type { AccessLevel, AllowPolicy, CheckInput, DenyPolicy, Group, HierarchyNode, PolicyData, Principal, Role } from "../types";
 
 export const USERS = ["u0@example.com", "u1@example.com", "u2@example.com", "u3@other.test", "u4@sub.example.com"];
 export const SAS = ["sa0@p.iam.gserviceaccount.com", "sa1@example.com"];
@@ -119,7 +119,8 @@ export const worldArb: fc.Arbitrary<RandomWorld> = fc
       }),
       { maxLength: 3 },
     ),
-    known: fc.array(fc.boolean(), { minLength: USERS.length + SAS.length, maxLength: USERS.length + SAS.length }),
+    // Per principal: 0 = not provisioned, 1 = known, 2 = known and disabled.
+    known: fc.array(fc.constantFrom(0, 0, 1, 1, 1, 2), { minLength: USERS.length + SAS.length, maxLength: USERS.length + SAS.length }),
   })
   .map(({ folders, projects, groups, bindings, denies, known }) => {
     const { nodes, attach } = hierarchy(folders, projects);
@@ -151,8 +152,14 @@ export const worldArb: fc.Arbitrary<RandomWorld> = fc
       { name: LEVELS[3] as string, basic: { conditions: [{ requiredAccessLevels: [LEVELS[0] as string], negate: true }, { members: ["user:u2@example.com"] }], combiningFunction: "OR" } },
       { name: LEVELS[4] as string, basic: { conditions: [{ requiredAccessLevels: [LEVELS[4] as string] }] } },
     ];
-    // Only some principals are "known" (as if provisioned); the others appear only in bindings and groups.
-    const principals = [...USERS.map((u) => ({ member: `user:${u}` })), ...SAS.map((s) => ({ member: `serviceAccount:${s}` }))].filter((_p, i) => known[i]);
+    // Only some principals are "known" (as if provisioned); the others appear only in bindings and
+    // groups. Some known ones are disabled, every other one of those written in upper case.
+    const principals: Principal[] = [...USERS.map((u) => `user:${u}`), ...SAS.map((s) => `serviceAccount:${s}`)].flatMap((member, i) => {
+      const k = known[i] ?? 0;
+      if (k === 0) return [];
+      if (k === 1) return [{ member }];
+      return [{ member: i % 2 === 0 ? member.replace(/:.*/, (e) => e.toUpperCase()) : member, disabled: true }];
+    });
     return {
       data: { nodes, principals, groups: groupList, roles: CUSTOM_ROLES, policies: [...policies.values()], denyPolicies, accessLevels },
       resources: nodes.map((n) => n.name),
