@@ -20,7 +20,7 @@ describe("configuration", () => {
     [{ AUTH_SECRET: "short" }, /AUTH_SECRET must be at least 32 characters/],
     [{ GATEHOUSE_BOOTSTRAP_ADMINS: "not-an-email" }, /GATEHOUSE_BOOTSTRAP_ADMINS must be comma-separated emails/],
     [{ GATEHOUSE_OIDC_ISSUER: "https://idp.example.test" }, /must be set together/],
-    [{ GATEHOUSE_COOKIE_DOMAIN: "Bad Domain" }, /GATEHOUSE_COOKIE_DOMAIN must be a lower-case domain/],
+    [{ GATEHOUSE_MAX_STALENESS_SECONDS: "1" }, /GATEHOUSE_MAX_STALENESS_SECONDS: must be at least 5 seconds/],
   ] as [Record<string, string>, RegExp][])("refuses %o with a readable message", (source, message) => {
     expect(() => parseEnv(source)).toThrow(ConfigError);
     expect(() => parseEnv(source)).toThrow(message);

@@ -41,16 +41,15 @@ export const EnvSchema = z.object({
   GATEHOUSE_OIDC_CLIENT_SECRET: z.string().optional(),
   GATEHOUSE_OIDC_NAME: z.string().default("SSO"),
   /**
-   * Parent domain for the console session cookie (e.g. "example.test"), so that forward-auth on
-   * apps under it recognises users who signed in at Gatehouse. Unset: host-only cookie.
+   * Past this age of the policy snapshot (no successful sync with the database), decisions fail
+   * closed with 503 and /healthz answers 503.
    */
-  GATEHOUSE_COOKIE_DOMAIN: z.preprocess(
-    (v) => (v === "" ? undefined : v),
-    z
-      .string()
-      .regex(/^\.?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "GATEHOUSE_COOKIE_DOMAIN must be a lower-case domain")
-      .optional(),
-  ),
+  GATEHOUSE_MAX_STALENESS_SECONDS: z.coerce
+    .number({ error: "must be a number of seconds" })
+    .int("must be a whole number of seconds")
+    .min(5, "must be at least 5 seconds")
+    .max(86_400, "must be at most 86400 seconds (one day)")
+    .default(60),
   /** Directory for the embedded database and local state. */
   GATEHOUSE_DATA_DIR: z.string().default(".data"),
 });

@@ -9,10 +9,13 @@ describe("canonicalJson", () => {
   });
 });
 
-/** The definition of the data-access hash input: canonicalJson of every field but the hashes. */
+/**
+ * The definition of the data-access hash input: canonicalJson of every field but the hashes,
+ * `whatIfTime` only when set (records written before that column hash without it).
+ */
 function definition(r: DataAccessRecord | StoredDataAccess): string {
-  const { decidedBy, status, ...rest } = r;
-  return canonicalJson({ ...rest, decidedBy: decidedBy ?? null, status: status ?? null });
+  const { decidedBy, status, whatIfTime, ...rest } = r;
+  return canonicalJson({ ...rest, decidedBy: decidedBy ?? null, status: status ?? null, ...(whatIfTime ? { whatIfTime } : {}) });
 }
 
 describe("canonicalDataAccess", () => {
@@ -37,6 +40,7 @@ describe("canonicalDataAccess", () => {
     latencyUs: fc.nat(),
     proxyCredentialId: text,
     status: fc.option(json, { nil: null }),
+    whatIfTime: fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
   });
 
   it("equals the canonicalJson definition, for records as written and as read back (stored chains depend on it)", () => {

@@ -27,6 +27,8 @@ export interface DataAccessRecord {
   latencyUs: number;
   proxyCredentialId: string | null;
   status: { code: number; message: string } | null;
+  /** A trusted proxy's what-if time the check was evaluated at; null for a real request. */
+  whatIfTime: Date | null;
 }
 
 /** A record as read back from the database (JSON columns untyped). */
@@ -57,6 +59,8 @@ export function canonicalDataAccess(r: DataAccessRecord | StoredDataAccess): str
     status: sortedKeys(r.status ?? null),
     timestamp: isoString(r.timestamp),
     unsatisfiedLevels: r.unsatisfiedLevels,
+    // Present only when set, so that records from before the column verify unchanged.
+    ...(r.whatIfTime ? { whatIfTime: r.whatIfTime.toISOString() } : {}),
   });
 }
 
@@ -107,14 +111,14 @@ const HASH_SLICE = 100;
 const INSERT_BATCH = `
   INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
     "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-    "proxyCredentialId", "status", "prevHash", "hash")
+    "proxyCredentialId", "status", "whatIfTime", "prevHash", "hash")
   SELECT "decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
     "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-    "proxyCredentialId", "status", "prevHash", "hash"
+    "proxyCredentialId", "status", "whatIfTime", "prevHash", "hash"
   FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS ("decisionId" text, "timestamp" timestamp(3), "principal" text,
     "resourceName" text, "permission" text, "granted" boolean, "reason" text, "callerIp" text, "host" text, "path" text,
     "method" text, "accessLevels" text[], "unsatisfiedLevels" text[], "decidedBy" jsonb, "revision" bigint, "latencyUs" integer,
-    "proxyCredentialId" text, "status" jsonb, "prevHash" text, "hash" text)) WITH ORDINALITY AS r
+    "proxyCredentialId" text, "status" jsonb, "whatIfTime" timestamp(3), "prevHash" text, "hash" text)) WITH ORDINALITY AS r
   ORDER BY r.ordinality`;
 const DRAIN_MS = 5000;
 /** Spool batches written per flush while draining. */
@@ -345,11 +349,12 @@ function readSpool(fd: number, offset: number, max: number): { records: { valid:
 
 function parseSpoolLine(line: string): DataAccessRecord | null {
   try {
-    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision"> & { timestamp: string; revision: string };
+    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision" | "whatIfTime"> & { timestamp: string; revision: string; whatIfTime?: string | null };
     const timestamp = new Date(o.timestamp);
-    if (typeof o.decisionId !== "string" || Number.isNaN(timestamp.getTime())) return null;
+    const whatIfTime = typeof o.whatIfTime === "string" ? new Date(o.whatIfTime) : null;
+    if (typeof o.decisionId !== "string" || Number.isNaN(timestamp.getTime()) || (whatIfTime && Number.isNaN(whatIfTime.getTime()))) return null;
     // Spools written before a record was made storable are made so on the way back.
-    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision) });
+    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision), whatIfTime });
   } catch {
     return null;
   }

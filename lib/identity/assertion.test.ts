@@ -31,13 +31,14 @@ describe("buildIapHeaders", () => {
     const jwt = h["x-goog-iap-jwt-assertion"];
     expect(decodeProtectedHeader(jwt)).toEqual({ alg: "ES256", kid: ring.signingKid(T0), typ: "JWT" });
     const { payload } = await jwtVerify(jwt, createLocalJWKSet(ring.jwks(T0)), {
-      issuer: ISSUER,
+      issuer: `${ISSUER}/iap`,
       audience: AUD,
       algorithms: ["ES256"],
       currentDate: new Date(T0),
     });
     expect(payload).toEqual({
-      iss: ISSUER,
+      // The assertion's own issuer, never the ID tokens' (GATEHOUSE_PUBLIC_URL).
+      iss: `${ISSUER}/iap`,
       aud: AUD,
       sub: "accounts.google.com:1234567890",
       email: "alice@example.com",

@@ -3,7 +3,9 @@
 //
 //   x-goog-iap-jwt-assertion          ES256 JWT, kid in /.well-known/jwks.json
 //     header  { alg: "ES256", kid, typ: "JWT" }
-//     claims  iss    GATEHOUSE_PUBLIC_URL (the ring's issuer)
+//     claims  iss    GATEHOUSE_PUBLIC_URL + "/iap" (ring.assertionIssuer) — never the ID tokens'
+//                    issuer: a backend that pins it cannot be fed an ID token, and Gatehouse
+//                    refuses anything with this issuer as a credential
 //             aud    the resource's audience (/projects/{number}/global/backendServices/{id}, …)
 //             sub    "accounts.google.com:{subjectId}"            (as IAP)
 //             email  the principal's email
@@ -142,7 +144,7 @@ async function sign(ring: KeyRing, id: IapIdentity, now: number): Promise<IapHea
     ...(hd ? { hd } : {}),
     google: { access_levels: [...id.accessLevels] },
   };
-  const jwt = await ring.sign(claims, { audience: id.audience, lifetimeSec: ASSERTION_LIFETIME_SEC, now });
+  const jwt = await ring.sign(claims, { audience: id.audience, lifetimeSec: ASSERTION_LIFETIME_SEC, now, kind: "assertion" });
   return Object.freeze({
     [IAP_ASSERTION_HEADER]: jwt,
     [IAP_EMAIL_HEADER]: IAP_ID_PREFIX + id.email,

@@ -52,7 +52,8 @@ describe("gatehouse CLI — identity commands", () => {
     expect(r.code).toBe(0);
     const verifier = new TokenVerifier({ ring: await serverRing() });
     expect(r.stderr).toMatch(/ID token for user:alice@example.com/);
-    const v = await verifier.verify(lastWord(r.stdout));
+    // Without --audience the token is for Gatehouse itself (its issuer URL).
+    const v = await verifier.verify(lastWord(r.stdout), { audiences: [PUBLIC_URL] });
     const alice = await t.prisma.principal.findUniqueOrThrow({ where: { email: "alice@example.com" } });
     expect(v).toEqual({
       ok: true,

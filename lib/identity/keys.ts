@@ -48,6 +48,13 @@ import { SecretBox, SecretBoxError } from "./secret-box";
 export const SIGNING_ALG = "ES256";
 /** Lifetime of the signed header (IAP: ≤ 10 min). */
 export const ASSERTION_LIFETIME_SEC = 600;
+/** Path appended to GATEHOUSE_PUBLIC_URL to form the assertion's `iss` (as IAP's "https://cloud.google.com/iap"). */
+export const ASSERTION_ISSUER_PATH = "/iap";
+
+/** The IAP assertion's issuer for a Gatehouse whose public URL (ID-token issuer) is `issuer`. */
+export function assertionIssuerFor(issuer: string): string {
+  return issuer.replace(/\/$/, "") + ASSERTION_ISSUER_PATH;
+}
 /** Lifetime of ID tokens from the token endpoint and the CLI (GCP: 1 h). */
 export const ID_TOKEN_LIFETIME_SEC = 3600;
 /** The longest lifetime of anything signed with a signing key. */
@@ -410,8 +417,15 @@ export interface KeyRingStatus {
  * refresh is one small SELECT unless a key was added or a transition is due.
  */
 export class KeyRing {
-  /** `iss` of everything this ring signs (GATEHOUSE_PUBLIC_URL). */
+  /** `iss` of the ID tokens this ring signs (GATEHOUSE_PUBLIC_URL). */
   readonly issuer: string;
+  /**
+   * `iss` of the IAP assertion (GATEHOUSE_PUBLIC_URL + "/iap"): a different issuer from the ID
+   * tokens', so that a backend verifying the assertion never accepts an ID token (which anyone
+   * holding a service-account key can mint for any audience), and so that Gatehouse itself never
+   * accepts an assertion as a credential (lib/identity/verify.ts).
+   */
+  readonly assertionIssuer: string;
   readonly #box: SecretBox;
   #keys = new Map<string, LoadedKey>();
   #view: View | null = null;
@@ -419,6 +433,7 @@ export class KeyRing {
 
   constructor(opts: { issuer: string; secret: string }) {
     this.issuer = opts.issuer.replace(/\/$/, "");
+    this.assertionIssuer = assertionIssuerFor(this.issuer);
     this.#box = new SecretBox(opts.secret, SECRET_PURPOSE);
   }
 
@@ -535,11 +550,15 @@ export class KeyRing {
   }
 
   /**
-   * Signs `claims` as a JWT: header { alg: ES256, kid, typ: JWT }; `iss` (this.issuer), `aud`,
-   * `iat` and `exp` (iat + lifetimeSec) are set here and override same-named claims.
+   * Signs `claims` as a JWT: header { alg: ES256, kid, typ: JWT }; `iss` (this.issuer, or
+   * this.assertionIssuer for `kind: "assertion"`), `aud`, `iat` and `exp` (iat + lifetimeSec) are
+   * set here and override same-named claims.
    * Throws AppError UNAVAILABLE when no key can sign (not loaded, or AUTH_SECRET mismatch).
    */
-  async sign(claims: JWTPayload, opts: { audience: string | string[]; lifetimeSec: number; now?: Date | number }): Promise<string> {
+  async sign(
+    claims: JWTPayload,
+    opts: { audience: string | string[]; lifetimeSec: number; now?: Date | number; kind?: "id_token" | "assertion" },
+  ): Promise<string> {
     if (!(opts.lifetimeSec > 0 && opts.lifetimeSec <= MAX_TOKEN_LIFETIME_SEC)) {
       throw new AppError("INVALID_ARGUMENT", `token lifetime must be 1–${MAX_TOKEN_LIFETIME_SEC} s`);
     }
@@ -555,7 +574,7 @@ export class KeyRing {
     const iat = Math.floor(now / 1000);
     return new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALG, kid: signer.row.kid, typ: "JWT" })
-      .setIssuer(this.issuer)
+      .setIssuer(opts.kind === "assertion" ? this.assertionIssuer : this.issuer)
       .setAudience(opts.audience)
       .setIssuedAt(iat)
       .setExpirationTime(iat + opts.lifetimeSec)

@@ -80,7 +80,7 @@ describe("TokenVerifier — trusted issuers", () => {
   it("loads issuers from the database, discovers the JWKS and verifies RS256 and ES256 tokens", async () => {
     const rsa = await issuer.addKey("RS256", "rsa-1");
     const ec = await issuer.addKey("ES256", "ec-1");
-    await t.prisma.trustedIssuer.create({ data: { issuer: issuer.url, audiences: ["gatehouse", "other-client"] } });
+    await t.prisma.trustedIssuer.create({ data: { issuer: issuer.url, audiences: ["gatehouse", "other-client"], domains: ["corp.example"] } });
     const verifier = new TokenVerifier({ ring });
     await verifier.refreshIssuers(t.prisma);
 
@@ -89,14 +89,14 @@ describe("TokenVerifier — trusted issuers", () => {
       ok: true,
       identity: expect.objectContaining({ principal: "user:alice@corp.example", email: "alice@corp.example", subjectId: "ext-123", issuer: issuer.url }),
     });
-    const r2 = await verifier.verify(await issuer.token(ec, { email: "Build@Proj.iam.gserviceaccount.com" }, { aud: "other-client" }));
-    expect(r2.ok && r2.identity.principal).toBe("serviceAccount:build@proj.iam.gserviceaccount.com");
+    const r2 = await verifier.verify(await issuer.token(ec, { email: "Bob@Corp.Example" }, { aud: "other-client" }));
+    expect(r2.ok && r2.identity.principal).toBe("user:bob@corp.example");
     expect(issuer.discoveryFetches).toBe(1);
     expect(issuer.jwksFetches).toBe(1);
   });
 
   it("picks up a key rotation at the issuer (new kid) by refetching the JWKS", async () => {
-    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"] }], jwksCooldownMs: 0 });
+    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"], domains: ["corp.example"] }], jwksCooldownMs: 0 });
     expect((await verifier.verify(await issuer.token(issuer.keys[0]!, {}))).ok).toBe(true);
     const fetches = issuer.jwksFetches;
     const rotated = await issuer.addKey("RS256", "rsa-2");
@@ -107,14 +107,14 @@ describe("TokenVerifier — trusted issuers", () => {
   });
 
   it("does not refetch within the cooldown: an unknown kid is then refused", async () => {
-    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"] }] });
+    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"], domains: ["corp.example"] }] });
     expect((await verifier.verify(await issuer.token(issuer.keys.at(-1)!, {}))).ok).toBe(true);
     const later = await issuer.addKey("ES256", "ec-late");
     expect(await verifier.verify(await issuer.token(later, {}))).toMatchObject({ ok: false, reason: "bad_signature" });
   });
 
   it("rejects wrong audience, expiry, unverified email, missing email, unknown issuer, alg none, and a forged signature", async () => {
-    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"] }], jwksCooldownMs: 0 });
+    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"], domains: ["corp.example"] }], jwksCooldownMs: 0 });
     const key = issuer.keys.at(-1)!;
     const now = Math.floor(Date.now() / 1000);
     expect(await verifier.verify(await issuer.token(key, {}, { aud: "someone-else" }))).toMatchObject({ ok: false, reason: "wrong_audience" });
@@ -122,6 +122,18 @@ describe("TokenVerifier — trusted issuers", () => {
     expect((await verifier.verify(await issuer.token(key, {}, { exp: now - 20 }))).ok).toBe(true); // within 30 s skew
     expect(await verifier.verify(await issuer.token(key, { nbf: now + 120 }))).toMatchObject({ ok: false, reason: "not_yet_valid" });
     expect(await verifier.verify(await issuer.token(key, { email_verified: false }))).toMatchObject({ ok: false, reason: "email_unverified" });
+    expect(await verifier.verify(await issuer.token(key, { email_verified: undefined }))).toMatchObject({ ok: false, reason: "email_unverified" });
+    expect(await verifier.verify(await issuer.token(key, { email_verified: "yes" }))).toMatchObject({ ok: false, reason: "email_unverified" });
+    expect((await verifier.verify(await issuer.token(key, { email_verified: "true" }))).ok).toBe(true);
+    // Only the issuer's own domains; never a service account (those come from Gatehouse's tokens only).
+    expect(await verifier.verify(await issuer.token(key, { email: "alice@other.example" }))).toMatchObject({ ok: false, reason: "domain_not_allowed" });
+    expect(await verifier.verify(await issuer.token(key, { email: "alice@sub.corp.example" }))).toMatchObject({ ok: false, reason: "domain_not_allowed" });
+    expect(await verifier.verify(await issuer.token(key, { email: "build@proj.iam.gserviceaccount.com" }))).toMatchObject({ ok: false, reason: "domain_not_allowed" });
+    const sa = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"], domains: ["proj.iam.gserviceaccount.com"] }], jwksCooldownMs: 0 });
+    expect(await sa.verify(await issuer.token(key, { email: "build@proj.iam.gserviceaccount.com" }))).toMatchObject({ ok: false, reason: "domain_not_allowed" });
+    // An issuer configured to allow unverified emails.
+    const lax = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"], domains: ["corp.example"], allowUnverifiedEmails: true }], jwksCooldownMs: 0 });
+    expect((await lax.verify(await issuer.token(key, { email_verified: undefined }))).ok).toBe(true);
     expect(await verifier.verify(await issuer.token(key, { email: undefined }))).toMatchObject({ ok: false, reason: "missing_email" });
     expect(await verifier.verify(await issuer.token(key, {}, { iss: "https://evil.example" }))).toMatchObject({ ok: false, reason: "unknown_issuer" });
     const [, p] = (await issuer.token(key, {})).split(".");
@@ -140,16 +152,25 @@ describe("TokenVerifier — trusted issuers", () => {
 
   it("refuses everything from an issuer with no configured audience, and reports an unreachable issuer", async () => {
     const key = issuer.keys.at(-1)!;
-    const none = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: [] }] });
+    const none = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: [], domains: ["corp.example"] }] });
     expect(await none.verify(await issuer.token(key, {}))).toMatchObject({ ok: false, reason: "wrong_audience" });
-    const down = new TokenVerifier({ ring, issuers: [{ issuer: "http://127.0.0.1:9", audiences: ["gatehouse"] }], fetchTimeoutMs: 1000 });
+    const down = new TokenVerifier({ ring, issuers: [{ issuer: "http://127.0.0.1:9", audiences: ["gatehouse"], domains: ["corp.example"] }], fetchTimeoutMs: 1000 });
     const tok = await issuer.token(key, {}, { iss: "http://127.0.0.1:9" });
     expect(await down.verify(tok)).toMatchObject({ ok: false, reason: "issuer_unavailable" });
     expect(await down.verify(tok)).toMatchObject({ ok: false, reason: "issuer_unavailable" }); // retry is throttled
   });
 
+  it("fetches keys only over https, except from loopback", async () => {
+    const key = issuer.keys.at(-1)!;
+    const plain = new TokenVerifier({ ring, issuers: [{ issuer: "http://idp.example.test", audiences: ["gatehouse"], domains: ["corp.example"], jwksUri: `${issuer.url}/keys` }] });
+    const tok = await issuer.token(key, {}, { iss: "http://idp.example.test" });
+    expect(await plain.verify(tok)).toMatchObject({ ok: false, reason: "issuer_unavailable", message: expect.stringMatching(/https/) });
+    const plainJwks = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"], domains: ["corp.example"], jwksUri: "http://keys.example.test/jwks" }] });
+    expect(await plainJwks.verify(await issuer.token(key, {}))).toMatchObject({ ok: false, reason: "issuer_unavailable", message: expect.stringMatching(/https/) });
+  });
+
   it("drops cached results when the issuer configuration changes", async () => {
-    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"] }] });
+    const verifier = new TokenVerifier({ ring, issuers: [{ issuer: issuer.url, audiences: ["gatehouse"], domains: ["corp.example"] }] });
     const tok = await issuer.token(issuer.keys.at(-1)!, {});
     expect((await verifier.verify(tok)).ok).toBe(true);
     verifier.setIssuers([]);

@@ -21,57 +21,65 @@ const token = (over: { email?: string; audience?: string; now?: number } = {}) =
 
 describe("TokenVerifier — Gatehouse's own tokens", () => {
   it("accepts them, as user: or serviceAccount: by the email's domain", async () => {
-    expect(await verifier.verify(await token(), { now: T0 + 1000 })).toEqual({
+    expect(await verifier.verify(await token(), { audiences: [ISSUER], now: T0 + 1000 })).toEqual({
       ok: true,
       identity: { principal: "user:alice@example.com", email: "alice@example.com", subjectId: "p-1", issuer: ISSUER, expiresAt: T0 / 1000 + 3600 },
     });
-    const sa = await verifier.verify(await token({ email: "gw@demo.iam.gserviceaccount.com" }), { now: T0 });
+    const sa = await verifier.verify(await token({ email: "gw@demo.iam.gserviceaccount.com" }), { audiences: [ISSUER], now: T0 });
     expect(sa.ok && sa.identity.principal).toBe("serviceAccount:gw@demo.iam.gserviceaccount.com");
   });
 
   it("rejects expired tokens (beyond the 30 s tolerance) and tokens from the future", async () => {
     const t = await token();
-    expect((await verifier.verify(t, { now: T0 + 3600_000 + 29_000 })).ok).toBe(true);
-    expect(await verifier.verify(t, { now: T0 + 3600_000 + 31_000 })).toMatchObject({ ok: false, reason: "expired" });
+    expect((await verifier.verify(t, { audiences: [ISSUER], now: T0 + 3600_000 + 29_000 })).ok).toBe(true);
+    expect(await verifier.verify(t, { audiences: [ISSUER], now: T0 + 3600_000 + 31_000 })).toMatchObject({ ok: false, reason: "expired" });
     const future = await token({ now: T0 + 120_000 });
-    expect(await verifier.verify(future, { now: T0 })).toMatchObject({ ok: false, reason: "not_yet_valid" });
+    expect(await verifier.verify(future, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "not_yet_valid" });
   });
 
-  it("accepts only the issuer URL and the audiences the caller names", async () => {
+  it("accepts exactly the audiences the caller names — none by default, not even the issuer URL", async () => {
     const t = await token({ audience: "https://other-service.example" });
     expect(await verifier.verify(t, { now: T0 })).toMatchObject({ ok: false, reason: "wrong_audience" });
+    expect(await verifier.verify(t, { now: T0, audiences: [ISSUER] })).toMatchObject({ ok: false, reason: "wrong_audience" });
     expect((await verifier.verify(t, { now: T0, audiences: ["https://other-service.example"] })).ok).toBe(true);
     // The cached success is re-checked against each call's audiences.
-    expect(await verifier.verify(t, { now: T0 })).toMatchObject({ ok: false, reason: "wrong_audience" });
+    expect(await verifier.verify(t, { now: T0, audiences: ["/projects/1/global/backendServices/web"] })).toMatchObject({ ok: false, reason: "wrong_audience" });
+    const forIssuer = await token();
+    expect(await verifier.verify(forIssuer, { now: T0, audiences: ["/projects/1/global/backendServices/web"] })).toMatchObject({ ok: false, reason: "wrong_audience" });
+  });
+
+  it("never accepts Gatehouse's IAP assertion as a credential", async () => {
+    const assertion = await ring.sign({ sub: "accounts.google.com:p-1", email: "alice@example.com" }, { audience: ISSUER, lifetimeSec: 600, now: T0, kind: "assertion" });
+    expect(await verifier.verify(assertion, { now: T0, audiences: [ISSUER] })).toMatchObject({ ok: false, reason: "not_a_credential" });
   });
 
   it("rejects tampered tokens", async () => {
     const [h, p, s] = (await token()).split(".");
     const claims = JSON.parse(Buffer.from(p!, "base64url").toString());
     const forged = Buffer.from(JSON.stringify({ ...claims, email: "mallory@example.com" })).toString("base64url");
-    expect(await verifier.verify(`${h}.${forged}.${s}`, { now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
+    expect(await verifier.verify(`${h}.${forged}.${s}`, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
     const sig = Buffer.from(s!, "base64url");
     sig[5]! ^= 1;
-    expect(await verifier.verify(`${h}.${p}.${sig.toString("base64url")}`, { now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
+    expect(await verifier.verify(`${h}.${p}.${sig.toString("base64url")}`, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
   });
 
   it("rejects alg none, HS256 and keys Gatehouse does not publish", async () => {
     const claims = { iss: ISSUER, aud: ISSUER, sub: "p-1", email: "alice@example.com", email_verified: true };
     const none = new UnsecuredJWT(claims).setIssuedAt(T0 / 1000).setExpirationTime(T0 / 1000 + 600).encode();
-    expect(await verifier.verify(none, { now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
+    expect(await verifier.verify(none, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
     const hs = await new SignJWT(claims)
       .setProtectedHeader({ alg: "HS256", kid: ring.signingKid(T0)! })
       .setIssuedAt(T0 / 1000)
       .setExpirationTime(T0 / 1000 + 600)
       .sign(new TextEncoder().encode("a-shared-secret-of-32-bytes-length!!"));
-    expect(await verifier.verify(hs, { now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
+    expect(await verifier.verify(hs, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
     const { privateKey } = await generateKeyPair("ES256");
     const stranger = await new SignJWT(claims)
       .setProtectedHeader({ alg: "ES256", kid: ring.signingKid(T0)! })
       .setIssuedAt(T0 / 1000)
       .setExpirationTime(T0 / 1000 + 600)
       .sign(privateKey);
-    expect(await verifier.verify(stranger, { now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
+    expect(await verifier.verify(stranger, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "bad_signature" });
   });
 
   it("rejects unknown issuers, malformed input and tokens without a usable email", async () => {
@@ -83,14 +91,14 @@ describe("TokenVerifier — Gatehouse's own tokens", () => {
       .setIssuedAt(T0 / 1000)
       .setExpirationTime(T0 / 1000 + 600)
       .sign(privateKey);
-    expect(await verifier.verify(other, { now: T0 })).toMatchObject({ ok: false, reason: "unknown_issuer" });
+    expect(await verifier.verify(other, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "unknown_issuer" });
     for (const junk of ["", "abc", "a.b.c", "x".repeat(20_000)]) {
-      expect(await verifier.verify(junk, { now: T0 })).toMatchObject({ ok: false, reason: "malformed" });
+      expect(await verifier.verify(junk, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "malformed" });
     }
     const noEmail = await ring.sign({ sub: "p-1" }, { audience: ISSUER, lifetimeSec: 600, now: T0 });
-    expect(await verifier.verify(noEmail, { now: T0 })).toMatchObject({ ok: false, reason: "missing_email" });
+    expect(await verifier.verify(noEmail, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "missing_email" });
     const lookalike = await token({ email: "аlice@example.com" }); // Cyrillic а
-    expect(await verifier.verify(lookalike, { now: T0 })).toMatchObject({ ok: false, reason: "missing_email" });
+    expect(await verifier.verify(lookalike, { audiences: [ISSUER], now: T0 })).toMatchObject({ ok: false, reason: "missing_email" });
   });
 });
 

@@ -3,16 +3,22 @@
 // Two kinds of issuer:
 //   - Gatehouse itself (iss === ring.issuer = GATEHOUSE_PUBLIC_URL): tokens from the token
 //     endpoint and the CLI, verified against the in-memory KeyRing (no HTTP), ES256 only.
-//     Accepted audiences: the issuer URL itself plus the ones the caller names (the resource's
-//     audience / OAuth client id). A token minted for some other service is NOT accepted, or
-//     that service could replay it to Gatehouse as its holder.
+//     Accepted audiences: exactly the ones the caller names — on the decision path, the
+//     resource's own audience, so a token minted for one resource is refused for every other
+//     (and a token minted for some other service is not replayable here as its holder).
 //   - trusted issuers (TrustedIssuer rows): keys from the issuer's JWKS (jwksUri, else OIDC
-//     discovery), fetched and cached with jose's createRemoteJWKSet — refetched when it is
-//     older than 10 min or when a token names an unknown kid (at most every 30 s), so rotation
-//     at the issuer is picked up. `aud` must be one of the issuer's configured audiences (an
-//     issuer with none accepts no token). RS256 or ES256 only.
+//     discovery; https only, except loopback), fetched and cached with jose's createRemoteJWKSet
+//     — refetched when it is older than 10 min or when a token names an unknown kid (at most
+//     every 30 s), so rotation at the issuer is picked up. `aud` must be one of the issuer's
+//     configured audiences (an issuer with none accepts no token). RS256 or ES256 only.
+//     `email_verified` must be true (unless the issuer is configured with allowUnverifiedEmails),
+//     the email's domain must be one of the issuer's configured `domains`, and a trusted issuer
+//     never asserts a service account: `serviceAccount:` identities come only from Gatehouse's
+//     own tokens (whose keys Gatehouse controls).
+// Never a credential: the IAP assertion Gatehouse signs for backends (iss = ring.assertionIssuer).
+// An assertion leaked from a backend's logs must not open anything.
 // Both: exp required; exp/nbf/iat checked with a 30 s clock tolerance; `email` required and
-// valid (look-alike Unicode refused, as everywhere); `email_verified: false` refused.
+// valid (look-alike Unicode refused, as everywhere).
 //
 // A principal is `serviceAccount:{email}` when the email's domain is (a subdomain of)
 // gserviceaccount.com — iam., appspot., developer. — else `user:{email}`.
@@ -41,7 +47,9 @@ export type TokenFailureReason =
   | "not_yet_valid" // nbf (or iat) in the future beyond the tolerance
   | "wrong_audience"
   | "missing_email" // no usable email claim
-  | "email_unverified" // email_verified: false
+  | "email_unverified" // email_verified is not true (and the issuer is not configured to allow that)
+  | "domain_not_allowed" // the email's domain is not one the issuer may assert (or a service account from a trusted issuer)
+  | "not_a_credential" // Gatehouse's own IAP assertion, presented as a credential
   | "issuer_unavailable"; // discovery or JWKS could not be fetched
 
 export interface VerifiedIdentity {
@@ -60,8 +68,26 @@ export type VerifyResult = { ok: true; identity: VerifiedIdentity } | { ok: fals
 export interface TrustedIssuerConfig {
   issuer: string;
   audiences: readonly string[];
+  /** Email domains this issuer may assert (exact match, lower case); none = no identity at all. */
+  domains: readonly string[];
+  /** Accept tokens whose `email_verified` is not true (off by default). */
+  allowUnverifiedEmails?: boolean;
   /** Defaults to discovery ({issuer}/.well-known/openid-configuration → jwks_uri). */
   jwksUri?: string | null;
+}
+
+/** http is allowed for loopback issuers only (tests, a local IdP); everything else must be https. */
+export function isSecureIssuerUrl(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === "https:") return true;
+  if (u.protocol !== "http:") return false;
+  const h = u.hostname;
+  return h === "localhost" || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export interface TokenVerifierOptions {
@@ -129,7 +155,9 @@ export class TokenVerifier {
    */
   setIssuers(list: readonly TrustedIssuerConfig[]): void {
     const key = JSON.stringify(
-      [...list].map((i) => [i.issuer, [...i.audiences].sort(), i.jwksUri ?? null]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+      [...list]
+        .map((i) => [i.issuer, [...i.audiences].sort(), [...i.domains].sort(), i.allowUnverifiedEmails ?? false, i.jwksUri ?? null] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1)),
     );
     if (key === this.#issuersKey) return;
     this.#issuersKey = key;
@@ -146,12 +174,14 @@ export class TokenVerifier {
   /** Loads the trusted issuers from the database (TrustedIssuer rows). */
   async refreshIssuers(db: Db): Promise<void> {
     const rows = await db.trustedIssuer.findMany();
-    this.setIssuers(rows.map((r) => ({ issuer: r.issuer, audiences: r.audiences, jwksUri: r.jwksUri })));
+    this.setIssuers(
+      rows.map((r) => ({ issuer: r.issuer, audiences: r.audiences, domains: r.domains, allowUnverifiedEmails: r.allowUnverifiedEmails, jwksUri: r.jwksUri })),
+    );
   }
 
   /**
-   * Verifies a bearer ID token. `audiences`: besides the issuer URL, the audiences accepted for
-   * Gatehouse's own tokens (trusted issuers use their configured audiences). `now`: epoch ms.
+   * Verifies a bearer ID token. `audiences`: the audiences accepted for Gatehouse's own tokens
+   * (none given: none accepted); trusted issuers use their configured audiences. `now`: epoch ms.
    */
   async verify(token: string, opts: { audiences?: readonly string[]; now?: number } = {}): Promise<VerifyResult> {
     const now = opts.now ?? Date.now();
@@ -171,8 +201,8 @@ export class TokenVerifier {
     return { ok: true, identity: r.identity };
   }
 
-  #ownAudienceOk(aud: readonly string[], extra: readonly string[] | undefined): boolean {
-    return aud.some((a) => a === this.#ring.issuer || (extra?.includes(a) ?? false));
+  #ownAudienceOk(aud: readonly string[], accepted: readonly string[] | undefined): boolean {
+    return accepted !== undefined && aud.some((a) => accepted.includes(a));
   }
 
   async #verify(
@@ -189,6 +219,7 @@ export class TokenVerifier {
       return fail("malformed", "not a JWT");
     }
     if (typeof iss !== "string" || !iss) return fail("malformed", "the token has no iss");
+    if (iss === this.#ring.assertionIssuer) return fail("not_a_credential", "an IAP assertion is for backends, not a credential");
     const currentDate = new Date(now);
     const own = iss === this.#ring.issuer;
     let payload: JWTPayload;
@@ -221,8 +252,8 @@ export class TokenVerifier {
           requiredClaims: ["exp", "sub"],
           currentDate,
         }));
-        if (payload.email_verified === false || payload.email_verified === "false") {
-          return fail("email_unverified", "the token's email is not verified");
+        if (!state.config.allowUnverifiedEmails && payload.email_verified !== true && payload.email_verified !== "true") {
+          return fail("email_unverified", "the token's email is not verified (email_verified is not true)");
         }
       }
     } catch (e) {
@@ -235,9 +266,15 @@ export class TokenVerifier {
     const email = checkEmail(payload.email);
     if (!email.ok) return fail("missing_email", email.error);
     if (typeof payload.sub !== "string" || !payload.sub) return fail("malformed", "the token has no sub");
+    const principal = principalForEmail(email.value);
+    if (!own) {
+      const domain = email.value.slice(email.value.lastIndexOf("@") + 1);
+      if (principal.startsWith("serviceAccount:")) return fail("domain_not_allowed", "service accounts are identified only by Gatehouse's own tokens");
+      if (!this.#issuers.get(iss)!.config.domains.includes(domain)) return fail("domain_not_allowed", `issuer ${iss} may not assert ${domain} identities`);
+    }
     return {
       ok: true,
-      identity: { principal: principalForEmail(email.value), email: email.value, subjectId: payload.sub, issuer: iss, expiresAt: payload.exp! },
+      identity: { principal, email: email.value, subjectId: payload.sub, issuer: iss, expiresAt: payload.exp! },
       ownAud: own ? (typeof payload.aud === "string" ? [payload.aud] : payload.aud!) : null,
     };
   }
@@ -263,6 +300,7 @@ export class TokenVerifier {
 
   async #discover(config: TrustedIssuerConfig): Promise<JWTVerifyGetKey> {
     let jwksUri = config.jwksUri ?? null;
+    if (!isSecureIssuerUrl(config.issuer)) throw new Error(`issuer ${config.issuer} is not https`);
     if (!jwksUri) {
       const url = `${config.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
       const res = await fetch(url, { signal: AbortSignal.timeout(this.#opts.fetchTimeoutMs), headers: { accept: "application/json" } });
@@ -273,6 +311,7 @@ export class TokenVerifier {
       if (typeof doc.jwks_uri !== "string") throw new Error(`discovery ${url} has no jwks_uri`);
       jwksUri = doc.jwks_uri;
     }
+    if (!isSecureIssuerUrl(jwksUri)) throw new Error(`the JWKS of ${config.issuer} (${jwksUri}) is not https`);
     return createRemoteJWKSet(new URL(jwksUri), {
       timeoutDuration: this.#opts.fetchTimeoutMs,
       cooldownDuration: this.#opts.jwksCooldownMs,
