@@ -12,6 +12,6 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
   const raw = Array.isArray(params.callbackUrl) ? params.callbackUrl[0] : params.callbackUrl;
   const e = env();
   // A Gatehouse path, or an app inside the cookie domain (forward-auth); the actions check again.
-  const callbackUrl = safeReturnUrl(raw, { publicUrl: e.GATEHOUSE_PUBLIC_URL, cookieDomain: e.GATEHOUSE_COOKIE_DOMAIN });
+  const callbackUrl = safeReturnUrl(raw, { publicUrl: e.GATEHOUSE_PUBLIC_URL });
   return <SignInCard callbackUrl={callbackUrl} providers={authProviders()} signInWithPassword={signInWithPassword} signInWithOidc={signInWithOidc} />;
 }

@@ -1,6 +1,6 @@
 // Fixed ports, hosts and paths of the browser-test stack (see playwright.config.ts). Chromium
-// resolves *.example.test to 127.0.0.1, so Gatehouse and the proxied app share a parent domain
-// for the session cookie, as in a real deployment.
+// resolves *.example.test to 127.0.0.1, so Gatehouse and the proxied app are two hosts, as in a
+// real deployment: the app gets its own session through the one-time code exchange.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -13,7 +13,6 @@ export const E2E = {
   nginxPort: port + 2,
   /** Answers 200 once the whole stack is up (Playwright's webServer waits for it). */
   readyPort: port + 3,
-  cookieDomain: "example.test",
   baseURL: `http://gatehouse.example.test:${port}`,
   /** The same server by address, for Node-side requests (Node does not use Chromium's host rules). */
   directURL: `http://127.0.0.1:${port}`,

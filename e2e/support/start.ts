@@ -17,7 +17,6 @@ const env: NodeJS.ProcessEnv = {
   NODE_ENV: "production",
   PORT: String(E2E.port),
   GATEHOUSE_PUBLIC_URL: E2E.baseURL,
-  GATEHOUSE_COOKIE_DOMAIN: E2E.cookieDomain,
   GATEHOUSE_DATA_DIR: E2E.dataDir,
   DATABASE_URL: "",
   AUTH_SECRET: "e2e-only-auth-secret-0123456789abcdef",
@@ -71,10 +70,15 @@ const proxyKey = out.trim().split(/\s+/).pop()!;
 const jwks = createRemoteJWKSet(new URL(`${E2E.directURL}/.well-known/jwks.json`));
 backend = http.createServer((req, res) => {
   const assertion = req.headers["x-goog-iap-jwt-assertion"];
-  jwtVerify(typeof assertion === "string" ? assertion : "", jwks, { issuer: E2E.baseURL, audience: "/projects/100200300/global/backendServices/web", algorithms: ["ES256"] }).then(
+  jwtVerify(typeof assertion === "string" ? assertion : "", jwks, { issuer: `${E2E.baseURL}/iap`, audience: "/projects/100200300/global/backendServices/web", algorithms: ["ES256"] }).then(
     ({ payload }) => {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(`<!doctype html><title>Web app</title><h1>Hello ${String(payload.email)}</h1><p id="path">${req.url}</p>`);
+      // What reached the app, for the specs to check (escaped: this is test output, not a pattern).
+      const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      res.end(
+        `<!doctype html><title>Web app</title><h1>Hello ${esc(String(payload.email))}</h1><p id="path">${esc(req.url ?? "")}</p>` +
+          `<p id="cookies">${esc(req.headers.cookie ?? "")}</p>`,
+      );
     },
     () => {
       res.writeHead(401, { "content-type": "text/plain" });

@@ -9,10 +9,9 @@ export interface SignInState {
   error?: string;
 }
 
-/** Gatehouse paths, or apps inside the cookie domain (forward-auth sign-in); never elsewhere. */
+/** Gatehouse's own paths and origin only (applications are reached through the app-session start). */
 function safeCallback(v: FormDataEntryValue | null): string {
-  const e = env();
-  return safeReturnUrl(v, { publicUrl: e.GATEHOUSE_PUBLIC_URL, cookieDomain: e.GATEHOUSE_COOKIE_DOMAIN });
+  return safeReturnUrl(v, { publicUrl: env().GATEHOUSE_PUBLIC_URL });
 }
 
 export async function signInWithPassword(_prev: SignInState | undefined, formData: FormData): Promise<SignInState> {

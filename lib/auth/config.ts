@@ -49,22 +49,6 @@ function providers(): NextAuthConfig["providers"] {
   return list;
 }
 
-/**
- * With GATEHOUSE_COOKIE_DOMAIN the session cookie is valid on every host below it, so forward-auth
- * (lib/decide/http.ts) recognises the browser on the proxied apps. Names are Auth.js's defaults.
- */
-function sessionCookie(): NonNullable<NextAuthConfig["cookies"]> {
-  const e = env();
-  if (!e.GATEHOUSE_COOKIE_DOMAIN) return {};
-  const secure = e.GATEHOUSE_PUBLIC_URL.startsWith("https://");
-  return {
-    sessionToken: {
-      name: `${secure ? "__Secure-" : ""}authjs.session-token`,
-      options: { domain: e.GATEHOUSE_COOKIE_DOMAIN.replace(/^\./, ""), path: "/", httpOnly: true, sameSite: "lax", secure },
-    },
-  };
-}
-
 export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   adapter: PrismaAdapter(db() as never),
   providers: providers(),
@@ -72,12 +56,11 @@ export const { handlers, auth, signIn, signOut } = NextAuth(() => ({
   pages: { signIn: "/signin" },
   trustHost: true,
   secret: env().AUTH_SECRET,
-  cookies: sessionCookie(),
   callbacks: {
-    // After sign-in: Gatehouse itself, or an app inside the cookie domain (forward-auth return).
+    // After sign-in: Gatehouse itself only. The session cookie is host-only on Gatehouse's host
+    // (Auth.js's default): applications get their own sessions (lib/decide/app-session.ts).
     redirect: ({ url, baseUrl }) => {
-      const e = env();
-      const target = safeReturnUrl(url, { publicUrl: baseUrl, cookieDomain: e.GATEHOUSE_COOKIE_DOMAIN }, "");
+      const target = safeReturnUrl(url, { publicUrl: baseUrl }, "");
       return target === "" ? baseUrl : target.startsWith("/") ? `${baseUrl}${target}` : target;
     },
     // Only identities with an email can map to an IAM principal.

@@ -8,16 +8,38 @@ import { bumpRevision, recordChanges } from "@/lib/db/revision";
 
 export const PROXY_KEY_PREFIX = "ghpk_";
 
+/** Headers Gatehouse reads with another meaning; a region header cannot be one of them. */
+const RESERVED_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "host",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-uri",
+  "x-forwarded-method",
+  "x-original-uri",
+  "x-original-method",
+  "x-gatehouse-proxy-key",
+]);
+
 export function hashProxySecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
 export async function createProxyKey(
   db: PrismaClient,
-  input: { name: string; trusted: boolean; scopes?: string[]; actor: string },
+  input: { name: string; trusted: boolean; scopes?: string[]; regionHeader?: string; actor: string },
 ): Promise<{ id: string; secret: string }> {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/.test(input.name)) {
     throw new AppError("INVALID_ARGUMENT", "a proxy key name is 1–63 letters, digits, dots, dashes or underscores");
+  }
+  const regionHeader = input.regionHeader?.toLowerCase();
+  // A header the proxy sets itself (its GeoIP or CDN), never one a client's request can carry
+  // through; names Gatehouse reads for other purposes are refused.
+  if (regionHeader !== undefined && (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(regionHeader) || RESERVED_HEADERS.has(regionHeader))) {
+    throw new AppError("INVALID_ARGUMENT", `--region-header must be a header name the proxy sets itself (e.g. x-client-region), not "${input.regionHeader}"`);
   }
   const secret = PROXY_KEY_PREFIX + randomBytes(32).toString("base64url");
   return db.$transaction(async (tx) => {
@@ -30,6 +52,7 @@ export async function createProxyKey(
         secretHash: hashProxySecret(secret),
         trusted: input.trusted,
         scopes: input.scopes ?? [],
+        regionHeader: regionHeader ?? null,
         createdBy: input.actor,
       },
     });
@@ -42,7 +65,7 @@ export async function createProxyKey(
         methodName: "CreateProxyCredential",
         serviceName: "gatehouse.local",
         resourceName: `proxyCredentials/${row.id}`,
-        request: { name: input.name, trusted: input.trusted, scopes: input.scopes ?? [] },
+        request: { name: input.name, trusted: input.trusted, scopes: input.scopes ?? [], regionHeader: regionHeader ?? null },
         revision,
       },
     ]);
@@ -56,6 +79,7 @@ export interface ProxyKeyListing {
   prefix: string;
   trusted: boolean;
   scopes: string[];
+  regionHeader: string | null;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
@@ -64,7 +88,7 @@ export interface ProxyKeyListing {
 export async function findProxyKeys(db: PrismaClient): Promise<ProxyKeyListing[]> {
   return db.proxyCredential.findMany({
     orderBy: { createdAt: "asc" },
-    select: { id: true, name: true, prefix: true, trusted: true, scopes: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+    select: { id: true, name: true, prefix: true, trusted: true, scopes: true, regionHeader: true, createdAt: true, lastUsedAt: true, revokedAt: true },
   });
 }
 

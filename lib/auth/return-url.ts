@@ -1,15 +1,9 @@
-// Where sign-in may send the browser afterwards: a path on Gatehouse itself, or — for apps behind
-// a proxy that uses forward-auth — an http(s) URL on a host inside GATEHOUSE_COOKIE_DOMAIN, where
-// the session cookie is valid. Everything else falls back to the console (no open redirects).
+// Where sign-in may send the browser afterwards: a path on Gatehouse itself, or a URL on its own
+// origin (no open redirects). Applications are reached through the application-session exchange
+// (lib/decide/app-session.ts), whose start URL is on Gatehouse's origin: the console's session
+// never needs to, and never does, travel to an application's host.
 
-export function cookieDomainMatches(host: string, cookieDomain: string | undefined): boolean {
-  if (!cookieDomain) return false;
-  const d = cookieDomain.replace(/^\./, "").toLowerCase();
-  const h = host.toLowerCase();
-  return h === d || h.endsWith(`.${d}`);
-}
-
-export function safeReturnUrl(value: unknown, opts: { publicUrl: string; cookieDomain?: string }, fallback = "/iap"): string {
+export function safeReturnUrl(value: unknown, opts: { publicUrl: string }, fallback = "/iap"): string {
   if (typeof value !== "string" || value.length === 0 || value.length > 4096) return fallback;
   if (value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\")) return value;
   let url: URL;
@@ -20,6 +14,5 @@ export function safeReturnUrl(value: unknown, opts: { publicUrl: string; cookieD
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") return fallback;
   if (url.username || url.password) return fallback;
-  if (url.origin === new URL(opts.publicUrl).origin) return url.toString();
-  return cookieDomainMatches(url.hostname, opts.cookieDomain) ? url.toString() : fallback;
+  return url.origin === new URL(opts.publicUrl).origin ? url.toString() : fallback;
 }

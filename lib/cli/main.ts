@@ -31,8 +31,11 @@ const USAGE = `Usage: npm run gatehouse -- <command>
 
   apply -f FILE [--dry-run]          make the database match a world file (YAML or JSON)
   export [-o FILE]                   write the current world as a world file
-  proxy-key create --name NAME [--trusted] [--scope RESOURCE]…
-                                     create a proxy credential (printed once, stored hashed)
+  proxy-key create --name NAME [--trusted] [--scope RESOURCE]… [--region-header HEADER]
+                                     create a proxy credential (printed once, stored hashed);
+                                     --trusted: may assert principals, what-if times, explain;
+                                     --region-header: the header in which this proxy reports
+                                     the client's region (set by the proxy, never the client)
   proxy-key list | revoke --name NAME
                                      list or revoke proxy credentials
   audit verify                       check the audit hash chains
@@ -98,21 +101,33 @@ async function main(argv: string[]): Promise<number> {
     }
     case "proxy-key": {
       const [sub, ...args] = rest;
-      const { values } = parseArgs({ args, options: { name: { type: "string" }, trusted: { type: "boolean" }, scope: { type: "string", multiple: true } } });
-      if (sub !== "create" && sub !== "list" && sub !== "revoke") throw new UsageError("proxy-key takes: create --name NAME [--trusted] [--scope RESOURCE]… | list | revoke --name NAME");
+      const { values } = parseArgs({
+        args,
+        options: { name: { type: "string" }, trusted: { type: "boolean" }, scope: { type: "string", multiple: true }, "region-header": { type: "string" } },
+      });
+      if (sub !== "create" && sub !== "list" && sub !== "revoke") {
+        throw new UsageError("proxy-key takes: create --name NAME [--trusted] [--scope RESOURCE]… [--region-header HEADER] | list | revoke --name NAME");
+      }
       if (sub !== "list" && !values.name) throw new UsageError(`proxy-key ${sub} needs --name NAME`);
       const database = await resolveDatabase(env());
       try {
         if (sub === "list") {
           for (const k of await findProxyKeys(db())) {
             const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : k.lastUsedAt ? `last used ${k.lastUsedAt.toISOString()}` : "never used";
-            console.log(`${k.name}\t${k.prefix}…\t${k.trusted ? "trusted" : "token-only"}\t${k.scopes.length ? k.scopes.join(",") : "all resources"}\t${state}`);
+            const region = k.regionHeader ? `region from ${k.regionHeader}` : "no region";
+            console.log(`${k.name}\t${k.prefix}…\t${k.trusted ? "trusted" : "token-only"}\t${k.scopes.length ? k.scopes.join(",") : "all resources"}\t${region}\t${state}`);
           }
         } else if (sub === "revoke") {
           await revokeProxyKey(db(), { name: values.name!, actor: ACTOR });
           console.log(`Revoked proxy key "${values.name}".`);
         } else {
-          const key = await createProxyKey(db(), { name: values.name!, trusted: Boolean(values.trusted), scopes: values.scope ?? [], actor: ACTOR });
+          const key = await createProxyKey(db(), {
+            name: values.name!,
+            trusted: Boolean(values.trusted),
+            scopes: values.scope ?? [],
+            ...(values["region-header"] !== undefined ? { regionHeader: values["region-header"] } : {}),
+            actor: ACTOR,
+          });
           console.log(`Created proxy key "${values.name}"${values.trusted ? " (trusted: may assert principals)" : ""}. It is shown only once:`);
           console.log(key.secret);
         }

@@ -1,18 +1,27 @@
 // The decision service: the one path from a validated request to an answer, shared by the JSON
-// decision API and forward-auth. It resolves the identity (asserted by a trusted proxy, or a
-// verified bearer token), the resource (by name or host mapping), evaluates on the in-memory
-// snapshot, signs the identity headers on allow, and hands a record to the audit log.
-// It never reads the database. When it cannot decide, it fails closed.
+// decision API and forward-auth. It resolves the identity (asserted by a trusted proxy, a
+// verified bearer token, or an application session Gatehouse itself established), the resource
+// (by name or host mapping), evaluates on the in-memory snapshot, signs the identity headers on
+// allow, and hands a record to the audit log. It never reads the database. When it cannot
+// decide, it fails closed.
+//
+// What a caller may see and do depends on its proxy credential:
+//   - any credential: decisions for a token (or anonymously), within its scopes;
+//   - trusted credentials only: assert a principal, ask what-if questions (request.time), ask
+//     for `explain`, and see which binding or rule decided (grantedBy / deniedBy);
+//   - request.regionCode only from credentials that declare a region source (regionHeader).
+// Identity headers are signed only for a real request (not a what-if) on the permission that
+// grants passage through the resource (policy `passagePermission`), never for other permissions.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { evaluate, parsePrincipal, resolveHost, type Decision } from "@/lib/policy";
+import { evaluate, parsePrincipal, passagePermission, resolveHost, type CompiledNode, type Decision } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
 import type { DecisionLog } from "@/lib/audit/decisions";
 import { buildIapHeaders, subjectIdForEmail, type IapHeaders } from "@/lib/identity/assertion";
 import type { KeyRing } from "@/lib/identity/keys";
 import type { TokenVerifier } from "@/lib/identity/verify";
 import type { PolicyEngine } from "./engine";
-import type { ProxyCredentialInfo } from "./proxies";
+import { inScope, type ProxyCredentialInfo } from "./proxies";
 
 /** How long a call with minRevision waits for the engine before failing closed. */
 export const MIN_REVISION_WAIT_MS = 2000;
@@ -20,7 +29,9 @@ export const MIN_REVISION_WAIT_MS = 2000;
 const ZRequestAttrs = z.strictObject({
   method: z.string().regex(/^[A-Za-z]{1,20}$/, "an HTTP method").optional(),
   host: z.string().max(255).optional(),
-  path: z.string().max(8192).optional(),
+  // A fragment never travels in an HTTP request: a path with "#" did not come from a real
+  // request line, and what a backend would make of it is anyone's guess.
+  path: z.string().max(8192).refine((p) => !p.includes("#"), "a request path has no fragment (#)").optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
   regionCode: z
     .string()
@@ -54,7 +65,9 @@ export interface DecisionResponse {
   principal: string | null;
   resource: string;
   permission: string;
+  /** Trusted credentials only. */
   grantedBy?: Decision["grantedBy"];
+  /** Trusted credentials only. */
   deniedBy?: Decision["deniedBy"];
   accessLevels: Decision["accessLevels"];
   headers?: IapHeaders;
@@ -74,10 +87,15 @@ export interface Caller {
   proxy: ProxyCredentialInfo;
 }
 
-/** Identity input: exactly one of an asserted principal, a token, or none (anonymous). */
+/** Identity input: at most one of an asserted principal, a token, or an application session. */
 interface IdentityInput {
   principal?: string;
   token?: string;
+  /**
+   * The email of an application session (lib/decide/app-session.ts) that Gatehouse itself
+   * established and forward-auth verified. Never set from a request body.
+   */
+  sessionEmail?: string;
 }
 
 type ResolvedIdentity = { principal: string | null; email: string | null; subjectId: string | null; tokenError?: string };
@@ -94,25 +112,35 @@ function parsedPrincipal(input: string): ReturnType<typeof parsePrincipal> {
   return p;
 }
 
-async function resolveIdentity(ctx: DecideContext, caller: Caller, input: IdentityInput, audiences: readonly string[]): Promise<ResolvedIdentity> {
-  if (input.principal !== undefined && input.token !== undefined) {
-    throw new AppError("INVALID_ARGUMENT", "give either principal or token, not both");
-  }
+/**
+ * The subject of an identity: the principal's stable id (Principal.id) when Gatehouse stores it,
+ * else one derived from the email — never a token's own `sub`, so that the same person has the
+ * same `sub` in the assertion whichever issuer, session or proxy identified them.
+ */
+function subjectOf(ctx: DecideContext, principal: string, email: string): string {
+  return ctx.engine.current().side.principalIds.get(principal) ?? subjectIdForEmail(email);
+}
+
+async function resolveIdentity(ctx: DecideContext, caller: Caller, input: IdentityInput, audience: string): Promise<ResolvedIdentity> {
+  const given = Number(input.principal !== undefined) + Number(input.token !== undefined) + Number(input.sessionEmail !== undefined);
+  if (given > 1) throw new AppError("INVALID_ARGUMENT", "give either principal or token, not both");
   if (input.principal !== undefined) {
     if (!caller.proxy.trusted) {
       throw new AppError("PERMISSION_DENIED", "this proxy credential is not trusted to assert principals; forward the user's token instead");
     }
     const p = parsedPrincipal(input.principal);
     if (!p.ok) throw new AppError("INVALID_ARGUMENT", `principal: ${p.error}`);
-    const principal = p.value.key;
-    const { side } = ctx.engine.current();
-    return { principal, email: p.value.email, subjectId: side.principalIds.get(principal) ?? subjectIdForEmail(p.value.email) };
+    return { principal: p.value.key, email: p.value.email, subjectId: subjectOf(ctx, p.value.key, p.value.email) };
+  }
+  if (input.sessionEmail !== undefined) {
+    const principal = `user:${input.sessionEmail}`;
+    return { principal, email: input.sessionEmail, subjectId: subjectOf(ctx, principal, input.sessionEmail) };
   }
   if (input.token !== undefined) {
-    const v = await ctx.verifier.verify(input.token, { audiences });
+    // Gatehouse's own ID tokens count only for the resource they were minted for.
+    const v = await ctx.verifier.verify(input.token, { audiences: [audience] });
     if (!v.ok) return { principal: null, email: null, subjectId: null, tokenError: `${v.reason}: ${v.message}` };
-    const { side } = ctx.engine.current();
-    return { principal: v.identity.principal, email: v.identity.email, subjectId: side.principalIds.get(v.identity.principal) ?? v.identity.subjectId };
+    return { principal: v.identity.principal, email: v.identity.email, subjectId: subjectOf(ctx, v.identity.principal, v.identity.email) };
   }
   return { principal: null, email: null, subjectId: null };
 }
@@ -126,31 +154,63 @@ export interface CheckInput extends IdentityInput {
   explain?: boolean;
 }
 
-/** Decides one check. Throws AppError for a malformed call; a denial is a normal answer. */
-export async function decide(ctx: DecideContext, caller: Caller, input: CheckInput): Promise<DecisionResponse> {
-  const started = process.hrtime.bigint();
-  if (input.minRevision !== undefined && !(await ctx.engine.waitFor(BigInt(input.minRevision), MIN_REVISION_WAIT_MS))) {
-    throw new AppError("UNAVAILABLE", `the policy engine has not reached revision ${input.minRevision} yet; try again`);
+/** Read-your-writes: waits (bounded) until the engine has applied `minRevision`, else fails closed. */
+export async function ensureRevision(ctx: DecideContext, minRevision: string | undefined): Promise<void> {
+  if (minRevision !== undefined && !(await ctx.engine.waitFor(BigInt(minRevision), MIN_REVISION_WAIT_MS))) {
+    throw new AppError("UNAVAILABLE", `the policy engine has not reached revision ${minRevision} yet; try again`);
   }
-  const { snapshot, side } = ctx.engine.current();
-  const req = input.request ?? {};
-  // Minimal adaptation to resolveHost's HostResolution (UNMAPPED and AMBIGUOUS both map to no resource).
-  const mapped = !input.resource && req.host ? resolveHost(snapshot, req.host, req.path) : null;
-  const resource = input.resource ?? (mapped?.ok ? mapped.resource : null);
-  if (!resource) {
-    if (!req.host) throw new AppError("INVALID_ARGUMENT", "give a resource, or a request.host that maps to one");
-  }
-  const node = resource ? snapshot.nodes.get(resource) : undefined;
-  if (resource && node && caller.proxy.scopes.length && !caller.proxy.scopes.some((s) => node.chain.includes(s))) {
-    throw new AppError("PERMISSION_DENIED", `this proxy credential may not ask about ${resource}`);
-  }
-  const audience = (resource && side.audiences.get(resource)) || resource || "";
-  const identity = await resolveIdentity(ctx, caller, input, [audience]);
+}
 
-  if (req.time !== undefined && !caller.proxy.trusted) {
-    throw new AppError("PERMISSION_DENIED", "only a trusted proxy credential may set request.time");
+const NOT_IN_SCOPE = "this proxy credential may not ask about this resource";
+
+/**
+ * The proxy's scopes apply to every question, answered or not: an unknown resource name is
+ * checked by its name, and an unmapped host is out of scope for a scoped credential — otherwise
+ * the difference between "out of scope" and "unknown" would tell it what exists elsewhere.
+ */
+function checkScope(caller: Caller, resource: string | null, node: CompiledNode | undefined): void {
+  const scopes = caller.proxy.scopes;
+  if (scopes.length === 0) return;
+  const ok = node ? scopes.some((s) => node.chain.includes(s)) : resource !== null && inScope(caller.proxy, resource);
+  if (!ok) throw new AppError("PERMISSION_DENIED", NOT_IN_SCOPE);
+}
+
+export interface DecideOptions {
+  /** The batch form has already waited for the highest minRevision of its checks. */
+  revisionChecked?: boolean;
+}
+
+/** Decides one check. Throws AppError for a malformed call; a denial is a normal answer. */
+export async function decide(ctx: DecideContext, caller: Caller, input: CheckInput, opts: DecideOptions = {}): Promise<DecisionResponse> {
+  const started = process.hrtime.bigint();
+  if (!opts.revisionChecked) await ensureRevision(ctx, input.minRevision);
+  const now = new Date();
+  if (!ctx.engine.isFresh(now.getTime())) {
+    throw new AppError("UNAVAILABLE", "the policy snapshot is too old to decide on (the database has been unreachable); try again");
   }
-  const time = req.time !== undefined ? new Date(req.time) : new Date();
+  const trusted = caller.proxy.trusted;
+  const req = input.request ?? {};
+  if (req.time !== undefined && !trusted) throw new AppError("PERMISSION_DENIED", "only a trusted proxy credential may set request.time");
+  if (input.explain && !trusted) throw new AppError("PERMISSION_DENIED", "only a trusted proxy credential may ask for explain");
+  if (req.regionCode !== undefined && !caller.proxy.regionHeader) {
+    throw new AppError("PERMISSION_DENIED", "this proxy credential does not report client regions (proxy-key create --region-header)");
+  }
+
+  const { snapshot, side } = ctx.engine.current();
+  let resource: string | null;
+  if (input.resource !== undefined) resource = input.resource;
+  else if (req.host) {
+    // The raw and the normalised path must select the same resource, or neither is asked about.
+    const r = resolveHost(snapshot, req.host, req.path);
+    resource = r.ok ? r.resource : null;
+  } else throw new AppError("INVALID_ARGUMENT", "give a resource, or a request.host that maps to one");
+  const node = resource !== null ? snapshot.nodes.get(resource) : undefined;
+  checkScope(caller, resource, node);
+  const audience = resource === null ? "" : (side.audiences.get(resource) ?? resource);
+  const identity = await resolveIdentity(ctx, caller, input, audience);
+
+  const whatIf = req.time !== undefined;
+  const time = whatIf ? new Date(req.time!) : now;
   const decision: Decision = evaluate(snapshot, {
     principal: identity.principal,
     resource: resource ?? `hosts/${req.host}`,
@@ -164,14 +224,13 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
   if (identity.tokenError) Object.assign(decision, { allowed: false, reason: "UNAUTHENTICATED", grantedBy: undefined });
 
   let headers: IapHeaders | undefined;
-  if (decision.allowed && identity.principal && identity.email) {
+  if (decision.allowed && !whatIf && identity.principal && identity.email && node && passagePermission(node.type) === decision.permission) {
     headers = await buildIapHeaders(ctx.ring, {
       principal: identity.principal,
       email: identity.email,
       subjectId: identity.subjectId ?? subjectIdForEmail(identity.email),
       audience,
       accessLevels: decision.accessLevels.satisfied,
-      // Signed at wall-clock time even when the check was evaluated at a what-if time.
     });
   }
 
@@ -179,7 +238,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
   const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
   ctx.log.record({
     decisionId,
-    timestamp: time,
+    timestamp: now,
     principal: identity.principal,
     resourceName: decision.resource,
     permission: decision.permission,
@@ -196,6 +255,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     latencyUs,
     proxyCredentialId: caller.proxy.id,
     status: identity.tokenError ? { code: 16, message: identity.tokenError } : decision.allowed ? null : { code: 7, message: decision.reason },
+    whatIfTime: whatIf ? time : null,
   });
 
   return {
@@ -206,8 +266,8 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     principal: decision.principal,
     resource: decision.resource,
     permission: decision.permission,
-    ...(decision.grantedBy ? { grantedBy: decision.grantedBy } : {}),
-    ...(decision.deniedBy ? { deniedBy: decision.deniedBy } : {}),
+    ...(trusted && decision.grantedBy ? { grantedBy: decision.grantedBy } : {}),
+    ...(trusted && decision.deniedBy ? { deniedBy: decision.deniedBy } : {}),
     accessLevels: decision.accessLevels,
     ...(headers ? { headers } : {}),
     ...(decision.trace ? { trace: decision.trace } : {}),

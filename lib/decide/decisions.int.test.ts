@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase, testDbInfo, type TestDatabase } from "@/lib/test/db";
 import { STALE_AFTER_MS } from "./engine";
+import { MIN_REVISION_WAIT_MS } from "./decide";
 import { parseCaseTable, parsePrincipal, compareDecision, type LoadedWorld } from "@/lib/policy";
 import { applyWorld } from "@/lib/world/apply";
 import { parseWorld } from "@/lib/world/parse";
@@ -23,6 +24,8 @@ import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "./stack";
 
 const AUTH_SECRET = "test-only-auth-secret-0123456789abcdef";
+/** The demo world's web app's audience: Gatehouse's own tokens count only for their resource. */
+const WEB_AUDIENCE = "/projects/100200300/global/backendServices/web";
 const opts = { actor: "test", catalog: worldCatalog() };
 
 interface Running {
@@ -36,10 +39,15 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startWith(worldText: string, applyOpts: Partial<Parameters<typeof applyWorld>[2]> = {}): Promise<Running> {
+async function startWith(
+  worldText: string,
+  applyOpts: Partial<Parameters<typeof applyWorld>[2]> = {},
+  stackOpts: { maxStalenessMs?: number } = {},
+): Promise<Running> {
   const t = await createTestDatabase();
   await applyWorld(t.prisma, parseWorld(worldText), { ...opts, ...applyOpts });
-  const trustedKey = (await createProxyKey(t.prisma, { name: "trusted", trusted: true, actor: "test" })).secret;
+  // The trusted key also reports client regions (the case table has region access levels).
+  const trustedKey = (await createProxyKey(t.prisma, { name: "trusted", trusted: true, regionHeader: "x-client-region", actor: "test" })).secret;
   const plainKey = (await createProxyKey(t.prisma, { name: "plain", trusted: false, actor: "test" })).secret;
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-spool-"));
   const stack = await startDecisionStack({
@@ -49,6 +57,7 @@ async function startWith(worldText: string, applyOpts: Partial<Parameters<typeof
     authSecret: AUTH_SECRET,
     bootstrapAdmins: [],
     spoolDir,
+    ...stackOpts,
   });
   const server = hotPathServer(stack.ctx);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -247,7 +256,7 @@ describe("decision API", () => {
   });
 
   it("forward-auth speaks Envoy's ext_authz form (original path appended, original method)", async () => {
-    const { token } = await issueIdTokenForPrincipal(r.stack.ctx.prisma, r.stack.ctx.ring, { principal: "user:alice@example.com", audience: "http://gatehouse.test" });
+    const { token } = await issueIdTokenForPrincipal(r.stack.ctx.prisma, r.stack.ctx.ring, { principal: "user:alice@example.com", audience: WEB_AUDIENCE });
     // node:http, because fetch may not set Host (Envoy sends the original one).
     const ask = (path: string, headers: Record<string, string>) =>
       new Promise<{ status: number; headers: { get(name: string): string | null } }>((resolve, reject) => {
@@ -267,14 +276,14 @@ describe("decision API", () => {
     expect((await ask("/%61dmin", { authorization: `Bearer ${token}` })).status).toBe(403);
     const anonymous = await ask("/docs", {});
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("x-gatehouse-signin-url")).toBe(`http://gatehouse.test/signin?callbackUrl=${encodeURIComponent("https://web.example.test/docs")}`);
+    expect(anonymous.headers.get("x-gatehouse-signin-url")).toBe(`http://gatehouse.test/api/v1/app-session/start?rd=${encodeURIComponent("https://web.example.test/docs")}`);
     // A client-sent identity header is not an identity.
     expect((await ask("/docs", { "x-goog-authenticated-user-email": "accounts.google.com:alice@example.com" })).status).toBe(401);
     expect((await ask("/docs", { authorization: `Bearer ${token}`, "x-gatehouse-proxy-key": "ghpk_wrong" })).status).toBe(401);
   });
 
   it("forward-auth answers have an empty body of known length (nginx reuses the connection); browsers get a page", async () => {
-    const { token } = await issueIdTokenForPrincipal(r.stack.ctx.prisma, r.stack.ctx.ring, { principal: "user:alice@example.com", audience: "http://gatehouse.test" });
+    const { token } = await issueIdTokenForPrincipal(r.stack.ctx.prisma, r.stack.ctx.ring, { principal: "user:alice@example.com", audience: WEB_AUDIENCE });
     const ask = (headers: Record<string, string>) =>
       new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
         const req = http.request(`${r.base}/api/v1/forward-auth`, { headers: { host: "web.example.test", "x-gatehouse-proxy-key": r.plainKey, "x-original-uri": "/admin", ...headers } }, (res) => {
@@ -292,10 +301,56 @@ describe("decision API", () => {
       expect(page.status).toBe(status);
       expect(page.headers["content-type"]).toMatch(/^text\/html/);
       expect(Number(page.headers["content-length"])).toBe(Buffer.byteLength(page.body));
-      expect(page.body).toContain(status === 403 ? "CONDITION_NOT_MET" : "/signin?callbackUrl=");
+      expect(page.body).toContain(status === 403 ? "CONDITION_NOT_MET" : "/api/v1/app-session/start?rd=");
     }
     const ok = await ask({ authorization: `Bearer ${token}`, "x-original-uri": "/docs" });
     expect([ok.status, ok.headers["content-length"], ok.body]).toEqual([200, "0", ""]);
+  });
+
+  it("a batch waits once for the highest minRevision, not once per check", async () => {
+    const unreachable = String((await r.t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value + 1000n);
+    const check = { principal: "user:alice@example.com", resource: "projects/demo" };
+    const started = performance.now();
+    const { status, body } = await post(r, { checks: [{ ...check, minRevision: unreachable }, check, { ...check, minRevision: unreachable }, { ...check, minRevision: unreachable }] }, r.trustedKey, "/api/v1/decisions:batch");
+    const elapsed = performance.now() - started;
+    expect(status).toBe(200);
+    const results = body.results as { error?: { code: string }; allowed?: boolean }[];
+    expect(results.map((x) => x.error?.code ?? "answered")).toEqual(["UNAVAILABLE", "answered", "UNAVAILABLE", "UNAVAILABLE"]);
+    expect(elapsed, "one bounded wait for the batch").toBeLessThan(MIN_REVISION_WAIT_MS * 2);
+  });
+
+  it("a scoped credential learns nothing outside its scope, known or unknown", async () => {
+    const scoped = await createProxyKey(r.t.prisma, { name: "scoped-oracle", trusted: true, scopes: ["projects/payments"], actor: "test" });
+    const revision = String((await r.t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value);
+    await post(r, { principal: "user:bob@example.com", resource: "projects/demo", minRevision: revision });
+    const ask = (body: object) => post(r, { principal: "user:bob@example.com", ...body }, scoped.secret);
+    const denied = { status: 403, body: { error: { code: "PERMISSION_DENIED", message: "this proxy credential may not ask about this resource" } } };
+    // Outside the scope: existing and made-up names, mapped and unmapped hosts — one answer.
+    expect(await ask({ resource: "projects/demo/iap_web/compute/services/web" })).toMatchObject(denied);
+    expect(await ask({ resource: "projects/demo/iap_web/compute/services/no-such-thing" })).toMatchObject(denied);
+    expect(await ask({ request: { host: "web.example.test" } })).toMatchObject(denied);
+    expect(await ask({ request: { host: "nowhere.example.test" } })).toMatchObject(denied);
+    // Inside the scope an unknown resource is simply unknown.
+    expect(await ask({ resource: "projects/payments/iap_web/compute/services/no-such-thing" })).toMatchObject({ status: 200, body: { reason: "UNKNOWN_RESOURCE" } });
+  });
+
+  it("a what-if is marked in its audit record (evaluated at its time, logged at the real one) and carries no headers", async () => {
+    const before = Date.now();
+    const { body } = await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/", time: "2031-02-03T04:05:06Z" } });
+    expect(body).toMatchObject({ allowed: true });
+    expect(body.headers).toBeUndefined();
+    const real = (await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/" } })).body;
+    await r.stack.ctx.log.flush();
+    const whatIf = await r.t.prisma.dataAccessLog.findUniqueOrThrow({ where: { decisionId: body.decisionId as string } });
+    expect(whatIf.whatIfTime?.toISOString()).toBe("2031-02-03T04:05:06.000Z");
+    expect(whatIf.timestamp.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(whatIf.timestamp.getTime()).toBeLessThan(Date.now() + 1000);
+    expect((await r.t.prisma.dataAccessLog.findUniqueOrThrow({ where: { decisionId: real.decisionId as string } })).whatIfTime).toBeNull();
+    expect(await verifyDataAccess(r.t.prisma)).toMatchObject({ ok: true });
+  });
+
+  it("a request path with a fragment is refused", async () => {
+    expect(await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/public#x" } })).toMatchObject({ status: 400, body: { error: { code: "INVALID_ARGUMENT" } } });
   });
 
   it("serves the JWKS and the OpenID configuration", async () => {
@@ -348,9 +403,39 @@ describe("when the database goes away", () => {
       await admin.end();
       await new Promise((res) => setTimeout(res, STALE_AFTER_MS + 1500));
       expect((await post(r, check)).body).toMatchObject({ allowed: true, reason: "GRANTED" });
-      const health = (await (await fetch(`${r.base}/healthz`)).json()) as { status: string; engine: { stale: boolean; error: string | null } };
+      // The error text (it names the database) only for a caller holding a proxy credential.
+      const anonymous = await fetch(`${r.base}/healthz`);
+      const text = await anonymous.text();
+      expect(anonymous.status).toBe(200);
+      expect(JSON.parse(text)).toMatchObject({ status: "stale", engine: { stale: true } });
+      expect(text).not.toMatch(/error|database|does not exist/i);
+      const health = (await (await fetch(`${r.base}/healthz`, { headers: { "x-gatehouse-proxy-key": r.plainKey } })).json()) as { status: string; engine: { stale: boolean; error: string | null } };
       expect(health).toMatchObject({ status: "stale", engine: { stale: true } });
       expect(health.engine.error).toBeTruthy();
+    } finally {
+      await new Promise((res) => r.server.close(res));
+      await r.stack.stop();
+      fs.rmSync(r.spoolDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("past the staleness bound", () => {
+  it("decisions fail closed with 503, and so does health", async () => {
+    const r = await startWith(fs.readFileSync(DEMO_WORLD_FILE, "utf8"), {}, { maxStalenessMs: 2500 });
+    try {
+      const check = { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/" } };
+      expect((await post(r, check)).body.allowed).toBe(true);
+      await r.t.prisma.$disconnect();
+      const admin = new pg.Client({ connectionString: testDbInfo().adminUrl });
+      await admin.connect();
+      await admin.query(`DROP DATABASE ${admin.escapeIdentifier(r.t.name)} WITH (FORCE)`);
+      await admin.end();
+      await new Promise((res) => setTimeout(res, 3500));
+      expect(await post(r, check)).toMatchObject({ status: 503, body: { error: { code: "UNAVAILABLE" } } });
+      const health = await fetch(`${r.base}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: "unavailable", engine: { fresh: false } });
     } finally {
       await new Promise((res) => r.server.close(res));
       await r.stack.stop();

@@ -35,6 +35,12 @@ export interface EngineOptions {
   databaseUrl: string;
   bootstrapAdmins: readonly string[];
   pollMs?: number;
+  /**
+   * Decisions are refused (503, fail closed) once the last successful sync with the database is
+   * older than this: an instance cut off from the change feed must not go on enforcing revoked
+   * grants indefinitely. Default DEFAULT_MAX_STALENESS_MS.
+   */
+  maxStalenessMs?: number;
   /** Called after a sync with the non-policy kinds that changed (issuers, proxy credentials). */
   onChange?: (changes: ReadonlyMap<ChangeKind, ReadonlySet<string>>) => void | Promise<void>;
   log?: (message: string) => void;
@@ -42,6 +48,8 @@ export interface EngineOptions {
 
 /** A snapshot older than this (no successful sync) is reported stale by health(). */
 export const STALE_AFTER_MS = 5_000;
+/** Default bound on the snapshot's age past which decisions fail closed (GATEHOUSE_MAX_STALENESS_SECONDS). */
+export const DEFAULT_MAX_STALENESS_MS = 60_000;
 
 export class PolicyEngine {
   private state!: EngineState;
@@ -55,10 +63,14 @@ export class PolicyEngine {
   private waiters: { revision: bigint; resolve: (ok: boolean) => void }[] = [];
   private stopped = false;
 
+  private readonly maxStalenessMs: number;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly opts: EngineOptions,
-  ) {}
+  ) {
+    this.maxStalenessMs = opts.maxStalenessMs ?? DEFAULT_MAX_STALENESS_MS;
+  }
 
   /** Loads the snapshot and starts following changes. */
   async start(): Promise<void> {
@@ -80,11 +92,17 @@ export class PolicyEngine {
     return this.state;
   }
 
-  health(now = Date.now()): { revision: string; lastSyncAt: string; stale: boolean; listening: boolean; error: string | null } {
+  /** Hot path: whether the snapshot is recent enough to decide on (see maxStalenessMs). */
+  isFresh(now: number): boolean {
+    return now - this.lastSyncAt <= this.maxStalenessMs;
+  }
+
+  health(now = Date.now()): { revision: string; lastSyncAt: string; stale: boolean; fresh: boolean; listening: boolean; error: string | null } {
     return {
       revision: this.state.revision.toString(),
       lastSyncAt: new Date(this.lastSyncAt).toISOString(),
       stale: now - this.lastSyncAt > STALE_AFTER_MS,
+      fresh: this.isFresh(now),
       listening: this.listening,
       error: this.lastError,
     };

@@ -1,7 +1,15 @@
 // The hot paths, answered by node:http directly (DESIGN.md §6): the JSON decision API, its batch
-// form, forward-auth for nginx / Traefik / Caddy / Envoy, the JWKS and OpenID configuration, the
-// token endpoint and health. Everything else goes to Next.js.
+// form, forward-auth for nginx / Traefik / Caddy / Envoy, the application-session exchange, the
+// JWKS and OpenID configuration, the token endpoint and health. Everything else goes to Next.js.
+//
+// What forward-auth believes about the original request comes from its proxy (authenticated by
+// its credential), never from the client: the shipped configs overwrite every header read here.
+// The client address is the RIGHTMOST X-Forwarded-For entry (the hop the proxy itself added —
+// nginx's config sets it to $remote_addr, Caddy, Envoy, Traefik and HAProxy append the peer),
+// else the socket's peer; the region only from the header the credential declares (regionHeader).
+import { isIP } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { parse as parseCookies } from "cookie";
 import { decode } from "next-auth/jwt";
 import { AppError, toErrorBody } from "@/lib/errors";
 import type { DecisionLog } from "@/lib/audit/decisions";
@@ -11,7 +19,18 @@ import { openidConfiguration } from "@/lib/identity/openid";
 import { handleTokenRequest } from "@/lib/identity/token-endpoint";
 import type { TokenVerifier } from "@/lib/identity/verify";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
-import { decide, ZBatchRequest, ZDecisionRequest, type Caller, type CheckInput, type DecideContext, type DecisionResponse } from "./decide";
+import { resolveHost } from "@/lib/policy";
+import {
+  APP_CALLBACK_PATH,
+  APP_SESSION_CALLBACK_PATH,
+  APP_SESSION_COOKIE,
+  APP_SESSION_COOKIE_SECURE,
+  APP_SESSION_START_PATH,
+  appSessionCookie,
+  safeAppPath,
+  type AppSessions,
+} from "./app-session";
+import { decide, MIN_REVISION_WAIT_MS, ZBatchRequest, ZDecisionRequest, type Caller, type CheckInput, type DecideContext, type DecisionResponse } from "./decide";
 import type { PolicyEngine } from "./engine";
 import type { ProxyCredentials } from "./proxies";
 
@@ -24,6 +43,7 @@ export interface HotPathContext extends DecideContext {
   ring: KeyRing;
   verifier: TokenVerifier;
   log: DecisionLog;
+  appSessions: AppSessions;
 }
 
 const FORWARD_AUTH_PATH = "/api/v1/forward-auth";
@@ -31,8 +51,11 @@ const MAX_BODY = 64 * 1024;
 const MAX_BATCH_BODY = 2 * 1024 * 1024;
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
 
-/** Auth.js session cookies (plain and __Secure- variants); the cookie name is the JWE salt. */
-const SESSION_COOKIES = ["__Secure-authjs.session-token", "authjs.session-token"];
+/**
+ * The console's Auth.js session cookies (plain and __Secure- variants; the name is the JWE salt).
+ * Read only by the application-session start, on Gatehouse's own origin — never by forward-auth.
+ */
+const CONSOLE_SESSION_COOKIES = ["__Secure-authjs.session-token", "authjs.session-token"];
 
 function sendJson(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(text).toString(), ...headers });
@@ -50,11 +73,11 @@ function decisionJson(d: DecisionResponse): string {
   return `${JSON.stringify(rest).slice(0, -1)},"headers":${iapHeadersJson(headers)}}`;
 }
 
-function sendError(res: ServerResponse, err: unknown): void {
+function sendError(res: ServerResponse, err: unknown, allow: string): void {
   const { status, body } = toErrorBody(err);
   if (status === 500) console.error(err);
-  // Every hot path that takes a body is POST; a body over the limit is not read to its end.
-  send(res, status, body, status === 405 ? { allow: "POST" } : status === 413 ? { connection: "close" } : {});
+  // A body over the limit is not read to its end.
+  send(res, status, body, status === 405 ? { allow } : status === 413 ? { connection: "close" } : {});
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -130,10 +153,26 @@ async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: Serve
   const parsed = ZBatchRequest.safeParse(parseJson(await readBody(req, MAX_BATCH_BODY)));
   if (!parsed.success) throw new AppError("INVALID_ARGUMENT", "a batch is { checks: [ 1 to 100 decision requests ] }", zodDetails(parsed.error));
   // Each check is answered on its own: a malformed one gets its own { error }, in its position.
-  const results: string[] = [];
-  for (const raw of parsed.data.checks) {
+  const checks = parsed.data.checks.map((raw): { check: CheckInput } | { error: unknown } => {
     try {
-      results.push(decisionJson(await decide(ctx, caller, toCheck(raw))));
+      return { check: toCheck(raw) };
+    } catch (error) {
+      return { error };
+    }
+  });
+  // Read-your-writes for the whole batch: one bounded wait for the highest revision asked for,
+  // not one per check; a check whose revision is still not there fails closed on its own.
+  let highest = -1n;
+  for (const c of checks) if ("check" in c && c.check.minRevision !== undefined && BigInt(c.check.minRevision) > highest) highest = BigInt(c.check.minRevision);
+  if (highest >= 0n) await ctx.engine.waitFor(highest, MIN_REVISION_WAIT_MS);
+  const results: string[] = [];
+  for (const c of checks) {
+    try {
+      if ("error" in c) throw c.error;
+      if (c.check.minRevision !== undefined && BigInt(c.check.minRevision) > ctx.engine.current().revision) {
+        throw new AppError("UNAVAILABLE", `the policy engine has not reached revision ${c.check.minRevision} yet; try again`);
+      }
+      results.push(decisionJson(await decide(ctx, caller, c.check, { revisionChecked: true })));
     } catch (e) {
       results.push(JSON.stringify(toErrorBody(e).body));
     }
@@ -141,69 +180,108 @@ async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: Serve
   sendJson(res, 200, `{"results":[${results.join(",")}]}`);
 }
 
-/** Resolves the forward-auth identity: Proxy-Authorization, then Authorization, then the session cookie. */
-async function forwardIdentity(ctx: HotPathContext, req: IncomingMessage): Promise<{ token?: string; principal?: string; sessionEmail?: string }> {
+function cookies(req: IncomingMessage): Record<string, string | undefined> {
+  const raw = header(req, "cookie");
+  // cookie.parse never throws: a malformed %-escape is kept as it is (and then fails to verify).
+  return raw ? parseCookies(raw) : {};
+}
+
+/**
+ * The forward-auth identity: Proxy-Authorization, then Authorization (bearer tokens, as IAP
+ * accepts them), then this application's own session cookie. Never the console's session.
+ */
+async function forwardIdentity(ctx: HotPathContext, req: IncomingMessage, host: string): Promise<{ token?: string; sessionEmail?: string }> {
   const token = bearer(req.headers["proxy-authorization"]) ?? bearer(req.headers.authorization);
   if (token) return { token };
-  const cookies = header(req, "cookie");
-  if (!cookies) return {};
-  for (const name of SESSION_COOKIES) {
-    const m = cookies.match(new RegExp(`(?:^|;\\s*)${name.replace(/[.]/g, "\\.")}=([^;]+)`));
-    if (!m?.[1]) continue;
-    const payload = await sessionFromCookie(ctx, name, decodeURIComponent(m[1]));
-    if (payload) return { sessionEmail: payload };
+  const jar = cookies(req);
+  for (const name of [APP_SESSION_COOKIE_SECURE, APP_SESSION_COOKIE]) {
+    const value = jar[name];
+    if (!value) continue;
+    const session = await ctx.appSessions.open(value, host);
+    if (session) return { sessionEmail: session.email };
   }
   return {};
 }
 
-const sessionCache = new Map<string, { email: string; until: number }>();
-async function sessionFromCookie(ctx: HotPathContext, name: string, value: string): Promise<string | null> {
-  const hit = sessionCache.get(value);
-  const now = Date.now();
-  if (hit && hit.until > now) return hit.email;
-  try {
-    const jwt = await decode({ token: value, secret: ctx.authSecret, salt: name });
-    const email = typeof jwt?.email === "string" ? jwt.email.toLowerCase() : null;
-    const exp = typeof jwt?.exp === "number" ? jwt.exp * 1000 : 0;
-    if (!email || exp <= now) return null;
-    if (sessionCache.size > 10_000) sessionCache.clear();
-    sessionCache.set(value, { email, until: Math.min(exp, now + 60_000) });
-    return email;
-  } catch {
-    return null;
+/** The console session (email and expiry, epoch ms) in a request to Gatehouse's own origin. */
+async function consoleSession(ctx: HotPathContext, req: IncomingMessage): Promise<{ email: string; expiresAt: number } | null> {
+  const jar = cookies(req);
+  for (const name of CONSOLE_SESSION_COOKIES) {
+    const value = jar[name];
+    if (!value) continue;
+    try {
+      const jwt = await decode({ token: value, secret: ctx.authSecret, salt: name });
+      const email = typeof jwt?.email === "string" ? jwt.email.toLowerCase() : null;
+      const exp = typeof jwt?.exp === "number" ? jwt.exp * 1000 : 0;
+      if (email && exp > Date.now()) return { email, expiresAt: exp };
+    } catch {
+      // not a session of ours
+    }
   }
+  return null;
 }
 
-function signInUrl(ctx: HotPathContext, original: string): string {
-  return `${ctx.publicUrl}/signin?callbackUrl=${encodeURIComponent(original)}`;
+function startUrl(ctx: HotPathContext, original: string): string {
+  return `${ctx.publicUrl}${APP_SESSION_START_PATH}?rd=${encodeURIComponent(original)}`;
+}
+
+/**
+ * The client's address as the proxy saw it: the rightmost X-Forwarded-For entry (the hop the
+ * proxy added; anything left of it came from the client), else the socket's peer.
+ */
+function clientIp(req: IncomingMessage): string | undefined {
+  const xff = header(req, "x-forwarded-for");
+  if (xff) {
+    const last = xff.slice(xff.lastIndexOf(",") + 1).trim();
+    return isIP(last) ? last : undefined;
+  }
+  const peer = remoteIp(req);
+  return peer && isIP(peer) ? peer : undefined;
+}
+
+/**
+ * The original request's URI as the proxy reported it: origin form ("/path?query"), or an
+ * absolute http(s) URL (reduced to its path and query). Anything else is a 400: a fragment never
+ * travels in a request line, and an unparseable URI cannot be decided on.
+ */
+function originalUri(uri: string): string {
+  if (uri.length > 8192) throw new AppError("INVALID_ARGUMENT", "the original request URI is too long");
+  if (uri.includes("#")) throw new AppError("INVALID_ARGUMENT", "the original request URI has a fragment (#)");
+  if (/^https?:\/\//i.test(uri)) {
+    try {
+      const u = new URL(uri);
+      return u.pathname + u.search;
+    } catch {
+      throw new AppError("INVALID_ARGUMENT", "the original request URI is not a valid URL");
+    }
+  }
+  if (!uri.startsWith("/")) throw new AppError("INVALID_ARGUMENT", "the original request URI must start with /");
+  return uri;
 }
 
 async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const caller = authenticateProxy(ctx, header(req, "x-gatehouse-proxy-key"));
   // The original request: nginx auth_request (X-Original-*), Traefik/Caddy (X-Forwarded-*),
-  // Envoy ext_authz (the check request carries the original method and path).
+  // Envoy ext_authz (the check request carries the original method and path). Method-override
+  // headers and parameters (X-HTTP-Method-Override, _method) are never read: the method decided
+  // on is the one on the request line.
   const method = header(req, "x-original-method") ?? header(req, "x-forwarded-method") ?? (req.method === "HEAD" ? "GET" : req.method) ?? "GET";
   // Envoy's ext_authz HTTP service appends the original path to the check path instead.
   const suffix = (req.url ?? "").startsWith(`${FORWARD_AUTH_PATH}/`) ? (req.url ?? "").slice(FORWARD_AUTH_PATH.length) : "/";
-  let uri = header(req, "x-original-uri") ?? header(req, "x-forwarded-uri") ?? suffix;
+  const uri = originalUri(header(req, "x-original-uri") ?? header(req, "x-forwarded-uri") ?? suffix);
   const host = (header(req, "x-forwarded-host") ?? header(req, "host") ?? "").split(",")[0]!.trim();
   const proto = header(req, "x-forwarded-proto") ?? "https";
-  const ip = (header(req, "x-forwarded-for") ?? header(req, "x-real-ip") ?? "").split(",")[0]!.trim() || remoteIp(req);
-  // The client's country for region-based access levels, when the proxy knows it (GeoIP, CDN).
-  const region = (header(req, "x-client-region") ?? header(req, "cf-ipcountry"))?.trim().toUpperCase();
-  if (/^https?:\/\//i.test(uri)) uri = new URL(uri).pathname + new URL(uri).search;
+  const ip = clientIp(req);
+  // The client's country for region access levels, only from the header this proxy declared.
+  const region = caller.proxy.regionHeader ? header(req, caller.proxy.regionHeader)?.trim().toUpperCase() : undefined;
   const path = uri.split("?")[0] ?? "/";
 
-  const id = await forwardIdentity(ctx, req);
+  const id = await forwardIdentity(ctx, req, host);
   const check: CheckInput = {
-    request: { method, host, path, ...(ip && /^[0-9a-fA-F:.]+$/.test(ip) ? { ip } : {}), ...(region && /^[A-Z]{2}$/.test(region) ? { regionCode: region } : {}) },
-    ...(id.token ? { token: id.token } : {}),
+    request: { method, host, path, ...(ip ? { ip } : {}), ...(region && /^[A-Z]{2}$/.test(region) ? { regionCode: region } : {}) },
+    ...id,
   };
-  let d: DecisionResponse;
-  if (id.sessionEmail) {
-    // A Gatehouse session is an identity Gatehouse itself established: assert it.
-    d = await decide(ctx, { ...caller, proxy: { ...caller.proxy, trusted: true } }, { ...check, principal: `user:${id.sessionEmail}` });
-  } else d = await decide(ctx, caller, check);
+  const d = await decide(ctx, caller, check);
 
   const common = { "x-gatehouse-decision-id": d.decisionId, "x-gatehouse-reason": d.reason, "cache-control": "no-store" };
   if (d.allowed) {
@@ -215,8 +293,7 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
     const port = header(req, "x-forwarded-port");
     const defaultPort = proto === "https" ? "443" : "80";
     const authority = !host.includes(":") && port && /^\d{1,5}$/.test(port) && port !== defaultPort ? `${host}:${port}` : host;
-    const original = `${proto}://${authority}${uri}`;
-    const signin = signInUrl(ctx, original);
+    const signin = startUrl(ctx, `${proto === "http" ? "http" : "https"}://${authority}${uri}`);
     const headers = {
       ...common,
       "www-authenticate": `Bearer realm="gatehouse"${d.tokenError ? `, error="invalid_token"` : ""}`,
@@ -231,6 +308,69 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
   const headers = { ...common, "x-gatehouse-troubleshoot-url": troubleshoot };
   if (wantsPage(req)) endPage(res, 403, headers, "Access denied", `Reason: ${escapeHtml(d.reason)}. Decision ${escapeHtml(d.decisionId)} (<a href="${escapeHtml(troubleshoot)}">troubleshoot</a>).`);
   else endEmpty(res, 403, headers);
+}
+
+const REDIRECT_HEADERS = { "cache-control": "no-store", "referrer-policy": "no-referrer" } as const;
+
+function redirect(res: ServerResponse, location: string, extra: Record<string, string> = {}): void {
+  res.writeHead(302, { ...REDIRECT_HEADERS, ...extra, location, "content-length": "0" });
+  res.end();
+}
+
+/**
+ * GET {GATEHOUSE_PUBLIC_URL}/api/v1/app-session/start?rd=URL (app-session.ts, step 2): with a
+ * console session, hands the browser a one-time code for the application at `rd`; without one,
+ * sends it to sign in first. Only hosts mapped to a resource are ever redirected to.
+ */
+async function handleAppSessionStart(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") throw new AppError("METHOD_NOT_ALLOWED", "use GET");
+  const rd = new URL(req.url ?? "/", "http://gatehouse.invalid").searchParams.get("rd") ?? "";
+  let target: URL;
+  try {
+    target = new URL(rd);
+  } catch {
+    throw new AppError("INVALID_ARGUMENT", "rd must be the URL of an application Gatehouse protects");
+  }
+  const { snapshot } = ctx.engine.current();
+  if ((target.protocol !== "https:" && target.protocol !== "http:") || target.username || target.password || !resolveHost(snapshot, target.hostname, target.pathname).ok) {
+    throw new AppError("INVALID_ARGUMENT", "rd must be the URL of an application Gatehouse protects");
+  }
+  const session = await consoleSession(ctx, req);
+  if (!session) {
+    redirect(res, `${ctx.publicUrl}/signin?callbackUrl=${encodeURIComponent(`${APP_SESSION_START_PATH}?rd=${encodeURIComponent(target.toString())}`)}`);
+    return;
+  }
+  // A disabled user gets no application session (forward-auth would deny it anyway).
+  if (snapshot.principals.get(`user:${session.email}`)?.disabled === true) throw new AppError("PERMISSION_DENIED", "this account is disabled");
+  const code = await ctx.appSessions.issueCode({ email: session.email, host: target.hostname, sessionExpiresAt: session.expiresAt });
+  redirect(res, `${target.origin}${APP_CALLBACK_PATH}?code=${code}&rd=${encodeURIComponent(target.pathname + target.search)}`);
+}
+
+/**
+ * GET /api/v1/app-session/callback?code=…&rd=PATH, called by an application's proxy for
+ * {app}/_gatehouse/callback (app-session.ts, step 3). Redeems the code on the proxy's host and
+ * sets that host's session cookie.
+ */
+async function handleAppSessionCallback(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const caller = authenticateProxy(ctx, header(req, "x-gatehouse-proxy-key"));
+  if (req.method !== "GET" && req.method !== "HEAD") throw new AppError("METHOD_NOT_ALLOWED", "use GET");
+  const params = new URL(req.url ?? "/", "http://gatehouse.invalid").searchParams;
+  const back = safeAppPath(params.get("rd"));
+  const host = (header(req, "x-forwarded-host") ?? header(req, "host") ?? "").split(",")[0]!.trim();
+  const { snapshot } = ctx.engine.current();
+  const mapped = resolveHost(snapshot, host, back.split("?")[0]);
+  const node = mapped.ok ? snapshot.nodes.get(mapped.resource) : undefined;
+  if (!node || (caller.proxy.scopes.length > 0 && !caller.proxy.scopes.some((s) => node.chain.includes(s)))) {
+    throw new AppError("PERMISSION_DENIED", "this proxy credential may not sign browsers in to this host");
+  }
+  const session = await ctx.appSessions.redeemCode(params.get("code") ?? "", host);
+  if (!session) {
+    endPage(res, 400, { ...REDIRECT_HEADERS }, "Sign-in link expired", `This sign-in link has expired or was already used. <a href="${escapeHtml(back)}">Try again</a>.`);
+    return;
+  }
+  const secure = (header(req, "x-forwarded-proto") ?? "https") !== "http";
+  const value = await ctx.appSessions.seal(host, session);
+  redirect(res, back, { "set-cookie": appSessionCookie(value, session, secure) });
 }
 
 // Forward-auth answers carry no body (Content-Length: 0) unless a browser asked for a page:
@@ -265,6 +405,7 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   let handler: ((ctx: HotPathContext, req: IncomingMessage, res: ServerResponse) => Promise<void> | void) | null = null;
+  let allow = "POST";
   switch (path.startsWith(`${FORWARD_AUTH_PATH}/`) ? FORWARD_AUTH_PATH : path) {
     case "/api/v1/decisions":
       handler = handleDecisions;
@@ -290,6 +431,14 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
     case "/.well-known/openid-configuration":
       handler = (c, _rq, rs) => send(rs, 200, openidConfiguration(c.publicUrl), { "cache-control": "public, max-age=3600" });
       break;
+    case APP_SESSION_START_PATH:
+      handler = handleAppSessionStart;
+      allow = "GET, HEAD";
+      break;
+    case APP_SESSION_CALLBACK_PATH:
+      handler = handleAppSessionCallback;
+      allow = "GET, HEAD";
+      break;
     case "/api/v1/token":
       handler = async (c, rq, rs) => {
         if (rq.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
@@ -299,11 +448,21 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
       };
       break;
     case "/healthz":
-      handler = (c, _rq, rs) => {
+      handler = (c, rq, rs) => {
         const engine = c.engine.health();
-        const audit = c.log.getStats();
-        // Decisions continue from the last snapshot when the database is away: "stale", not down.
-        send(rs, 200, { status: engine.stale ? "stale" : "ok", engine, audit: { ...audit, spoolFile: undefined } });
+        const { lastError, spoolFile: _spoolFile, ...audit } = c.log.getStats();
+        // Decisions continue from the last snapshot while the database is away ("stale"), up to
+        // the staleness bound; past it they fail closed and so does health ("unavailable").
+        const status = !engine.fresh ? "unavailable" : engine.stale ? "stale" : "ok";
+        // Error texts (database hosts, SQL) only for a caller holding a proxy credential.
+        const key = header(rq, "x-gatehouse-proxy-key") ?? bearer(rq.headers.authorization);
+        const detailed = key !== undefined && c.proxies.authenticate(key) !== null;
+        const { error, ...engineSummary } = engine;
+        send(rs, engine.fresh ? 200 : 503, {
+          status,
+          engine: detailed ? { ...engineSummary, error } : engineSummary,
+          audit: detailed ? { ...audit, lastError } : audit,
+        });
       };
       break;
     default:
@@ -312,7 +471,7 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
   Promise.resolve()
     .then(() => handler!(ctx, req, res))
     .catch((e: unknown) => {
-      if (!res.headersSent) sendError(res, e);
+      if (!res.headersSent) sendError(res, e, allow);
       else res.destroy();
     });
   return true;

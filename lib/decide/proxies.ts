@@ -10,6 +10,8 @@ export interface ProxyCredentialInfo {
   trusted: boolean;
   /** Resource-name prefixes this proxy may ask about (empty = all). */
   scopes: readonly string[];
+  /** Lower-case name of the header in which this proxy reports the client's region; null = none. */
+  regionHeader: string | null;
 }
 
 const MAX_CACHED = 1000;
@@ -24,7 +26,9 @@ export class ProxyCredentials {
 
   async load(): Promise<void> {
     const rows = await this.prisma.proxyCredential.findMany({ where: { revokedAt: null } });
-    this.byHash = new Map(rows.map((r) => [r.secretHash, { id: r.id, name: r.name, trusted: r.trusted, scopes: r.scopes }]));
+    this.byHash = new Map(
+      rows.map((r) => [r.secretHash, { id: r.id, name: r.name, trusted: r.trusted, scopes: r.scopes, regionHeader: r.regionHeader?.toLowerCase() ?? null }]),
+    );
     this.seen = new Map();
   }
 

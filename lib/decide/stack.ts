@@ -6,6 +6,7 @@ import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { DecisionLog } from "@/lib/audit/decisions";
 import { KeyRing } from "@/lib/identity/keys";
 import { TokenVerifier } from "@/lib/identity/verify";
+import { AppSessions } from "./app-session";
 import { PolicyEngine } from "./engine";
 import { handleHotPath, type HotPathContext } from "./http";
 import { ProxyCredentials } from "./proxies";
@@ -17,6 +18,8 @@ export interface StackOptions {
   authSecret: string;
   bootstrapAdmins: readonly string[];
   spoolDir: string;
+  /** See EngineOptions.maxStalenessMs (GATEHOUSE_MAX_STALENESS_SECONDS). */
+  maxStalenessMs?: number;
   log?: (message: string) => void;
 }
 
@@ -36,6 +39,7 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
   const engine = new PolicyEngine(o.prisma, {
     databaseUrl: o.databaseUrl,
     bootstrapAdmins: o.bootstrapAdmins,
+    ...(o.maxStalenessMs !== undefined ? { maxStalenessMs: o.maxStalenessMs } : {}),
     ...(o.log ? { log: o.log } : {}),
     onChange: async (changes) => {
       if (changes.has("trustedIssuer")) await verifier.refreshIssuers(o.prisma);
@@ -48,7 +52,17 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
   const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
   usageTimer.unref();
   return {
-    ctx: { prisma: o.prisma, proxies, publicUrl: o.publicUrl, authSecret: o.authSecret, engine, ring, verifier, log },
+    ctx: {
+      prisma: o.prisma,
+      proxies,
+      publicUrl: o.publicUrl,
+      authSecret: o.authSecret,
+      engine,
+      ring,
+      verifier,
+      log,
+      appSessions: new AppSessions(o.prisma, o.authSecret),
+    },
     async stop() {
       clearInterval(usageTimer);
       stopKeys();

@@ -10,7 +10,7 @@ export type { ValidationIssue, ValidationResult, ValidationContext, HostRouteInp
 export { normaliseEmail, checkEmail, checkDomain, parseMember, parsePrincipal, parseDenyPrincipal, emailDomain } from "./members";
 export type { Member, ParsedPrincipal } from "./members";
 export { PREDEFINED_ROLES, PREDEFINED_ROLE_MAP, KNOWN_PERMISSIONS, isCustomRoleName } from "./roles";
-export { parseResourceName, resourceTypeOf, defaultPermission, isWebResourceType, PERMISSIONS, normalisePermission } from "./resources";
+export { parseResourceName, resourceTypeOf, defaultPermission, passagePermission, isWebResourceType, PERMISSIONS, normalisePermission } from "./resources";
 export { normaliseHost, normalisePath, normalisePathPrefix, rawPath, pathVariants } from "./request";
 export { compileCondition, MAX_LOGICAL_OPERATORS, MAX_EXPRESSION_LENGTH } from "./cel";
 export type { ConditionError, CompileConditionResult } from "./cel";

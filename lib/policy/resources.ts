@@ -79,6 +79,29 @@ export function defaultPermission(type: string): string {
   }
 }
 
+/**
+ * The permission that grants passage through a resource that traffic actually reaches — an IAP
+ * web service or version, a tunnel instance, a serverless service or a function — or null for
+ * every other kind (containers, the hierarchy). Identity headers are signed only for a decision
+ * on exactly this permission: any other permission (asked by a permission-aware UI, a what-if)
+ * says nothing about passage, and its answer must never carry a usable assertion.
+ */
+export function passagePermission(type: string): string | null {
+  switch (type) {
+    case RESOURCE_TYPES.iapWebService:
+    case RESOURCE_TYPES.iapWebServiceVersion:
+      return PERMISSIONS.webAccess;
+    case RESOURCE_TYPES.iapTunnelInstance:
+      return PERMISSIONS.tunnelAccess;
+    case RESOURCE_TYPES.runService:
+      return PERMISSIONS.runInvoke;
+    case RESOURCE_TYPES.cloudFunction:
+      return PERMISSIONS.functionInvoke;
+    default:
+      return null;
+  }
+}
+
 /** Web resources carry the IAP on/off switch: backend services, App Engine services/versions, Cloud Run services behind IAP. */
 export function isWebResourceType(type: string): boolean {
   return type === RESOURCE_TYPES.iapWebService || type === RESOURCE_TYPES.iapWebServiceVersion;

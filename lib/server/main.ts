@@ -75,6 +75,7 @@ async function start(): Promise<void> {
     authSecret: secret,
     bootstrapAdmins: env.GATEHOUSE_BOOTSTRAP_ADMINS,
     spoolDir: path.join(env.GATEHOUSE_DATA_DIR, "spool"),
+    maxStalenessMs: env.GATEHOUSE_MAX_STALENESS_SECONDS * 1000,
     log: (m) => console.log(`  ${m}`),
   });
   const ctx = stack.ctx;
