@@ -1,6 +1,7 @@
 // The application behind the proxy in the proxy tests — and the example of docs/backend.md.
 // It trusts nothing but the signed header: `x-goog-iap-jwt-assertion` verified against
-// Gatehouse's JWKS with the expected issuer and audience. The plain
+// Gatehouse's JWKS with the assertion's issuer (GATEHOUSE_PUBLIC_URL + "/iap" — never the ID
+// tokens' issuer, so no ID token passes) and the expected audience. The plain
 // `x-goog-authenticated-user-*` headers are echoed only so the tests can see what reached it.
 import http from "node:http";
 import type net from "node:net";
@@ -11,7 +12,7 @@ export function iapVerifier(gatehouseUrl: string, audience: string) {
   const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL("/.well-known/jwks.json", gatehouseUrl));
   return async function verify(assertion: string | undefined) {
     if (!assertion) throw new Error("no x-goog-iap-jwt-assertion header");
-    const { payload } = await jwtVerify(assertion, jwks, { issuer: gatehouseUrl, audience, algorithms: ["ES256"] });
+    const { payload } = await jwtVerify(assertion, jwks, { issuer: `${gatehouseUrl}/iap`, audience, algorithms: ["ES256"] });
     if (typeof payload.email !== "string" || !payload.sub) throw new Error("assertion without email/sub");
     return { email: payload.email, sub: payload.sub, payload };
   };
@@ -31,6 +32,11 @@ export interface Seen {
   userIdHeader: string | undefined;
   /** Headers that must never reach the application. */
   proxyKeyHeader: string | undefined;
+  /** Credential and method headers as received (what the proxy let through). */
+  authorization: string | undefined;
+  proxyAuthorization: string | undefined;
+  cookie: string | undefined;
+  methodOverride: string | undefined;
 }
 
 export interface Backend {
@@ -59,6 +65,10 @@ export async function startBackend(options: { gatehouseUrl: string; audience: st
       userEmailHeader: one(req.headers["x-goog-authenticated-user-email"]),
       userIdHeader: one(req.headers["x-goog-authenticated-user-id"]),
       proxyKeyHeader: one(req.headers["x-gatehouse-proxy-key"]),
+      authorization: one(req.headers.authorization),
+      proxyAuthorization: one(req.headers["proxy-authorization"]),
+      cookie: one(req.headers.cookie),
+      methodOverride: one(req.headers["x-http-method-override"]),
     };
     seen.push(record);
     verify(one(req.headers["x-goog-iap-jwt-assertion"])).then(

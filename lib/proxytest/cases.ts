@@ -14,6 +14,7 @@ import { startGatehouse, lastWord, type Gatehouse } from "./gatehouse";
 import { startIssuer, type Issuer } from "./issuer";
 import { rawRequest, stopAll, type RawResponse } from "./procs";
 import { APP_HOST, startCaddy, startNginx, type RunningProxy } from "./proxies";
+import { defineHardeningCases } from "./hardening";
 import {
   ALICE,
   APP_AUDIENCE,
@@ -21,10 +22,13 @@ import {
   BATCH_SA,
   BOB,
   CAROL,
+  CHARGE_AUDIENCE,
   CHARGE_SERVICE,
   GATEWAY_SA,
   MALLORY,
+  REFUND_AUDIENCE,
   REFUND_FUNCTION,
+  TEST_USERS,
   WIKI_HOST,
   applyTestWorld,
   testWorld,
@@ -73,8 +77,8 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
     const world = (engMembers?: string[]) => testWorld({ issuer: issuer.issuer, audience: issuer.audience, engMembers });
 
     /** A request to the proxy for app.example.com, the path sent as is. */
-    const viaProxy = (path: string, headers: Record<string, string> = {}) =>
-      rawRequest({ port: proxy.port, path, headers: { host: APP_HOST, ...headers } });
+    const viaProxy = (path: string, headers: Record<string, string> = {}, method = "GET") =>
+      rawRequest({ port: proxy.port, path, method, headers: { host: APP_HOST, ...headers } });
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
     /** Runs `fn` and returns what reached the backend meanwhile. */
@@ -121,7 +125,7 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
       backend = await startBackend({ gatehouseUrl: gatehouse.url, audience: APP_AUDIENCE });
       const targets = { gatehousePort: gatehouse.port, appPort: backend.port, proxyKey };
       proxy = kind === "nginx" ? await startNginx(targets) : await startCaddy(targets);
-      for (const email of [ALICE, BOB, CAROL, MALLORY]) tokens[email] = await issuer.mint(email);
+      for (const email of TEST_USERS) tokens[email] = await issuer.mint(email);
     });
 
     afterAll(async () => {
@@ -132,7 +136,8 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
 
     it("allowed user → 200, and the backend verifies the signed identity (ES256, kid in the JWKS, iss, aud)", async () => {
       const seen = await expectAllowedAs(viaProxy("/public", bearer(tokens[ALICE]!)), ALICE, "alice /public");
-      expect(seen.verified).toMatchObject({ iss: gatehouse.url, aud: APP_AUDIENCE });
+      // The assertion's own issuer, never the ID tokens' (GATEHOUSE_PUBLIC_URL).
+      expect(seen.verified).toMatchObject({ iss: `${gatehouse.url}/iap`, aud: APP_AUDIENCE });
       expect(seen.userEmailHeader).toBe(`accounts.google.com:${ALICE}`);
       // As IAP: `sub` is the prefixed stable id, and the unsigned id header repeats it.
       expect(seen.verified!.sub).toMatch(/^accounts\.google\.com:.+/);
@@ -153,7 +158,7 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
       expect(header.alg).toBe("ES256");
       const jwks = (await rawRequest({ port: gatehouse.port, path: "/.well-known/jwks.json" })).json<{ keys: { kid: string }[] }>();
       expect(jwks.keys.map((k) => k.kid)).toContain(header.kid);
-      expect(decodeJwt(assertion)).toMatchObject({ iss: gatehouse.url, aud: APP_AUDIENCE, email: ALICE });
+      expect(decodeJwt(assertion)).toMatchObject({ iss: `${gatehouse.url}/iap`, aud: APP_AUDIENCE, email: ALICE });
     });
 
     it("Proxy-Authorization is preferred over Authorization (as IAP does)", async () => {
@@ -274,10 +279,13 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
     });
 
     it("service account with run.invoker → allowed on its service only", async () => {
-      const gateway = lastWord(await gatehouse.cli("token", "--principal", `serviceAccount:${GATEWAY_SA}`));
-      const batch = lastWord(await gatehouse.cli("token", "--principal", `serviceAccount:${BATCH_SA}`));
-      const ask = async (token: string, resource: string) => {
-        const r = await decide({ token, resource }, proxyKey);
+      // Gatehouse's own tokens are minted for one resource (its audience) and count for that
+      // resource only.
+      const mint = async (sa: string, audience: string) => lastWord(await gatehouse.cli("token", "--principal", `serviceAccount:${sa}`, "--audience", audience));
+      const gateway = await mint(GATEWAY_SA, CHARGE_AUDIENCE);
+      const batch = await mint(BATCH_SA, CHARGE_AUDIENCE);
+      const ask = async (token: string, resource: string, key = proxyKey) => {
+        const r = await decide({ token, resource }, key);
         expect(r.status, r.body).toBe(200);
         return r.json<DecisionAnswer>();
       };
@@ -286,13 +294,20 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
         reason: "GRANTED",
         principal: `serviceAccount:${GATEWAY_SA}`,
         permission: "run.routes.invoke",
+      });
+      // Which binding granted it is for trusted credentials only.
+      expect((await ask(gateway, CHARGE_SERVICE)).grantedBy).toBeUndefined();
+      expect(await ask(gateway, CHARGE_SERVICE, trustedKey)).toMatchObject({
         grantedBy: { role: "roles/run.invoker", member: `serviceAccount:${GATEWAY_SA}` },
       });
-      expect(await ask(gateway, REFUND_FUNCTION)).toMatchObject({ allowed: false, permission: "cloudfunctions.functions.invoke" });
-      expect(await ask(gateway, APP_RESOURCE)).toMatchObject({ allowed: false });
+      expect(await ask(await mint(GATEWAY_SA, REFUND_AUDIENCE), REFUND_FUNCTION)).toMatchObject({ allowed: false, permission: "cloudfunctions.functions.invoke" });
+      expect(await ask(await mint(GATEWAY_SA, APP_AUDIENCE), APP_RESOURCE)).toMatchObject({ allowed: false, reason: "NO_MATCHING_BINDING" });
       expect(await ask(batch, CHARGE_SERVICE)).toMatchObject({ allowed: false });
+      // The charge token at another resource is no identity there at all.
+      expect(await ask(gateway, REFUND_FUNCTION)).toMatchObject({ allowed: false, reason: "UNAUTHENTICATED" });
       // …and through the proxy, the gateway's token opens nothing but its service.
-      await expectDenied(viaProxy("/public", bearer(gateway)), 403, "gateway SA at app");
+      await expectDenied(viaProxy("/public", bearer(gateway)), 401, "gateway SA's charge token at app");
+      await expectDenied(viaProxy("/public", bearer(await mint(GATEWAY_SA, APP_AUDIENCE))), 403, "gateway SA's app token at app");
     });
 
     it("proxy credentials: a wrong key is 401 and an untrusted key cannot assert a principal", async () => {
@@ -303,7 +318,23 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
       });
       expect(bad.status).toBe(401);
       const asserted = await decide({ principal: `user:${ALICE}`, resource: APP_RESOURCE, request: { path: "/public" } }, proxyKey);
-      expect(asserted.status === 200 ? asserted.json<DecisionAnswer>().allowed : false, asserted.body).toBe(false);
+      expect(asserted.status, asserted.body).toBe(403);
+      expect(asserted.json<{ error: { code: string } }>().error.code).toBe("PERMISSION_DENIED");
+    });
+
+    defineHardeningCases(kind, {
+      gatehouse: () => gatehouse,
+      backend: () => backend,
+      issuer: () => issuer,
+      proxyPort: () => proxy.port,
+      proxyKey: () => proxyKey,
+      trustedKey: () => trustedKey,
+      token: (email) => tokens[email] ?? (() => { throw new Error(`no token minted for ${email}`); })(),
+      viaProxy,
+      decide,
+      reaching,
+      expectDenied,
+      expectAllowedAs,
     });
 
     // Last: it stops Gatehouse.

@@ -48,7 +48,7 @@ export function renderNginxSite(shipped: string, listenPort: number, t: ProxyTar
   s = replaceOnce(s, "listen 80;", `listen 127.0.0.1:${listenPort};`);
   s = replaceOnce(s, "server 127.0.0.1:3000;", `server 127.0.0.1:${t.gatehousePort};`);
   s = replaceOnce(s, "server 127.0.0.1:8080;", `server 127.0.0.1:${t.appPort};`);
-  s = replaceOnce(s, `X-Gatehouse-Proxy-Key "ghpk_REPLACE_WITH_PROXY_KEY";`, `X-Gatehouse-Proxy-Key "${t.proxyKey}";`);
+  s = replaceOnce(s, `default "ghpk_REPLACE_WITH_PROXY_KEY";`, `default "${t.proxyKey}";`);
   return s;
 }
 

@@ -14,6 +14,9 @@ export const WIKI_RESOURCE = "projects/demo/iap_web/compute/services/wiki";
 export const WIKI_HOST = "wiki.example.com";
 export const CHARGE_SERVICE = "projects/payments/locations/europe-west1/services/charge";
 export const REFUND_FUNCTION = "projects/payments/locations/europe-west1/functions/refund";
+/** Their audiences (a serverless target's: /projects/{number}/{rest of its name}). */
+export const CHARGE_AUDIENCE = "/projects/100200301/locations/europe-west1/services/charge";
+export const REFUND_AUDIENCE = "/projects/100200301/locations/europe-west1/functions/refund";
 export const GATEWAY_SA = "gateway@payments.iam.gserviceaccount.com";
 export const BATCH_SA = "batch-job@payments.iam.gserviceaccount.com";
 
@@ -21,6 +24,14 @@ export const ALICE = "alice@example.com"; // in eng: reaches app except /admin
 export const BOB = "bob@example.com"; // joins and leaves eng during the tests
 export const CAROL = "carol@example.com"; // no binding on app (wiki only)
 export const MALLORY = "mallory@example.com"; // in eng, but a deny policy names her
+export const DAVE = "dave@example.com"; // reaches app from Germany only (region access level)
+export const ERIN = "erin@example.com"; // reaches app from 10.0.0.0/8 only (IP access level)
+export const FRANK = "frank@example.com"; // holds the role on app, but is disabled
+export const GRACE = "grace@example.com"; // reaches app with GET only (request.method condition)
+export const AUDITOR = "auditor@example.com"; // Private Logs Viewer on the organization, nothing on app
+export const TEST_USERS = [ALICE, BOB, CAROL, MALLORY, DAVE, ERIN, FRANK, GRACE, AUDITOR];
+export const GERMANY_LEVEL = "accessPolicies/1/accessLevels/germany";
+export const CORP_LEVEL = "accessPolicies/1/accessLevels/corp";
 
 export function testWorld(options: { issuer: string; audience: string; engMembers?: string[] }) {
   return {
@@ -35,7 +46,11 @@ export function testWorld(options: { issuer: string; audience: string; engMember
       { name: CHARGE_SERVICE, displayName: "Charge API" },
       { name: REFUND_FUNCTION, displayName: "Refund function" },
     ],
-    users: [ALICE, BOB, CAROL, MALLORY].map((email) => ({ email })),
+    users: TEST_USERS.map((email) => ({ email, ...(email === FRANK ? { disabled: true } : {}) })),
+    accessLevels: [
+      { name: GERMANY_LEVEL, title: "Germany", basic: { conditions: [{ regions: ["DE"] }] } },
+      { name: CORP_LEVEL, title: "Corp network", basic: { conditions: [{ ipSubnetworks: ["10.0.0.0/8"] }] } },
+    ],
     serviceAccounts: [{ email: GATEWAY_SA, displayName: "API gateway" }, { email: BATCH_SA }],
     groups: [{ email: "eng@example.com", members: options.engMembers ?? [`user:${ALICE}`, `user:${MALLORY}`] }],
     // The issuer may assert the domain of the test users (and only it).
@@ -49,6 +64,16 @@ export function testWorld(options: { issuer: string; audience: string; engMember
             members: ["group:eng@example.com"],
             condition: { title: "Not admin", expression: "!request.path.startsWith('/admin')" },
           },
+        ],
+      },
+      { resource: "organizations/1234", bindings: [{ role: "roles/logging.privateLogViewer", members: [`user:${AUDITOR}`] }] },
+      {
+        resource: APP_RESOURCE,
+        bindings: [
+          { role: "roles/iap.httpsResourceAccessor", members: [`user:${DAVE}`], condition: { title: "In Germany", expression: `'${GERMANY_LEVEL}' in request.auth.access_levels` } },
+          { role: "roles/iap.httpsResourceAccessor", members: [`user:${ERIN}`], condition: { title: "Corp network", expression: `'${CORP_LEVEL}' in request.auth.access_levels` } },
+          { role: "roles/iap.httpsResourceAccessor", members: [`user:${FRANK}`] },
+          { role: "roles/iap.httpsResourceAccessor", members: [`user:${GRACE}`], condition: { title: "Read only", expression: "request.method == 'GET'" } },
         ],
       },
       { resource: WIKI_RESOURCE, bindings: [{ role: "roles/iap.httpsResourceAccessor", members: [`user:${CAROL}`] }] },
