@@ -155,8 +155,8 @@ export interface CheckInput extends IdentityInput {
 }
 
 /** Read-your-writes: waits (bounded) until the engine has applied `minRevision`, else fails closed. */
-export async function ensureRevision(ctx: DecideContext, minRevision: string | undefined): Promise<void> {
-  if (minRevision !== undefined && !(await ctx.engine.waitFor(BigInt(minRevision), MIN_REVISION_WAIT_MS))) {
+async function ensureRevision(ctx: DecideContext, minRevision: string | undefined, waitMs: number): Promise<void> {
+  if (minRevision !== undefined && !(await ctx.engine.waitFor(BigInt(minRevision), waitMs))) {
     throw new AppError("UNAVAILABLE", `the policy engine has not reached revision ${minRevision} yet; try again`);
   }
 }
@@ -176,14 +176,17 @@ function checkScope(caller: Caller, resource: string | null, node: CompiledNode 
 }
 
 export interface DecideOptions {
-  /** The batch form has already waited for the highest minRevision of its checks. */
-  revisionChecked?: boolean;
+  /**
+   * How long to wait for minRevision (default MIN_REVISION_WAIT_MS). The batch form waits once
+   * for the highest minRevision of its checks, then decides each with 0 (reached, or fail closed).
+   */
+  revisionWaitMs?: number;
 }
 
 /** Decides one check. Throws AppError for a malformed call; a denial is a normal answer. */
 export async function decide(ctx: DecideContext, caller: Caller, input: CheckInput, opts: DecideOptions = {}): Promise<DecisionResponse> {
   const started = process.hrtime.bigint();
-  if (!opts.revisionChecked) await ensureRevision(ctx, input.minRevision);
+  await ensureRevision(ctx, input.minRevision, opts.revisionWaitMs ?? MIN_REVISION_WAIT_MS);
   const now = new Date();
   if (!ctx.engine.isFresh(now.getTime())) {
     throw new AppError("UNAVAILABLE", "the policy snapshot is too old to decide on (the database has been unreachable); try again");

@@ -169,10 +169,7 @@ async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: Serve
   for (const c of checks) {
     try {
       if ("error" in c) throw c.error;
-      if (c.check.minRevision !== undefined && BigInt(c.check.minRevision) > ctx.engine.current().revision) {
-        throw new AppError("UNAVAILABLE", `the policy engine has not reached revision ${c.check.minRevision} yet; try again`);
-      }
-      results.push(decisionJson(await decide(ctx, caller, c.check, { revisionChecked: true })));
+      results.push(decisionJson(await decide(ctx, caller, c.check, { revisionWaitMs: 0 })));
     } catch (e) {
       results.push(JSON.stringify(toErrorBody(e).body));
     }
