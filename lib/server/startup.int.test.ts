@@ -97,9 +97,9 @@ describe("a development start (npm run dev) on an empty database", () => {
 
     const page = await request(port, { path: "/signin", localAddress: "127.0.0.1" });
     expect(page.status).toBe(200);
+    expect(page.body).not.toContain(demo.password);
     expect(page.body).toContain("admin@example.com");
     expect(page.body).toContain("password in the terminal");
-    expect(page.body).not.toContain(demo.password);
 
     // A password attempt straight to Auth.js (no server action), claiming another address.
     const from = "127.0.0.77";
