@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { demoCredentials, E2E } from "./support/env";
 import { signInAsDemoAdmin } from "./support/session";
@@ -32,4 +34,14 @@ test("the health endpoint answers without a session", async ({ request }) => {
   const res = await request.get(`${E2E.directURL}/healthz`);
   expect(res.status()).toBe(200);
   expect(await res.json()).toMatchObject({ status: "ok" });
+});
+
+test("the sign-in page never shows the demo password, which stays in the data directory (0600)", async ({ request }) => {
+  // This stack is production with GATEHOUSE_SEED_DEMO=true: seeded, but no demo hint at all.
+  const { email, password } = demoCredentials();
+  expect(fs.statSync(path.join(E2E.dataDir, "demo-credentials.json")).mode & 0o777).toBe(0o600);
+  const html = await (await request.get(`${E2E.directURL}/signin`)).text();
+  expect(html).toContain("Sign in to Gatehouse");
+  expect(html).not.toContain(password);
+  expect(html).not.toContain(email);
 });

@@ -8,6 +8,20 @@ describe("configuration", () => {
     expect(env.DATABASE_URL).toBeUndefined();
   });
 
+  it("seeds the demo world only in development, unless GATEHOUSE_SEED_DEMO says otherwise", () => {
+    expect(parseEnv({ NODE_ENV: "development" }).GATEHOUSE_SEED_DEMO).toBe(true);
+    expect(parseEnv({ NODE_ENV: "production" }).GATEHOUSE_SEED_DEMO).toBe(false);
+    expect(parseEnv({ NODE_ENV: "production", GATEHOUSE_SEED_DEMO: "" }).GATEHOUSE_SEED_DEMO).toBe(false);
+    expect(parseEnv({ NODE_ENV: "test" }).GATEHOUSE_SEED_DEMO).toBe(false);
+    expect(parseEnv({ NODE_ENV: "production", GATEHOUSE_SEED_DEMO: "true" }).GATEHOUSE_SEED_DEMO).toBe(true);
+    expect(parseEnv({ NODE_ENV: "development", GATEHOUSE_SEED_DEMO: "0" }).GATEHOUSE_SEED_DEMO).toBe(false);
+  });
+
+  it("requires verified emails from the console's SSO unless told otherwise", () => {
+    expect(parseEnv({}).GATEHOUSE_OIDC_ALLOW_UNVERIFIED_EMAIL).toBe(false);
+    expect(parseEnv({ GATEHOUSE_OIDC_ALLOW_UNVERIFIED_EMAIL: "true" }).GATEHOUSE_OIDC_ALLOW_UNVERIFIED_EMAIL).toBe(true);
+  });
+
   it("derives the public URL from PORT and normalises the admin list", () => {
     expect(parseEnv({ PORT: "8080" }).GATEHOUSE_PUBLIC_URL).toBe("http://localhost:8080");
     expect(parseEnv({ GATEHOUSE_PUBLIC_URL: "https://gh.example.test/" }).GATEHOUSE_PUBLIC_URL).toBe("https://gh.example.test");
@@ -21,6 +35,7 @@ describe("configuration", () => {
     [{ GATEHOUSE_BOOTSTRAP_ADMINS: "not-an-email" }, /GATEHOUSE_BOOTSTRAP_ADMINS must be comma-separated emails/],
     [{ GATEHOUSE_OIDC_ISSUER: "https://idp.example.test" }, /must be set together/],
     [{ GATEHOUSE_MAX_STALENESS_SECONDS: "1" }, /GATEHOUSE_MAX_STALENESS_SECONDS: must be at least 5 seconds/],
+    [{ GATEHOUSE_SEED_DEMO: "yes" }, /GATEHOUSE_SEED_DEMO/],
   ] as [Record<string, string>, RegExp][])("refuses %o with a readable message", (source, message) => {
     expect(() => parseEnv(source)).toThrow(ConfigError);
     expect(() => parseEnv(source)).toThrow(message);

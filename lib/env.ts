@@ -30,16 +30,30 @@ export const EnvSchema = z.object({
   GATEHOUSE_PUBLIC_URL: optionalUrl,
   AUTH_SECRET: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32, "AUTH_SECRET must be at least 32 characters").optional()),
   GATEHOUSE_BOOTSTRAP_ADMINS: emailList,
-  /** Seed the demo world on first start (empty database). */
-  GATEHOUSE_SEED_DEMO: z
-    .enum(["true", "false", "1", "0"])
-    .default("true")
-    .transform((v) => v === "true" || v === "1"),
+  /**
+   * Seed the demo world (and the demo admin's sign-in) on first start (empty database). Unset:
+   * only in development (`npm run dev`); production seeds only when it is set to true explicitly.
+   */
+  GATEHOUSE_SEED_DEMO: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .enum(["true", "false", "1", "0"])
+      .optional()
+      .transform((v) => (v === undefined ? undefined : v === "true" || v === "1")),
+  ),
   /** Generic OIDC sign-in for the console (all three or none). */
   GATEHOUSE_OIDC_ISSUER: optionalUrl,
   GATEHOUSE_OIDC_CLIENT_ID: z.string().optional(),
   GATEHOUSE_OIDC_CLIENT_SECRET: z.string().optional(),
   GATEHOUSE_OIDC_NAME: z.string().default("SSO"),
+  /**
+   * Accept console SSO sign-ins whose ID token does not say `email_verified: true`. Only for an
+   * issuer whose emails are all assigned by its administrators (some never send the claim).
+   */
+  GATEHOUSE_OIDC_ALLOW_UNVERIFIED_EMAIL: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
   /**
    * Past this age of the policy snapshot (no successful sync with the database), decisions fail
    * closed with 503 and /healthz answers 503.
@@ -54,7 +68,7 @@ export const EnvSchema = z.object({
   GATEHOUSE_DATA_DIR: z.string().default(".data"),
 });
 
-export type Env = z.infer<typeof EnvSchema> & { GATEHOUSE_PUBLIC_URL: string };
+export type Env = Omit<z.infer<typeof EnvSchema>, "GATEHOUSE_SEED_DEMO"> & { GATEHOUSE_PUBLIC_URL: string; GATEHOUSE_SEED_DEMO: boolean };
 
 export class ConfigError extends Error {}
 
@@ -71,7 +85,11 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
       "Invalid configuration:\n  - GATEHOUSE_OIDC_ISSUER, GATEHOUSE_OIDC_CLIENT_ID and GATEHOUSE_OIDC_CLIENT_SECRET must be set together",
     );
   }
-  return { ...env, GATEHOUSE_PUBLIC_URL: (env.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, "") };
+  return {
+    ...env,
+    GATEHOUSE_PUBLIC_URL: (env.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
+    GATEHOUSE_SEED_DEMO: env.GATEHOUSE_SEED_DEMO ?? env.NODE_ENV === "development",
+  };
 }
 
 let cached: Env | undefined;

@@ -1,17 +1,20 @@
 import { Card } from "@/components/ui/card";
 import { Icon } from "@/components/ui/icon";
 import { SubmitButton } from "@/components/ui/submit-button";
+import type { AuthProviders } from "@/lib/auth/providers";
 import { SignInForm, type SignInAction } from "./sign-in-form";
 
 export interface SignInCardProps {
   callbackUrl: string;
-  providers: { oidcEnabled: boolean; oidcName: string | null; demoHint: { email: string; password: string } | null };
+  providers: AuthProviders;
+  /** Why the last sign-in was refused (from the redirect's ?error=), if it was. */
+  error?: string | null;
   signInWithPassword: SignInAction;
   signInWithOidc: (formData: FormData) => Promise<void>;
 }
 
 /** The whole sign-in screen: product mark, optional SSO button, password form, demo hint. */
-export function SignInCard({ callbackUrl, providers, signInWithPassword, signInWithOidc }: SignInCardProps) {
+export function SignInCard({ callbackUrl, providers, error, signInWithPassword, signInWithOidc }: SignInCardProps) {
   return (
     <main className="flex min-h-dvh flex-col items-center justify-center px-4 py-12">
       <div className="w-full max-w-sm">
@@ -39,7 +42,7 @@ export function SignInCard({ callbackUrl, providers, signInWithPassword, signInW
               </div>
             </>
           ) : null}
-          <SignInForm action={signInWithPassword} callbackUrl={callbackUrl} demoHint={providers.demoHint} />
+          <SignInForm action={signInWithPassword} callbackUrl={callbackUrl} demoHint={providers.demoHint} initialError={error} />
         </Card>
 
         <p className="mt-6 text-center text-xs text-fg-subtle">

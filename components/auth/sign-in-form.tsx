@@ -15,18 +15,20 @@ export interface SignInFormProps {
   action: SignInAction;
   /** Where to land after signing in (the page has already checked it is a same-origin path). */
   callbackUrl: string;
-  /** Demo credentials to show (and offer to fill in), when the server is running the demo world. */
-  demoHint?: { email: string; password: string } | null;
+  /** The demo admin's email (development only); its password is printed in the terminal, never here. */
+  demoHint?: { email: string } | null;
+  /** An error to show before any attempt (a refusal the sign-in redirected here with). */
+  initialError?: string | null;
 }
 
 const ERROR_ID = "signin-error";
 
-export function SignInForm({ action, callbackUrl, demoHint }: SignInFormProps) {
+export function SignInForm({ action, callbackUrl, demoHint, initialError }: SignInFormProps) {
   const [state, formAction, pending] = useActionState<SignInState, FormData>(action, undefined);
   // Controlled, so React's reset of the form after an action does not wipe what was typed.
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const error = state?.error;
+  const error = state ? state.error : (initialError ?? undefined);
 
   return (
     <div className="space-y-4">
@@ -35,22 +37,11 @@ export function SignInForm({ action, callbackUrl, demoHint }: SignInFormProps) {
           <div className="flex items-start justify-between gap-3">
             <div className="min-w-0">
               <p className="font-medium">Demo sign-in</p>
-              <dl className="mt-1 grid grid-cols-[auto_1fr] gap-x-3 gap-y-0.5 text-xs">
-                <dt>Email</dt>
-                <dd className="font-mono break-all">{demoHint.email}</dd>
-                <dt>Password</dt>
-                <dd className="font-mono break-all">{demoHint.password}</dd>
-              </dl>
+              <p className="mt-1 text-xs">
+                <span className="font-mono break-all">{demoHint.email}</span> — password in the terminal that runs Gatehouse
+              </p>
             </div>
-            <Button
-              variant="ghost"
-              size="sm"
-              className="-my-1 -mr-1.5 text-info-fg hover:text-info-fg"
-              onClick={() => {
-                setEmail(demoHint.email);
-                setPassword(demoHint.password);
-              }}
-            >
+            <Button variant="ghost" size="sm" className="-my-1 -mr-1.5 text-info-fg hover:text-info-fg" onClick={() => setEmail(demoHint.email)}>
               Fill in
             </Button>
           </div>

@@ -18,9 +18,10 @@ export const E2E = {
   directURL: `http://127.0.0.1:${port}`,
   appURL: `http://web.example.test:${port + 2}`,
   dataDir: path.resolve(".data/e2e"),
+  authSecret: "e2e-only-auth-secret-0123456789abcdef",
 };
 
-/** The demo admin's sign-in, written by the first-run seed of the e2e server. */
+/** The demo admin's sign-in, written by the first-run seed of the e2e server (GATEHOUSE_SEED_DEMO=true) into the data directory, mode 0600; never shown on a page. */
 export function demoCredentials(): { email: string; password: string } {
   return JSON.parse(fs.readFileSync(path.join(E2E.dataDir, "demo-credentials.json"), "utf8")) as { email: string; password: string };
 }

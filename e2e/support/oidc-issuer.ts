@@ -1,5 +1,7 @@
 // A real OpenID Provider (oidc-provider) for browser tests of SSO sign-in. Its dev interactions
-// accept any login name as the account id; the account's email is that login.
+// accept any login name as the account id; the account's email is that login, verified
+// (email_verified: true) — except logins starting with "unverified" (email_verified: false) and
+// "noclaim" (no email_verified claim at all), for the specs that must be refused.
 import Provider from "oidc-provider";
 
 export interface TestIssuer {
@@ -21,7 +23,12 @@ export async function startTestIssuer(opts: { port: number; redirectUri: string 
     cookies: { keys: ["e2e-cookie-key"] },
     findAccount: (_ctx, id) => ({
       accountId: id,
-      claims: () => ({ sub: id, email: id.toLowerCase(), email_verified: true, name: id.split("@")[0] }),
+      claims: () => ({
+        sub: id,
+        email: id.toLowerCase(),
+        ...(id.startsWith("noclaim") ? {} : { email_verified: !id.startsWith("unverified") }),
+        name: id.split("@")[0],
+      }),
     }),
   });
   const server = provider.listen(opts.port);

@@ -19,7 +19,10 @@ const env: NodeJS.ProcessEnv = {
   GATEHOUSE_PUBLIC_URL: E2E.baseURL,
   GATEHOUSE_DATA_DIR: E2E.dataDir,
   DATABASE_URL: "",
-  AUTH_SECRET: "e2e-only-auth-secret-0123456789abcdef",
+  AUTH_SECRET: E2E.authSecret,
+  // Production seeds the demo world only when told so; its sign-in goes to the terminal and to
+  // demo-credentials.json in the data directory, where the specs read it.
+  GATEHOUSE_SEED_DEMO: "true",
   GATEHOUSE_OIDC_ISSUER: issuer.issuer,
   GATEHOUSE_OIDC_CLIENT_ID: issuer.clientId,
   GATEHOUSE_OIDC_CLIENT_SECRET: issuer.clientSecret,

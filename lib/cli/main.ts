@@ -15,6 +15,7 @@ import { applyWorld, describeChange } from "@/lib/world/apply";
 import { exportWorld } from "@/lib/world/export";
 import { worldCatalog } from "@/lib/world/catalog";
 import { createProxyKey, findProxyKeys, revokeProxyKey } from "@/lib/auth/proxy-keys";
+import { createConsoleUser, findConsoleUsers, resetConsolePassword, setUserDisabled } from "@/lib/auth/users";
 import { verifyAll } from "@/lib/audit/verify";
 import { resolveAuthSecret } from "@/lib/server/secret";
 import { KeyRing, rotateKeys, findSigningKeys, describeSigningKeys } from "@/lib/identity/keys";
@@ -38,6 +39,13 @@ const USAGE = `Usage: npm run gatehouse -- <command>
                                      the client's region (set by the proxy, never the client)
   proxy-key list | revoke --name NAME
                                      list or revoke proxy credentials
+  user create --email EMAIL [--display-name NAME] [--owner]
+                                     create the principal user:EMAIL and its console account;
+                                     prints a one-time password (changed at first sign-in).
+                                     --owner: roles/owner on every organization, present and future
+  user reset-password --email EMAIL  print a new one-time password; ends the user's sessions
+  user disable|enable --email EMAIL  disable (no sign-in, sessions end, denied everywhere) or enable
+  user list                          console accounts and instance owners
   audit verify                       check the audit hash chains
   token --principal user:EMAIL|serviceAccount:EMAIL [--audience AUD]
                                      print a signed ID token (1 h; audience defaults to
@@ -132,6 +140,52 @@ async function main(argv: string[]): Promise<number> {
           console.log(key.secret);
         }
       } finally {
+        await database.stop();
+      }
+      return 0;
+    }
+    case "user": {
+      const [sub, ...args] = rest;
+      const { values } = parseArgs({ args, options: { email: { type: "string" }, "display-name": { type: "string" }, owner: { type: "boolean" } } });
+      if (!sub || !["create", "reset-password", "disable", "enable", "list"].includes(sub)) {
+        throw new UsageError("user takes: create --email EMAIL [--display-name NAME] [--owner] | reset-password|disable|enable --email EMAIL | list");
+      }
+      if (sub !== "list" && !values.email) throw new UsageError(`user ${sub} needs --email EMAIL`);
+      if (sub !== "create" && (values.owner || values["display-name"] !== undefined)) throw new UsageError("--owner and --display-name go with user create");
+      const database = await resolveDatabase(env());
+      try {
+        if (sub === "list") {
+          const users = await findConsoleUsers(db());
+          if (users.length === 0) console.log("No console accounts or instance owners yet: `user create --email EMAIL --owner` makes the first admin.");
+          for (const u of users) {
+            const flags = [
+              u.owner ? "owner" : null,
+              u.disabled ? "DISABLED" : null,
+              u.account ? `password: ${u.password}` : "no console account yet",
+              u.sso ? "sso" : null,
+            ].filter(Boolean);
+            console.log(`${u.email}\t${u.name ?? ""}\t${flags.join(", ")}`);
+          }
+          const env_ = env().GATEHOUSE_BOOTSTRAP_ADMINS;
+          if (env_.length) console.log(`(GATEHOUSE_BOOTSTRAP_ADMINS, owners too: ${env_.join(", ")})`);
+        } else if (sub === "create") {
+          const u = await createConsoleUser(db(), { email: values.email!, displayName: values["display-name"], owner: Boolean(values.owner), actor: ACTOR });
+          console.error(
+            `${u.principalCreated ? "Created" : "Using the existing"} principal ${u.principal} and created its console account` +
+              `${u.owner ? "; it is an instance owner (roles/owner on every organization)" : ""}${u.revision !== null ? ` at revision ${u.revision}` : ""}.`,
+          );
+          console.error("One-time password (the first sign-in must choose a new one), shown only once:");
+          console.log(u.password);
+        } else if (sub === "reset-password") {
+          const r = await resetConsolePassword(db(), { email: values.email!, actor: ACTOR });
+          console.error(`New one-time password for ${r.email} (its sessions have ended; the next sign-in must choose a new one), shown only once:`);
+          console.log(r.password);
+        } else {
+          const r = await setUserDisabled(db(), { email: values.email!, disabled: sub === "disable", actor: ACTOR });
+          console.log(`user:${values.email!.trim().toLowerCase()} is ${sub === "disable" ? "disabled" : "enabled"}${r.changed ? ` (revision ${r.revision})` : " (no change)"}.`);
+        }
+      } finally {
+        await db().$disconnect().catch(() => {});
         await database.stop();
       }
       return 0;

@@ -36,7 +36,9 @@ export type ChangeKind =
   | "accessLevels"
   | "principal"
   | "trustedIssuer"
-  | "proxyCredential";
+  | "proxyCredential"
+  /** The stored instance owners (InstanceOwner): roles/owner on every organization. */
+  | "instanceOwners";
 
 export interface PolicyChangeRef {
   kind: ChangeKind;

@@ -33,6 +33,7 @@ export interface EngineState {
 
 export interface EngineOptions {
   databaseUrl: string;
+  /** GATEHOUSE_BOOTSTRAP_ADMINS; merged with the stored instance owners (InstanceOwner). */
   bootstrapAdmins: readonly string[];
   pollMs?: number;
   /**
@@ -62,6 +63,8 @@ export class PolicyEngine {
   private again = false;
   private waiters: { revision: bigint; resolve: (ok: boolean) => void }[] = [];
   private stopped = false;
+  /** Bootstrap admins and stored instance owners: roles/owner on every organization. */
+  private owners: readonly string[] = [];
 
   private readonly maxStalenessMs: number;
 
@@ -159,10 +162,14 @@ export class PolicyEngine {
 
   private async fullLoad(): Promise<void> {
     const started = performance.now();
-    const { revision, data, side } = await this.prisma.$transaction((tx) => loadAll(tx, this.opts.bootstrapAdmins), {
-      isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead,
-      timeout: 120_000,
-    });
+    const { revision, data, side, owners } = await this.prisma.$transaction(
+      async (tx) => {
+        const owners = await this.loadOwners(tx);
+        return { ...(await loadAll(tx, owners)), owners };
+      },
+      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: 120_000 },
+    );
+    this.owners = owners;
     this.state = { snapshot: compile(data, revision), side, revision };
     this.lastSyncAt = Date.now();
     this.opts.log?.(`policy snapshot loaded at revision ${revision} in ${Math.round(performance.now() - started)} ms (${data.nodes.length} nodes, ${data.policies?.length ?? 0} policies, ${data.groups?.length ?? 0} groups)`);
@@ -204,6 +211,12 @@ export class PolicyEngine {
 
     const nodeNames = [...(byKind.get("node") ?? [])];
     const policyNames = new Set(byKind.get("policy") ?? []);
+    let owners = this.owners;
+    if (byKind.has("instanceOwners")) {
+      // The owners' binding sits on every organization's policy: recompute them all.
+      owners = await this.loadOwners(tx);
+      for (const o of await tx.node.findMany({ where: { kind: "ORGANIZATION" }, select: { name: true } })) policyNames.add(o.name);
+    }
     if (nodeNames.length) {
       const rows = await loadNodes(tx, nodeNames);
       const found = new Set(rows.map((r) => r.name));
@@ -221,7 +234,7 @@ export class PolicyEngine {
     }
     if (policyNames.size) {
       const rows = new Map((await loadPolicies(tx, [...policyNames])).map((p) => [p.resourceName, p]));
-      for (const name of policyNames) s = withPolicy(s, toPolicy(name, rows.get(name) ?? null, this.opts.bootstrapAdmins), revision);
+      for (const name of policyNames) s = withPolicy(s, toPolicy(name, rows.get(name) ?? null, owners), revision);
     }
     const denyTargets = [...(byKind.get("denyPolicies") ?? [])];
     if (denyTargets.length) {
@@ -240,7 +253,14 @@ export class PolicyEngine {
       s = withPrincipals(s, principals, revision);
       side.principalIds = ids;
     }
+    this.owners = owners;
     return { snapshot: s.revision === revision.toString() ? s : withPrincipals(s, [...s.principals.values()], revision), side, revision };
+  }
+
+  /** GATEHOUSE_BOOTSTRAP_ADMINS plus the stored instance owners, deduplicated and sorted. */
+  private async loadOwners(tx: Pick<PrismaClient, "instanceOwner">): Promise<string[]> {
+    const stored = await tx.instanceOwner.findMany({ select: { email: true } });
+    return [...new Set([...this.opts.bootstrapAdmins, ...stored.map((o) => o.email)])].sort();
   }
 
   private async listen(): Promise<void> {

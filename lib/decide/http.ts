@@ -20,6 +20,8 @@ import { handleTokenRequest } from "@/lib/identity/token-endpoint";
 import type { TokenVerifier } from "@/lib/identity/verify";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { resolveHost } from "@/lib/policy";
+import { NEW_PASSWORD_PATH } from "@/lib/auth/request-path";
+import { sessionStanding } from "@/lib/auth/users";
 import {
   APP_CALLBACK_PATH,
   APP_SESSION_CALLBACK_PATH,
@@ -200,8 +202,17 @@ async function forwardIdentity(ctx: HotPathContext, req: IncomingMessage, host: 
   return {};
 }
 
-/** The console session (email and expiry, epoch ms) in a request to Gatehouse's own origin. */
-async function consoleSession(ctx: HotPathContext, req: IncomingMessage): Promise<{ email: string; expiresAt: number } | null> {
+interface ConsoleSessionCookie {
+  email: string;
+  /** Epoch ms. */
+  expiresAt: number;
+  /** When and how it signed in (lib/auth/config.ts jwt callback). */
+  authAt: number | undefined;
+  via: string | undefined;
+}
+
+/** The console session cookie (decoded, not yet checked against the database) in a request to Gatehouse's own origin. */
+async function consoleSession(ctx: HotPathContext, req: IncomingMessage): Promise<ConsoleSessionCookie | null> {
   const jar = cookies(req);
   for (const name of CONSOLE_SESSION_COOKIES) {
     const value = jar[name];
@@ -210,7 +221,9 @@ async function consoleSession(ctx: HotPathContext, req: IncomingMessage): Promis
       const jwt = await decode({ token: value, secret: ctx.authSecret, salt: name });
       const email = typeof jwt?.email === "string" ? jwt.email.toLowerCase() : null;
       const exp = typeof jwt?.exp === "number" ? jwt.exp * 1000 : 0;
-      if (email && exp > Date.now()) return { email, expiresAt: exp };
+      if (email && exp > Date.now()) {
+        return { email, expiresAt: exp, authAt: typeof jwt?.authAt === "number" ? jwt.authAt : undefined, via: typeof jwt?.via === "string" ? jwt.via : undefined };
+      }
     } catch {
       // not a session of ours
     }
@@ -332,13 +345,20 @@ async function handleAppSessionStart(ctx: HotPathContext, req: IncomingMessage, 
   if ((target.protocol !== "https:" && target.protocol !== "http:") || target.username || target.password || !resolveHost(snapshot, target.hostname, target.pathname).ok) {
     throw new AppError("INVALID_ARGUMENT", "rd must be the URL of an application Gatehouse protects");
   }
+  const back = encodeURIComponent(`${APP_SESSION_START_PATH}?rd=${encodeURIComponent(target.toString())}`);
   const session = await consoleSession(ctx, req);
-  if (!session) {
-    redirect(res, `${ctx.publicUrl}/signin?callbackUrl=${encodeURIComponent(`${APP_SESSION_START_PATH}?rd=${encodeURIComponent(target.toString())}`)}`);
+  // The console session must still stand, exactly as for a console page (lib/auth/session.ts):
+  // not disabled, not deleted, not from before a password reset — and a one-time password is
+  // replaced before anything else, including an application.
+  const standing = session ? await sessionStanding(ctx.prisma, session.email, session.authAt) : null;
+  if (!session || !standing?.ok) {
+    redirect(res, `${ctx.publicUrl}/signin?callbackUrl=${back}`);
     return;
   }
-  // A disabled user gets no application session (forward-auth would deny it anyway).
-  if (snapshot.principals.get(`user:${session.email}`)?.disabled === true) throw new AppError("PERMISSION_DENIED", "this account is disabled");
+  if (standing.passwordMustChange && session.via === "credentials") {
+    redirect(res, `${ctx.publicUrl}${NEW_PASSWORD_PATH}?callbackUrl=${back}`);
+    return;
+  }
   const code = await ctx.appSessions.issueCode({ email: session.email, host: target.hostname, sessionExpiresAt: session.expiresAt });
   redirect(res, `${target.origin}${APP_CALLBACK_PATH}?code=${code}&rd=${encodeURIComponent(target.pathname + target.search)}`);
 }

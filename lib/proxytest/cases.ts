@@ -323,6 +323,7 @@ export function defineProxySuite(kind: "nginx" | "caddy") {
     });
 
     defineHardeningCases(kind, {
+      prisma,
       gatehouse: () => gatehouse,
       backend: () => backend,
       issuer: () => issuer,

@@ -6,6 +6,7 @@ import { decodeJwt } from "jose";
 import { encode } from "next-auth/jwt";
 import { OAuth2Client } from "google-auth-library";
 import { createPublicKey } from "node:crypto";
+import type { PrismaClient } from "@/lib/generated/prisma/client";
 import type { Backend, Seen } from "./backend";
 import { lastWord, TEST_AUTH_SECRET, type Gatehouse } from "./gatehouse";
 import type { Issuer } from "./issuer";
@@ -14,6 +15,7 @@ import { APP_HOST } from "./proxies";
 import { ALICE, APP_AUDIENCE, APP_RESOURCE, AUDITOR, BATCH_SA, DAVE, ERIN, FRANK, GRACE, WIKI_HOST, WIKI_RESOURCE } from "./world";
 
 export interface Harness {
+  prisma(): PrismaClient;
   gatehouse(): Gatehouse;
   backend(): Backend;
   issuer(): Issuer;
@@ -41,10 +43,14 @@ interface Answer {
   error?: { code: string; message: string };
 }
 
-/** A console session cookie exactly as Auth.js writes it (JWE under AUTH_SECRET, salted by its name). */
-async function consoleCookie(email: string): Promise<string> {
+/**
+ * A console session exactly as Auth.js writes its cookie (JWE under AUTH_SECRET, salted by its
+ * name) after an SSO sign-in, for a console account that exists (as sign-in makes it).
+ */
+async function consoleCookie(h: Harness, email: string, via = "oidc"): Promise<string> {
+  await h.prisma().user.upsert({ where: { email }, create: { email }, update: {} });
   const name = "authjs.session-token";
-  const value = await encode({ token: { email, sub: email }, secret: TEST_AUTH_SECRET, salt: name, maxAge: 3600 });
+  const value = await encode({ token: { email, sub: email, authAt: Date.now(), via }, secret: TEST_AUTH_SECRET, salt: name, maxAge: 3600 });
   return `${name}=${value}`;
 }
 
@@ -151,7 +157,7 @@ export function defineHardeningCases(kind: "nginx" | "caddy", h: Harness): void 
     expect(noSession.status).toBe(302);
     expect(String(noSession.headers.location)).toMatch(new RegExp(`^${gh.url.replace(/[.]/g, "\\.")}/signin\\?callbackUrl=%2Fapi%2Fv1%2Fapp-session%2Fstart`));
     // With one, it hands out a one-time code for the application's host.
-    const consoleSession = await consoleCookie(ALICE);
+    const consoleSession = await consoleCookie(h, ALICE);
     const withSession = await rawRequest({ port: gh.port, path: start.pathname + start.search, headers: { cookie: consoleSession } });
     expect(withSession.status).toBe(302);
     const callback = new URL(String(withSession.headers.location));
@@ -191,6 +197,23 @@ export function defineHardeningCases(kind: "nginx" | "caddy", h: Harness): void 
     expect((await rawRequest({ port: gh.port, path: `/api/v1/app-session/callback${otherCode.search}`, headers: { host: APP_HOST } })).status).toBe(401);
     const unknown = await rawRequest({ port: gh.port, path: `/api/v1/app-session/start?rd=${encodeURIComponent("https://evil.example.net/")}`, headers: { cookie: consoleSession } });
     expect(unknown.status).toBe(400);
+  });
+
+  it("an application session only for a console session that still stands, after any one-time password is replaced", async () => {
+    const gh = h.gatehouse();
+    const start = `/api/v1/app-session/start?rd=${encodeURIComponent(`http://${APP_HOST}/public`)}`;
+    // A disabled user's console session gives nothing (back to sign-in, which refuses it).
+    const frank = await rawRequest({ port: gh.port, path: start, headers: { cookie: await consoleCookie(h, FRANK) } });
+    expect(frank.status).toBe(302);
+    expect(String(frank.headers.location)).toMatch(/\/signin\?callbackUrl=/);
+    // A session from before a password reset neither.
+    const grace = await consoleCookie(h, GRACE);
+    await h.prisma().user.update({ where: { email: GRACE }, data: { sessionsValidAfter: new Date(Date.now() + 1000) } });
+    expect(String((await rawRequest({ port: gh.port, path: start, headers: { cookie: grace } })).headers.location)).toMatch(/\/signin\?callbackUrl=/);
+    // A password sign-in with a one-time password chooses a new one first.
+    await h.prisma().user.upsert({ where: { email: ERIN }, create: { email: ERIN, passwordMustChange: true }, update: { passwordMustChange: true } });
+    const erin = await rawRequest({ port: gh.port, path: start, headers: { cookie: await consoleCookie(h, ERIN, "credentials") } });
+    expect(String(erin.headers.location)).toMatch(/\/signin\/new-password\?callbackUrl=%2Fapi%2Fv1%2Fapp-session%2Fstart/);
   });
 
   it("a bearer token Gatehouse consumed is not forwarded; the application's own Authorization is", async () => {

@@ -3,9 +3,10 @@
 // is handed to Next.js, which renders the console and the admin API.
 //
 // Start-up: validate configuration → resolve the database (embedded PostgreSQL when
-// DATABASE_URL is unset) → apply migrations → seed the demo world on first run → load signing
-// keys and the policy snapshot → start Next → listen. SIGINT/SIGTERM drain the audit log, close
-// the server and stop the embedded database.
+// DATABASE_URL is unset) → apply migrations → seed the demo world on first run (development, or
+// GATEHOUSE_SEED_DEMO=true) → load signing keys and the policy snapshot → start Next → listen,
+// printing the demo sign-in, or how to create the first admin while there is none.
+// SIGINT/SIGTERM drain the audit log, close the server and stop the embedded database.
 //
 // Flags: --dev (Next in development mode); --api-only (serve only the hot paths, without
 // loading Next.js: for proxy tests and benchmarks).
@@ -17,11 +18,12 @@ import { MigrationError } from "@/lib/db/migrate";
 import { db } from "@/lib/db/client";
 import { isEmpty, seedDemo } from "@/lib/db/seed";
 import { readDemoCredentials } from "@/lib/auth/providers";
-import { REQUEST_PATH_HEADER } from "@/lib/auth/request-path";
+import { needsFirstAdmin } from "@/lib/auth/users";
 import { handleHotPath } from "@/lib/decide/http";
 import { startDecisionStack } from "@/lib/decide/stack";
 import { registerEngine } from "@/lib/decide/registry";
 import { resolveAuthSecret } from "./secret";
+import { stampForNext } from "./next-request";
 
 const dev = process.argv.includes("--dev");
 const apiOnly = process.argv.includes("--api-only");
@@ -30,6 +32,15 @@ function fail(message: string): never {
   console.error(`\n  ✖ ${message}\n`);
   process.exit(1);
 }
+
+/** Printed at start-up while nobody can administer the instance (no console account, no bootstrap admin). */
+const FIRST_ADMIN_HELP = [
+  "",
+  "  No administrator yet. Create the first one (prints a one-time password, to be changed at first sign-in):",
+  "      npm run gatehouse -- user create --email you@example.com --owner",
+  "  or sign in with your identity provider: set GATEHOUSE_OIDC_ISSUER, GATEHOUSE_OIDC_CLIENT_ID,",
+  "  GATEHOUSE_OIDC_CLIENT_SECRET and GATEHOUSE_BOOTSTRAP_ADMINS=you@example.com, and restart.",
+];
 
 async function start(): Promise<void> {
   const started = performance.now();
@@ -63,10 +74,12 @@ async function start(): Promise<void> {
   }
   const prisma = db();
   if (database.appliedMigrations.length) console.log(`  Applied migrations: ${database.appliedMigrations.join(", ")}`);
+  // Demo data only under `npm run dev`, or when GATEHOUSE_SEED_DEMO=true says so (lib/env.ts).
   if (env.GATEHOUSE_SEED_DEMO && (await isEmpty(prisma))) {
     const seeded = await seedDemo(prisma, env.GATEHOUSE_DATA_DIR);
     console.log(`  Seeded the demo world (${seeded.changes} changes).`);
   }
+  const firstAdmin = await needsFirstAdmin(prisma, env.GATEHOUSE_BOOTSTRAP_ADMINS);
 
   const stack = await startDecisionStack({
     prisma,
@@ -98,8 +111,8 @@ async function start(): Promise<void> {
       res.end(JSON.stringify({ error: { code: "NOT_FOUND", message: "this instance serves only the decision API (--api-only)" } }));
       return;
     }
-    // Recorded for the console's sign-in redirect; overwrites any client-sent value.
-    req.headers[REQUEST_PATH_HEADER] = req.url ?? "/";
+    // The requested path and the client's address (from the socket), overwriting client-sent values.
+    stampForNext(req);
     void handle(req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -132,7 +145,9 @@ async function start(): Promise<void> {
       `  Gatehouse${mode ? ` ${mode}` : ""} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       `  ➜ ${apiOnly ? "API:    " : "Console:"}  ${env.GATEHOUSE_PUBLIC_URL}`,
       `  ➜ Database: ${database.embedded ? `embedded PostgreSQL (${embeddedLocation(env.GATEHOUSE_DATA_DIR, database.clusterDir)})` : "DATABASE_URL"}`,
+      // The demo password goes to this terminal only, never to a page.
       ...(demo && !apiOnly ? [`  ➜ Sign in:  ${demo.email} / ${demo.password}`] : []),
+      ...(firstAdmin ? FIRST_ADMIN_HELP : []),
       ...(generated ? [`  (generated AUTH_SECRET in ${env.GATEHOUSE_DATA_DIR}/auth-secret; set AUTH_SECRET for multiple instances)`] : []),
       "",
     ];
