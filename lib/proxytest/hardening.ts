@@ -12,7 +12,7 @@ import { lastWord, TEST_AUTH_SECRET, type Gatehouse } from "./gatehouse";
 import type { Issuer } from "./issuer";
 import { rawRequest, type RawResponse } from "./procs";
 import { APP_HOST } from "./proxies";
-import { ALICE, APP_AUDIENCE, APP_RESOURCE, AUDITOR, BATCH_SA, DAVE, ERIN, FRANK, GRACE, WIKI_HOST, WIKI_RESOURCE } from "./world";
+import { ALICE, APP_AUDIENCE, APP_RESOURCE, AUDITOR, BATCH_SA, DAVE, ERIN, FRANK, GRACE, WIKI_HOST, WIKI_RESOURCE, ZOE } from "./world";
 
 export interface Harness {
   prisma(): PrismaClient;
@@ -292,11 +292,18 @@ export function defineHardeningCases(kind: "nginx" | "caddy", h: Harness): void 
       expect(a.allowed, JSON.stringify(a)).toBe(true);
       return decodeJwt(a.headers!["x-goog-iap-jwt-assertion"]!).sub;
     };
-    const req = { resource: APP_RESOURCE, request: { path: "/public" } };
-    const viaExternal = await subOf({ ...req, token: await h.issuer().mint(ALICE) }, h.proxyKey());
-    const viaOwn = await subOf({ ...req, token: lastWord(await h.gatehouse().cli("token", "--principal", `user:${ALICE}`, "--audience", APP_AUDIENCE)) }, h.proxyKey());
-    const viaAssertion = await subOf({ ...req, principal: `user:${ALICE}` });
-    expect(viaExternal).toBe(viaAssertion);
-    expect(viaOwn).toBe(viaAssertion);
+    // A stored user (its Principal id) and one Gatehouse knows only by email (zoe, through
+    // domain:example.com): the external issuer's own `sub` must not leak into the assertion.
+    for (const [email, resource, audience] of [
+      [ALICE, APP_RESOURCE, APP_AUDIENCE],
+      [ZOE, WIKI_RESOURCE, "/projects/100200300/global/backendServices/wiki"],
+    ] as const) {
+      const req = { resource, request: { path: "/public" } };
+      const viaExternal = await subOf({ ...req, token: await h.issuer().mint(email) }, h.proxyKey());
+      const viaOwn = await subOf({ ...req, token: lastWord(await h.gatehouse().cli("token", "--principal", `user:${email}`, "--audience", audience)) }, h.proxyKey());
+      const viaAssertion = await subOf({ ...req, principal: `user:${email}` });
+      expect(viaExternal, email).toBe(viaAssertion);
+      expect(viaOwn, email).toBe(viaAssertion);
+    }
   });
 }

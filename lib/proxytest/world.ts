@@ -29,6 +29,7 @@ export const ERIN = "erin@example.com"; // reaches app from 10.0.0.0/8 only (IP 
 export const FRANK = "frank@example.com"; // holds the role on app, but is disabled
 export const GRACE = "grace@example.com"; // reaches app with GET only (request.method condition)
 export const AUDITOR = "auditor@example.com"; // Private Logs Viewer on the organization, nothing on app
+export const ZOE = "zoe@example.com"; // no Principal row: reaches wiki through domain:example.com
 export const TEST_USERS = [ALICE, BOB, CAROL, MALLORY, DAVE, ERIN, FRANK, GRACE, AUDITOR];
 export const GERMANY_LEVEL = "accessPolicies/1/accessLevels/germany";
 export const CORP_LEVEL = "accessPolicies/1/accessLevels/corp";
@@ -76,7 +77,7 @@ export function testWorld(options: { issuer: string; audience: string; engMember
           { role: "roles/iap.httpsResourceAccessor", members: [`user:${GRACE}`], condition: { title: "Read only", expression: "request.method == 'GET'" } },
         ],
       },
-      { resource: WIKI_RESOURCE, bindings: [{ role: "roles/iap.httpsResourceAccessor", members: [`user:${CAROL}`] }] },
+      { resource: WIKI_RESOURCE, bindings: [{ role: "roles/iap.httpsResourceAccessor", members: [`user:${CAROL}`, "domain:example.com"] }] },
       { resource: CHARGE_SERVICE, bindings: [{ role: "roles/run.invoker", members: [`serviceAccount:${GATEWAY_SA}`] }] },
     ],
     denyPolicies: [
