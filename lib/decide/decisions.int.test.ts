@@ -88,6 +88,15 @@ async function post(r: Running, body: unknown, key: string | null = r.trustedKey
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/** The database goes away under a running stack (its engine and log keep their connections' errors). */
+async function dropDatabase(r: Running): Promise<void> {
+  await r.t.prisma.$disconnect();
+  const admin = new pg.Client({ connectionString: testDbInfo().adminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE ${admin.escapeIdentifier(r.t.name)} WITH (FORCE)`);
+  await admin.end();
+}
+
 const worlds: LoadedWorld[] = parseCaseTable(fs.readFileSync("lib/policy/cases/cases.yaml", "utf8"));
 
 describe("decision-case table over HTTP", () => {
@@ -396,11 +405,7 @@ describe("when the database goes away", () => {
     try {
       const check = { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/" } };
       expect((await post(r, check)).body.allowed).toBe(true);
-      await r.t.prisma.$disconnect();
-      const admin = new pg.Client({ connectionString: testDbInfo().adminUrl });
-      await admin.connect();
-      await admin.query(`DROP DATABASE ${admin.escapeIdentifier(r.t.name)} WITH (FORCE)`);
-      await admin.end();
+      await dropDatabase(r);
       await new Promise((res) => setTimeout(res, STALE_AFTER_MS + 1500));
       expect((await post(r, check)).body).toMatchObject({ allowed: true, reason: "GRANTED" });
       // The error text (it names the database) only for a caller holding a proxy credential.
@@ -455,11 +460,7 @@ describe("past the staleness bound", () => {
     try {
       const check = { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/" } };
       expect((await post(r, check)).body.allowed).toBe(true);
-      await r.t.prisma.$disconnect();
-      const admin = new pg.Client({ connectionString: testDbInfo().adminUrl });
-      await admin.connect();
-      await admin.query(`DROP DATABASE ${admin.escapeIdentifier(r.t.name)} WITH (FORCE)`);
-      await admin.end();
+      await dropDatabase(r);
       await new Promise((res) => setTimeout(res, 3500));
       expect(await post(r, check)).toMatchObject({ status: 503, body: { error: { code: "UNAVAILABLE" } } });
       const health = await fetch(`${r.base}/healthz`);

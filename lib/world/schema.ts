@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { parseResourceName, RESOURCE_KINDS } from "./names";
 import { checkDomain, checkEmail, parseDenyPrincipal, parseMember } from "@/lib/policy/members";
+import { isSecureIssuerUrl } from "@/lib/identity/verify";
 import { validateHostPattern, validateHostRoutes, validatePathPrefix, type ValidationIssue } from "@/lib/policy/validate";
 
 /** Reports the core's write-time validation issues (their messages) on the value itself. */
@@ -161,11 +162,6 @@ export const ZAccessLevel = z
   })
   .refine((l) => Boolean(l.basic) !== Boolean(l.custom), { message: "an access level has exactly one of basic or custom" });
 
-/** Hosts on which an issuer or JWKS may be served over plain http (local testing). */
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
 /**
  * An https URL (http only on loopback: localhost, 127.0.0.0/8, [::1]); no credentials in it. An
  * issuer identifier also has no query or fragment (OpenID Connect Discovery §3).
@@ -179,7 +175,7 @@ function httpsUrl(issuer: boolean) {
       ctx.addIssue({ code: "custom", message: `"${s}" must be an https URL` });
       return;
     }
-    if (!(u.protocol === "https:" || (u.protocol === "http:" && isLoopback(u.hostname)))) {
+    if (!isSecureIssuerUrl(s)) {
       ctx.addIssue({ code: "custom", message: `"${s}" must be an https URL (http only on loopback: localhost, 127.0.0.0/8, [::1])` });
     }
     if (u.username || u.password) ctx.addIssue({ code: "custom", message: `"${s}" must not carry credentials` });
