@@ -5,8 +5,10 @@
  *  1. unknown resource → UNKNOWN_RESOURCE (deny);
  *  1a. disabled principal (user or service account) → PRINCIPAL_DISABLED (deny, whatever the
  *     bindings — allUsers included — say);
- *  2. web resource with IAP off → IAP_DISABLED (allowed: false — Gatehouse does not protect it and
- *     says so; a proxy that wants to pass such traffic must decide that itself);
+ *  2. web resource with IAP off, asked for passage (iap.webServiceVersions.accessViaIAP) →
+ *     IAP_DISABLED (allowed: false — Gatehouse does not protect it and says so; a proxy that wants
+ *     to pass such traffic must decide that itself). Other permissions (setIamPolicy,
+ *     updateSettings: what an admin needs to turn IAP on) are decided as anywhere else;
  *  3. deny rules on the resource and every ancestor (resource first): a rule applies when the
  *     permission matches and is not excepted, the principal matches a denied principal and no
  *     exception principal, and its condition is true OR ERRORS (fail closed) → DENIED_BY_POLICY;
@@ -568,7 +570,7 @@ export function evaluate(s: Snapshot, check: CheckInput): Decision {
   // INVARIANT: a disabled principal is denied everywhere, before anything else is looked at.
   if ((flags & DISABLED) !== 0) return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "PRINCIPAL_DISABLED", accessLevels: NO_LEVELS };
   const node = plans.node;
-  if (node.isWeb && !node.iapEnabled) return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS };
+  if (node.isWeb && !node.iapEnabled && permission === PERMISSIONS.webAccess) return { revision: s.revision, principal, resource: check.resource, permission, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS };
   const plan = planFor(s, plans, permission);
   const accessLevels = plan.levels === null ? NO_LEVELS : accessLevelsFor(s, plan.levels, check, memo.identities[index] as Identity);
   let ctx: Context | null = null;
@@ -656,7 +658,7 @@ function evaluateExplained(s: Snapshot, check: CheckInput): Decision {
   if (!plans) return { ...base, allowed: false, reason: "UNKNOWN_RESOURCE", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: "resource is not in the hierarchy" }] };
   if (identity.disabled) return { ...base, allowed: false, reason: "PRINCIPAL_DISABLED", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: `${identity.key ?? ""} is disabled: a disabled principal is denied everywhere, whatever the bindings say` }] };
   const node = plans.node;
-  if (node.isWeb && !node.iapEnabled) return { ...base, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: "IAP is disabled on this web resource" }] };
+  if (node.isWeb && !node.iapEnabled && permission === PERMISSIONS.webAccess) return { ...base, allowed: false, reason: "IAP_DISABLED", accessLevels: NO_LEVELS, trace: [{ kind: "note", message: "IAP is disabled on this web resource" }] };
   const plan = planFor(s, plans, permission);
   const accessLevels = plan.levels === null ? NO_LEVELS : accessLevelsFor(s, plan.levels, check, identity);
   const ctx = new Context(plan, check, accessLevels.satisfied);

@@ -66,7 +66,7 @@ export function whoCan(s: Snapshot, resource: string, permission: string | undef
       });
     }
   }
-  if (node.isWeb && !node.iapEnabled) return { ...result, blocked: "IAP_DISABLED" };
+  if (node.isWeb && !node.iapEnabled && perm === PERMISSIONS.webAccess) return { ...result, blocked: "IAP_DISABLED" };
   for (const c of [...candidates].sort()) {
     const d = evaluate(s, { principal: c, resource, permission: perm, request: opts.request, destination: opts.destination });
     if (d.allowed && d.grantedBy) result.principals.push({ principal: c, grantedBy: d.grantedBy });

@@ -257,7 +257,7 @@ export function referenceEvaluate(data: PolicyData, check: CheckInput, revision 
   });
   if (!node) return out(false, "UNKNOWN_RESOURCE");
   if (principal !== null && isDisabled(data, principal)) return out(false, "PRINCIPAL_DISABLED");
-  if ((type === RESOURCE_TYPES.iapWebService || type === RESOURCE_TYPES.iapWebServiceVersion) && !iapOn(data, node.name)) return out(false, "IAP_DISABLED");
+  if ((type === RESOURCE_TYPES.iapWebService || type === RESOURCE_TYPES.iapWebServiceVersion) && permission === PERMISSIONS.webAccess && !iapOn(data, node.name)) return out(false, "IAP_DISABLED");
   const service = node.service ?? serviceOfType(type);
   const chain = ancestry(data, node.name);
 
