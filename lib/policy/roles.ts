@@ -33,7 +33,10 @@ const loggingRead = [
   "logging.sinks.get",
   "logging.sinks.list",
 ];
+const serviceGetPolicy = ["run.services.getIamPolicy", "cloudfunctions.functions.getIamPolicy"];
+const serviceSetPolicy = ["run.services.setIamPolicy", "cloudfunctions.functions.setIamPolicy"];
 const serviceRead = [
+  ...serviceGetPolicy,
   "run.services.get",
   "run.services.list",
   "run.routes.get",
@@ -81,6 +84,7 @@ const owner = [
   ...editor,
   ...containerSetPolicy,
   ...iapSetPolicy,
+  ...serviceSetPolicy,
   "logging.privateLogEntries.list",
   "iam.denypolicies.create",
   "iam.denypolicies.update",

@@ -5,18 +5,17 @@
 // with a single revision bump.
 import { createHash } from "node:crypto";
 import { Prisma, type PrismaClient } from "@/lib/generated/prisma/client";
-import type { NodeKind } from "@/lib/generated/prisma/enums";
 import { AppError } from "@/lib/errors";
 import { canonicalJson } from "@/lib/audit/chain";
 import { recordAdminActivity, type AdminActivity, type BindingDelta } from "@/lib/audit/admin";
-import { bumpRevision, etagFor, recordChanges, type PolicyChangeRef } from "@/lib/db/revision";
+import { bumpRevision, recordChanges } from "@/lib/db/revision";
+import { RowWriter } from "@/lib/db/writers";
 import { canonicalEntry, canonicalWorld, KEY, type Entry } from "./canonical";
 import { exportWorld } from "./export";
-import { audienceFor, parseResourceName } from "./names";
+import { parseResourceName } from "./names";
 import type { World } from "./schema";
 import { validateWorld, type WorldCatalog } from "./validate";
 
-type Tx = Prisma.TransactionClient;
 type Section = keyof World;
 
 export interface Change {
@@ -224,9 +223,9 @@ export async function applyWorld(prisma: PrismaClient, file: World, opts: ApplyO
       const changes = planChanges(current, desired);
       if (opts.dryRun || changes.length === 0) return { changes, revision: null };
       const revision = await bumpRevision(tx);
-      const w = new Writer(tx, revision, desired);
-      for (const c of changes) await w.apply(c);
-      await w.removeOrphanContainers();
+      const w = new RowWriter(tx, revision);
+      for (const c of changes) await writeChange(w, c);
+      await w.removeOrphanContainers(new Set((desired.policies ?? []).map((p) => p.resource)));
       await recordChanges(tx, revision, w.changed);
       await recordAdminActivity(
         tx,
@@ -238,302 +237,43 @@ export async function applyWorld(prisma: PrismaClient, file: World, opts: ApplyO
   );
 }
 
-function changeRef(c: Change): PolicyChangeRef {
+/** Executes one planned change through the row writers (lib/db/writers.ts). */
+async function writeChange(w: RowWriter, c: Change): Promise<void> {
+  const after = c.after as never;
   switch (c.section) {
     case "organizations":
     case "folders":
-    case "projects":
+    case "projects": {
+      if (c.action === "delete") return w.deleteNode(c.key);
+      const e = after as Entry<"organizations"> & Partial<Entry<"projects">> & Partial<Entry<"folders">>;
+      const kind = c.section === "organizations" ? "ORGANIZATION" : c.section === "folders" ? "FOLDER" : "PROJECT";
+      return w.upsertContainer({ kind, name: c.key, shortId: e.id, parent: e.parent ?? null, displayName: e.displayName, domain: e.domain, projectNumber: e.number });
+    }
     case "resources":
-      return { kind: "node", key: c.key };
+      return c.action === "delete" ? w.deleteNode(c.key) : w.upsertResource(after as Entry<"resources">);
     case "users":
     case "serviceAccounts":
-      return { kind: "principal", key: c.key };
+      if (c.action === "delete") return w.deletePrincipal(c.key);
+      return w.upsertPrincipal({ ...(after as Entry<"serviceAccounts">), kind: c.section === "users" ? "USER" : "SERVICE_ACCOUNT" });
     case "groups":
-      return { kind: "group", key: c.key };
+      return c.action === "delete" ? w.deleteGroup(c.key) : w.upsertGroup({ ...(after as Entry<"groups">), members: (after as Entry<"groups">).members ?? [] });
     case "customRoles":
-      return { kind: "customRoles", key: "*" };
-    case "accessLevels":
-      return { kind: "accessLevels", key: "*" };
+      return c.action === "delete" ? w.deleteCustomRole(c.key) : w.upsertCustomRole(after as Entry<"customRoles">);
+    case "accessLevels": {
+      if (c.action === "delete") return w.deleteAccessLevel(c.key);
+      const l = after as Entry<"accessLevels">;
+      return w.upsertAccessLevel({ name: l.name, title: l.title, description: l.description, basic: l.basic, customExpression: l.custom?.expr.expression });
+    }
     case "trustedIssuers":
-      return { kind: "trustedIssuer", key: c.key };
-    case "policies":
-      return { kind: "policy", key: c.key };
-    case "denyPolicies":
-      return { kind: "denyPolicies", key: c.key.split("#")[0] ?? c.key };
-  }
-}
-
-/** Executes one planned change against the database, noting what the engine must reload. */
-class Writer {
-  readonly changed: PolicyChangeRef[] = [];
-
-  constructor(
-    private tx: Tx,
-    private revision: bigint,
-    private desired: World,
-  ) {}
-
-  async apply(c: Change): Promise<void> {
-    this.changed.push(changeRef(c));
-    const tx = this.tx;
-    const after = c.after as never;
-    switch (c.section) {
-      case "organizations":
-      case "folders":
-      case "projects": {
-        if (c.action === "delete") return void (await this.deleteNode(c.key));
-        const e = after as Entry<"organizations"> & Partial<Entry<"projects">> & Partial<Entry<"folders">>;
-        const kind: NodeKind = c.section === "organizations" ? "ORGANIZATION" : c.section === "folders" ? "FOLDER" : "PROJECT";
-        const data = {
-          kind,
-          shortId: e.id,
-          parentName: e.parent ?? null,
-          displayName: e.displayName ?? "",
-          domain: e.domain ?? null,
-          projectNumber: e.number ?? null,
-          implicit: false,
-        };
-        await tx.node.upsert({ where: { name: c.key }, create: { name: c.key, ...data }, update: data });
-        if (c.section === "projects" && c.action === "update") await this.refreshAudiences(e.id, e.number!);
-        return;
-      }
-      case "resources": {
-        if (c.action === "delete") return void (await this.deleteNode(c.key));
-        const r = after as Entry<"resources">;
-        const parsed = parseResourceName(r.name)!;
-        await this.ensureContainers(parsed.parent!);
-        const project = await tx.node.findUniqueOrThrow({ where: { name: `projects/${parsed.project}` } });
-        const data = {
-          kind: parsed.kind,
-          shortId: parsed.shortId,
-          parentName: parsed.parent,
-          displayName: r.displayName ?? "",
-          iapEnabled: r.iap ?? null,
-          hosts: r.hosts ?? [],
-          pathPrefix: r.pathPrefix ?? null,
-          audience: audienceFor(parsed, project.projectNumber ?? ""),
-          implicit: false,
-        };
-        await tx.node.upsert({ where: { name: r.name }, create: { name: r.name, ...data }, update: data });
-        return;
-      }
-      case "users":
-      case "serviceAccounts": {
-        if (c.action === "delete") return void (await this.deletePrincipal(c.key));
-        const p = after as Entry<"serviceAccounts">;
-        const sa = c.section === "serviceAccounts";
-        const data = {
-          kind: sa ? ("SERVICE_ACCOUNT" as const) : ("USER" as const),
-          displayName: p.displayName ?? "",
-          description: p.description ?? "",
-          disabled: p.disabled ?? false,
-          projectName: sa ? `projects/${p.email.match(/@([^.]+)\./)![1]}` : null,
-        };
-        await tx.principal.upsert({ where: { email: p.email }, create: { email: p.email, ...data }, update: data });
-        return;
-      }
-      case "groups": {
-        if (c.action === "delete") return void (await this.deleteGroup(c.key));
-        const g = after as Entry<"groups">;
-        const data = { displayName: g.displayName ?? "", description: g.description ?? "" };
-        await tx.group.upsert({ where: { email: g.email }, create: { email: g.email, ...data }, update: data });
-        await tx.groupMember.deleteMany({ where: { groupEmail: g.email } });
-        if (g.members?.length) await tx.groupMember.createMany({ data: g.members.map((member) => ({ groupEmail: g.email, member })) });
-        return;
-      }
-      case "customRoles": {
-        if (c.action === "delete") return void (await tx.role.update({ where: { name: c.key }, data: { deleted: true, etag: etagFor(this.revision) } }));
-        const r = after as Entry<"customRoles">;
-        const data = {
-          parentName: r.name.split("/roles/")[0]!,
-          title: r.title ?? "",
-          description: r.description ?? "",
-          stage: r.stage ?? "GA",
-          permissions: r.permissions,
-          deleted: false,
-          etag: etagFor(this.revision),
-        };
-        await tx.role.upsert({ where: { name: r.name }, create: { name: r.name, ...data }, update: data });
-        return;
-      }
-      case "accessLevels": {
-        if (c.action === "delete") return void (await tx.accessLevel.delete({ where: { name: c.key } }));
-        const l = after as Entry<"accessLevels">;
-        const data = {
-          title: l.title ?? "",
-          description: l.description ?? "",
-          basic: (l.basic ?? Prisma.DbNull) as Prisma.InputJsonValue,
-          customExpression: l.custom?.expr.expression ?? null,
-        };
-        await tx.accessLevel.upsert({ where: { name: l.name }, create: { name: l.name, ...data }, update: data });
-        return;
-      }
-      case "trustedIssuers": {
-        if (c.action === "delete") return void (await tx.trustedIssuer.delete({ where: { issuer: c.key } }));
-        const t = after as Entry<"trustedIssuers">;
-        const data = { audiences: t.audiences, jwksUri: t.jwksUri ?? null, domains: t.domains, allowUnverifiedEmails: t.allowUnverifiedEmails ?? false };
-        await tx.trustedIssuer.upsert({ where: { issuer: t.issuer }, create: { issuer: t.issuer, ...data }, update: data });
-        return;
-      }
-      case "policies": {
-        const p = (after as Entry<"policies"> | undefined) ?? { resource: c.key, bindings: [] };
-        await this.setPolicy(p);
-        return;
-      }
-      case "denyPolicies": {
-        const [attachedTo = "", policyId = "default"] = c.key.split("#");
-        const name = `policies/${encodeURIComponent(`cloudresourcemanager.googleapis.com/${attachedTo}`)}/denypolicies/${policyId}`;
-        await tx.denyPolicy.deleteMany({ where: { name } });
-        if (c.action === "delete") return;
-        const d = after as Entry<"denyPolicies">;
-        await tx.denyPolicy.create({
-          data: {
-            name,
-            attachedTo,
-            policyId,
-            displayName: d.displayName ?? "",
-            etag: etagFor(this.revision),
-            revision: this.revision,
-            rules: {
-              create: d.rules.map((r, position) => ({
-                position,
-                description: r.description ?? "",
-                deniedPrincipals: r.deniedPrincipals,
-                exceptionPrincipals: r.exceptionPrincipals ?? [],
-                deniedPermissions: r.deniedPermissions,
-                exceptionPermissions: r.exceptionPermissions ?? [],
-                conditionTitle: r.denialCondition?.title ?? null,
-                conditionExpression: r.denialCondition?.expression ?? null,
-              })),
-            },
-          },
-        });
-        return;
-      }
+      return c.action === "delete" ? w.deleteTrustedIssuer(c.key) : w.upsertTrustedIssuer(after as Entry<"trustedIssuers">);
+    case "policies": {
+      const p = (after as Entry<"policies"> | undefined) ?? { resource: c.key, bindings: [] };
+      return w.setPolicy(p.resource, p.bindings);
     }
-  }
-
-  /** Replaces a node's allow policy (an empty binding list removes it). */
-  async setPolicy(p: Entry<"policies">): Promise<void> {
-    const tx = this.tx;
-    await this.ensureContainers(p.resource);
-    await tx.allowPolicy.deleteMany({ where: { resourceName: p.resource } });
-    if (p.bindings.length === 0) return;
-    await tx.allowPolicy.create({
-      data: {
-        resourceName: p.resource,
-        version: p.bindings.some((b) => b.condition) ? 3 : 1,
-        etag: etagFor(this.revision),
-        revision: this.revision,
-        bindings: {
-          create: p.bindings.map((b, position) => ({
-            position,
-            role: b.role,
-            conditionTitle: b.condition?.title ?? null,
-            conditionDescription: b.condition?.description ?? null,
-            conditionExpression: b.condition?.expression ?? null,
-            members: { create: b.members.map((member, i) => ({ member, position: i })) },
-          })),
-        },
-      },
-    });
-  }
-
-  /** Creates the implicit containers (iap_web, iap_web/compute, …) down to `name`. */
-  private async ensureContainers(name: string): Promise<void> {
-    const chain: string[] = [];
-    for (let cur: string | null = name; cur; cur = parseResourceName(cur)?.parent ?? null) {
-      const parsed = parseResourceName(cur);
-      if (!parsed || ["ORGANIZATION", "FOLDER", "PROJECT"].includes(parsed.kind)) break;
-      chain.unshift(cur);
+    case "denyPolicies": {
+      const [attachedTo = "", policyId = "default"] = c.key.split("#");
+      return w.setDenyPolicy(attachedTo, policyId, c.action === "delete" ? null : (after as Entry<"denyPolicies">));
     }
-    for (const n of chain) {
-      const parsed = parseResourceName(n)!;
-      const exists = await this.tx.node.findUnique({ where: { name: n }, select: { name: true } });
-      if (exists) continue;
-      const project = await this.tx.node.findUniqueOrThrow({ where: { name: `projects/${parsed.project}` } });
-      this.changed.push({ kind: "node", key: n });
-      await this.tx.node.create({
-        data: {
-          name: n,
-          kind: parsed.kind,
-          parentName: parsed.parent,
-          shortId: parsed.shortId,
-          implicit: true,
-          audience: audienceFor(parsed, project.projectNumber ?? ""),
-        },
-      });
-    }
-  }
-
-  private async refreshAudiences(projectId: string, number: string): Promise<void> {
-    const nodes = await this.tx.node.findMany({ where: { name: { startsWith: `projects/${projectId}/` } } });
-    for (const n of nodes) {
-      const parsed = parseResourceName(n.name);
-      if (!parsed) continue;
-      await this.tx.node.update({ where: { name: n.name }, data: { audience: audienceFor(parsed, number) } });
-      this.changed.push({ kind: "node", key: n.name });
-    }
-  }
-
-  private async deleteNode(name: string): Promise<void> {
-    const children = await this.tx.node.findMany({ where: { parentName: name }, select: { name: true, implicit: true } });
-    // Implicit containers go with their parent; declared children were deleted first (plan order).
-    for (const c of children) {
-      if (c.implicit) await this.deleteNode(c.name);
-    }
-    this.changed.push({ kind: "node", key: name });
-    await this.tx.role.deleteMany({ where: { parentName: name, deleted: true } });
-    try {
-      await this.tx.node.delete({ where: { name } });
-    } catch (e) {
-      if (e instanceof Prisma.PrismaClientKnownRequestError) {
-        throw new AppError("FAILED_PRECONDITION", `cannot delete ${name}: other entities still belong to it (${e.code})`);
-      }
-      throw e;
-    }
-  }
-
-  /** Containers that are implicit, childless and policy-less are removed after deletions. */
-  async removeOrphanContainers(): Promise<void> {
-    for (;;) {
-      const orphans = await this.tx.node.findMany({
-        where: { implicit: true, children: { none: {} }, allowPolicy: null, denyPolicies: { none: {} } },
-        select: { name: true },
-      });
-      const keep = new Set((this.desired.policies ?? []).map((p) => p.resource));
-      const gone = orphans.filter((o) => !keep.has(o.name));
-      if (gone.length === 0) return;
-      await this.tx.node.deleteMany({ where: { name: { in: gone.map((o) => o.name) } } });
-      for (const o of gone) this.changed.push({ kind: "node", key: o.name });
-    }
-  }
-
-  /**
-   * A deleted principal's bindings and memberships become `deleted:{kind}:{email}?uid={id}`, so
-   * a new account with the same email inherits nothing (IAM semantics).
-   */
-  private async deletePrincipal(email: string): Promise<void> {
-    const p = await this.tx.principal.findUniqueOrThrow({ where: { email } });
-    const prefix = p.kind === "USER" ? "user" : "serviceAccount";
-    await this.rewriteMember(`${prefix}:${email}`, `deleted:${prefix}:${email}?uid=${p.id}`);
-    await this.tx.principal.delete({ where: { email } });
-  }
-
-  private async deleteGroup(email: string): Promise<void> {
-    await this.rewriteMember(`group:${email}`, `deleted:group:${email}?uid=${crypto.randomUUID()}`);
-    await this.tx.group.delete({ where: { email } });
-  }
-
-  private async rewriteMember(from: string, to: string): Promise<void> {
-    const [bindings, groups] = await Promise.all([
-      this.tx.bindingMember.findMany({ where: { member: from }, select: { binding: { select: { policyResourceName: true } } } }),
-      this.tx.groupMember.findMany({ where: { member: from }, select: { groupEmail: true } }),
-    ]);
-    for (const b of bindings) this.changed.push({ kind: "policy", key: b.binding.policyResourceName });
-    for (const g of groups) this.changed.push({ kind: "group", key: g.groupEmail });
-    await this.tx.bindingMember.updateMany({ where: { member: from }, data: { member: to } });
-    await this.tx.groupMember.updateMany({ where: { member: from }, data: { member: to } });
   }
 }
 
