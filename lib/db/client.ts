@@ -7,10 +7,10 @@ export type Db = PrismaClient;
 
 const globalForPrisma = globalThis as unknown as { gatehousePrisma?: PrismaClient };
 
-export function createPrismaClient(connectionString: string): PrismaClient {
+export function createPrismaClient(connectionString: string, opts: { max?: number } = {}): PrismaClient {
   // An idle connection dropped by the server (restart, failover) emits 'error' on the pool; without
   // a listener that would crash the process. The pool replaces the connection on next use.
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10 });
   pool.on("error", (e) => console.error(`database connection lost: ${e.message}`));
   return new PrismaClient({
     adapter: new PrismaPg(pool),

@@ -10,24 +10,11 @@
 import pg from "pg";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { Prisma } from "@/lib/generated/prisma/client";
-import {
-  compile,
-  withAccessLevels,
-  withCustomRoles,
-  withDenyPolicies,
-  withGroupMembers,
-  withNodes,
-  withoutNodes,
-  withPolicy,
-  withPrincipals,
-  type Snapshot,
-} from "@/lib/policy";
+import { compile } from "@/lib/policy";
 import { REVISION_CHANNEL, type ChangeKind } from "@/lib/db/revision";
-import { loadAccessLevels, loadAll, loadCustomRoles, loadDenyPolicies, loadGroups, loadNodes, loadPolicies, loadPrincipals, toNode, toPolicy, type SideData } from "./load";
+import { applyChanges, loadAll, loadOwners, type LoadedState } from "./load";
 
-export interface EngineState {
-  snapshot: Snapshot;
-  side: SideData;
+export interface EngineState extends LoadedState {
   revision: bigint;
 }
 
@@ -63,8 +50,6 @@ export class PolicyEngine {
   private again = false;
   private waiters: { revision: bigint; resolve: (ok: boolean) => void }[] = [];
   private stopped = false;
-  /** Bootstrap admins and stored instance owners: roles/owner on every organization. */
-  private owners: readonly string[] = [];
 
   private readonly maxStalenessMs: number;
 
@@ -88,6 +73,11 @@ export class PolicyEngine {
     if (this.timer) clearInterval(this.timer);
     for (const w of this.waiters.splice(0)) w.resolve(false);
     await this.listener?.end().catch(() => {});
+  }
+
+  /** GATEHOUSE_BOOTSTRAP_ADMINS (the stored instance owners are in the state). */
+  get bootstrapAdmins(): readonly string[] {
+    return this.opts.bootstrapAdmins;
   }
 
   /** The current state; read once per request (it is replaced, never mutated). */
@@ -164,13 +154,12 @@ export class PolicyEngine {
     const started = performance.now();
     const { revision, data, side, owners } = await this.prisma.$transaction(
       async (tx) => {
-        const owners = await this.loadOwners(tx);
+        const owners = await loadOwners(tx, this.opts.bootstrapAdmins);
         return { ...(await loadAll(tx, owners)), owners };
       },
       { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: 120_000 },
     );
-    this.owners = owners;
-    this.state = { snapshot: compile(data, revision), side, revision };
+    this.state = { snapshot: compile(data, revision), side, owners, revision };
     this.lastSyncAt = Date.now();
     this.opts.log?.(`policy snapshot loaded at revision ${revision} in ${Math.round(performance.now() - started)} ms (${data.nodes.length} nodes, ${data.policies?.length ?? 0} policies, ${data.groups?.length ?? 0} groups)`);
   }
@@ -200,67 +189,8 @@ export class PolicyEngine {
       if (!set) byKind.set(kind, (set = new Set()));
       set.add(c.key);
     }
-    this.state = await this.applyChanges(this.state, byKind, to);
+    this.state = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins)), revision: to };
     await this.opts.onChange?.(byKind);
-  }
-
-  private async applyChanges(state: EngineState, byKind: Map<ChangeKind, Set<string>>, revision: bigint): Promise<EngineState> {
-    let s = state.snapshot;
-    const side: SideData = { audiences: state.side.audiences, principalIds: state.side.principalIds };
-    const tx = this.prisma;
-
-    const nodeNames = [...(byKind.get("node") ?? [])];
-    const policyNames = new Set(byKind.get("policy") ?? []);
-    let owners = this.owners;
-    if (byKind.has("instanceOwners")) {
-      // The owners' binding sits on every organization's policy: recompute them all.
-      owners = await this.loadOwners(tx);
-      for (const o of await tx.node.findMany({ where: { kind: "ORGANIZATION" }, select: { name: true } })) policyNames.add(o.name);
-    }
-    if (nodeNames.length) {
-      const rows = await loadNodes(tx, nodeNames);
-      const found = new Set(rows.map((r) => r.name));
-      const gone = nodeNames.filter((n) => !found.has(n));
-      if (gone.length) s = withoutNodes(s, gone, revision);
-      if (rows.length) s = withNodes(s, rows.map(toNode), revision);
-      side.audiences = new Map(side.audiences);
-      for (const n of gone) side.audiences.delete(n);
-      for (const r of rows) {
-        if (r.audience) side.audiences.set(r.name, r.audience);
-        else side.audiences.delete(r.name);
-        // New organizations carry the bootstrap admins' binding.
-        if (r.kind === "ORGANIZATION") policyNames.add(r.name);
-      }
-    }
-    if (policyNames.size) {
-      const rows = new Map((await loadPolicies(tx, [...policyNames])).map((p) => [p.resourceName, p]));
-      for (const name of policyNames) s = withPolicy(s, toPolicy(name, rows.get(name) ?? null, owners), revision);
-    }
-    const denyTargets = [...(byKind.get("denyPolicies") ?? [])];
-    if (denyTargets.length) {
-      const list = await loadDenyPolicies(tx, denyTargets);
-      for (const t of denyTargets) s = withDenyPolicies(s, t, list.filter((d) => d.attachedTo === t), revision);
-    }
-    const groupEmails = [...(byKind.get("group") ?? [])];
-    if (groupEmails.length) {
-      const found = new Map((await loadGroups(tx, groupEmails)).map((g) => [g.email, g.members]));
-      for (const g of groupEmails) s = withGroupMembers(s, g, found.get(g) ?? null, revision);
-    }
-    if (byKind.has("customRoles")) s = withCustomRoles(s, await loadCustomRoles(tx), revision);
-    if (byKind.has("accessLevels")) s = withAccessLevels(s, await loadAccessLevels(tx), revision);
-    if (byKind.has("principal")) {
-      const { principals, ids } = await loadPrincipals(tx);
-      s = withPrincipals(s, principals, revision);
-      side.principalIds = ids;
-    }
-    this.owners = owners;
-    return { snapshot: s.revision === revision.toString() ? s : withPrincipals(s, [...s.principals.values()], revision), side, revision };
-  }
-
-  /** GATEHOUSE_BOOTSTRAP_ADMINS plus the stored instance owners, deduplicated and sorted. */
-  private async loadOwners(tx: Pick<PrismaClient, "instanceOwner">): Promise<string[]> {
-    const stored = await tx.instanceOwner.findMany({ select: { email: true } });
-    return [...new Set([...this.opts.bootstrapAdmins, ...stored.map((o) => o.email)])].sort();
   }
 
   private async listen(): Promise<void> {

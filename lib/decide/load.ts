@@ -1,7 +1,26 @@
 // The one place where database rows become policy-core input (lib/policy types). Used for the
 // full load at start-up and, unit by unit, for incremental updates from the change feed.
-import type { Prisma } from "@/lib/generated/prisma/client";
-import type { AccessLevel, AllowPolicy, DenyPolicy, Group, HierarchyNode, PolicyData, Principal, Role } from "@/lib/policy";
+import type { Prisma, PrismaClient } from "@/lib/generated/prisma/client";
+import {
+  withAccessLevels,
+  withCustomRoles,
+  withDenyPolicies,
+  withGroupMembers,
+  withNodes,
+  withoutNodes,
+  withPolicy,
+  withPrincipals,
+  type AccessLevel,
+  type AllowPolicy,
+  type DenyPolicy,
+  type Group,
+  type HierarchyNode,
+  type PolicyData,
+  type Principal,
+  type Role,
+  type Snapshot,
+} from "@/lib/policy";
+import type { ChangeKind } from "@/lib/db/revision";
 
 type Tx = Prisma.TransactionClient;
 
@@ -32,7 +51,7 @@ type PolicyRow = Prisma.AllowPolicyGetPayload<{ include: typeof policyInclude }>
  * Bootstrap admins (GATEHOUSE_BOOTSTRAP_ADMINS) hold roles/owner on every organization: added as
  * one more binding on each organization's policy, so queries and checks see the same grant.
  */
-function withBootstrap(resource: string, bindings: AllowPolicy["bindings"], bootstrapAdmins: readonly string[]): AllowPolicy["bindings"] {
+export function withBootstrap(resource: string, bindings: AllowPolicy["bindings"], bootstrapAdmins: readonly string[]): AllowPolicy["bindings"] {
   if (!resource.startsWith("organizations/") || bootstrapAdmins.length === 0) return bindings;
   return [...bindings, { role: "roles/owner", members: bootstrapAdmins.map((e) => `user:${e}`) }];
 }
@@ -143,4 +162,80 @@ export async function loadAll(tx: Tx, bootstrapAdmins: readonly string[]): Promi
       principalIds: principals.ids,
     },
   };
+}
+
+/** GATEHOUSE_BOOTSTRAP_ADMINS plus the stored instance owners, deduplicated and sorted. */
+export async function loadOwners(tx: Pick<PrismaClient, "instanceOwner">, bootstrapAdmins: readonly string[]): Promise<string[]> {
+  const stored = await tx.instanceOwner.findMany({ select: { email: true } });
+  return [...new Set([...bootstrapAdmins, ...stored.map((o) => o.email)])].sort();
+}
+
+/** A compiled snapshot with what the decision path needs beside it. */
+export interface LoadedState {
+  snapshot: Snapshot;
+  side: SideData;
+  /** Bootstrap admins and stored instance owners: roles/owner on every organization. */
+  owners: readonly string[];
+}
+
+/**
+ * `state` with the units named by `byKind` reloaded from `tx` (the change feed's kinds and keys),
+ * at `revision`. The engine follows the feed with it; lib/admin computes a mutation's "after"
+ * snapshot with it, inside the mutation's transaction, for its guard rails.
+ */
+export async function applyChanges(
+  tx: Tx,
+  state: LoadedState,
+  byKind: ReadonlyMap<ChangeKind, ReadonlySet<string>>,
+  revision: bigint,
+  bootstrapAdmins: readonly string[],
+): Promise<LoadedState> {
+  let s = state.snapshot;
+  const side: SideData = { audiences: state.side.audiences, principalIds: state.side.principalIds };
+
+  const nodeNames = [...(byKind.get("node") ?? [])];
+  const policyNames = new Set(byKind.get("policy") ?? []);
+  let owners = state.owners;
+  if (byKind.has("instanceOwners")) {
+    // The owners' binding sits on every organization's policy: recompute them all.
+    owners = await loadOwners(tx, bootstrapAdmins);
+    for (const o of await tx.node.findMany({ where: { kind: "ORGANIZATION" }, select: { name: true } })) policyNames.add(o.name);
+  }
+  if (nodeNames.length) {
+    const rows = await loadNodes(tx, nodeNames);
+    const found = new Set(rows.map((r) => r.name));
+    const gone = nodeNames.filter((n) => !found.has(n));
+    if (gone.length) s = withoutNodes(s, gone, revision);
+    if (rows.length) s = withNodes(s, rows.map(toNode), revision);
+    side.audiences = new Map(side.audiences);
+    for (const n of gone) side.audiences.delete(n);
+    for (const r of rows) {
+      if (r.audience) side.audiences.set(r.name, r.audience);
+      else side.audiences.delete(r.name);
+      // New organizations carry the bootstrap admins' binding.
+      if (r.kind === "ORGANIZATION") policyNames.add(r.name);
+    }
+  }
+  if (policyNames.size) {
+    const rows = new Map((await loadPolicies(tx, [...policyNames])).map((p) => [p.resourceName, p]));
+    for (const name of policyNames) s = withPolicy(s, toPolicy(name, rows.get(name) ?? null, owners), revision);
+  }
+  const denyTargets = [...(byKind.get("denyPolicies") ?? [])];
+  if (denyTargets.length) {
+    const list = await loadDenyPolicies(tx, denyTargets);
+    for (const t of denyTargets) s = withDenyPolicies(s, t, list.filter((d) => d.attachedTo === t), revision);
+  }
+  const groupEmails = [...(byKind.get("group") ?? [])];
+  if (groupEmails.length) {
+    const found = new Map((await loadGroups(tx, groupEmails)).map((g) => [g.email, g.members]));
+    for (const g of groupEmails) s = withGroupMembers(s, g, found.get(g) ?? null, revision);
+  }
+  if (byKind.has("customRoles")) s = withCustomRoles(s, await loadCustomRoles(tx), revision);
+  if (byKind.has("accessLevels")) s = withAccessLevels(s, await loadAccessLevels(tx), revision);
+  if (byKind.has("principal")) {
+    const { principals, ids } = await loadPrincipals(tx);
+    s = withPrincipals(s, principals, revision);
+    side.principalIds = ids;
+  }
+  return { snapshot: s.revision === revision.toString() ? s : withPrincipals(s, [...s.principals.values()], revision), side, owners };
 }

@@ -3,6 +3,7 @@
 // by tests that run the hot paths in-process.
 import http from "node:http";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
+import { createPrismaClient } from "@/lib/db/client";
 import { DecisionLog } from "@/lib/audit/decisions";
 import { KeyRing } from "@/lib/identity/keys";
 import { TokenVerifier } from "@/lib/identity/verify";
@@ -36,7 +37,11 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
   await verifier.refreshIssuers(o.prisma);
   const proxies = new ProxyCredentials(o.prisma);
   await proxies.load();
-  const engine = new PolicyEngine(o.prisma, {
+  // The engine reads the change feed on connections of its own: a mutation holds the revision
+  // row and waits for this engine to reach it (lib/admin/mutation.ts), so the engine must never
+  // queue behind the writers for a connection of the shared pool.
+  const enginePrisma = createPrismaClient(o.databaseUrl, { max: 3 });
+  const engine = new PolicyEngine(enginePrisma, {
     databaseUrl: o.databaseUrl,
     bootstrapAdmins: o.bootstrapAdmins,
     ...(o.maxStalenessMs !== undefined ? { maxStalenessMs: o.maxStalenessMs } : {}),
@@ -67,6 +72,7 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
       clearInterval(usageTimer);
       stopKeys();
       await engine.stop();
+      await enginePrisma.$disconnect().catch(() => {});
       await log.stop();
     },
   };

@@ -1,0 +1,48 @@
+// Who is acting, against what, and from where: the one argument every lib/admin function takes.
+// lib/admin never imports Next.js (an ESLint rule keeps it so): the admin API, the console's
+// server actions, the CLI and the seed all call the same functions with their own context.
+import type { PrismaClient } from "@/lib/generated/prisma/client";
+import type { Snapshot } from "@/lib/policy";
+
+/**
+ * An IAM principal (the admin API, the console), authorised by the engine like any other
+ * request; or Gatehouse itself (`system:cli`, `system:seed`), which acts with the database's
+ * authority — whoever can run the CLI against the database holds everything anyway — and is
+ * named as such in every audit record.
+ */
+export type Actor = { kind: "principal"; principal: string } | { kind: "system"; name: `system:${string}` };
+
+export const SYSTEM_CLI: Actor = { kind: "system", name: "system:cli" };
+export const SYSTEM_SEED: Actor = { kind: "system", name: "system:seed" };
+
+export function principalActor(principal: string): Actor {
+  return { kind: "principal", principal };
+}
+
+/** The audit log's actor string: the principal's email (`user:`/`serviceAccount:` stripped), or `system:…`. */
+export function actorName(a: Actor): string {
+  return a.kind === "system" ? a.name : a.principal.slice(a.principal.indexOf(":") + 1);
+}
+
+/** What lib/admin needs of the live policy engine (lib/decide/engine.ts satisfies it). */
+export interface EngineView {
+  current(): { snapshot: Snapshot; revision: bigint };
+  /** Resolves true once the engine has applied `revision`, false after `timeoutMs`. */
+  waitFor(revision: bigint, timeoutMs: number): Promise<boolean>;
+}
+
+export interface RequestMeta {
+  callerIp?: string;
+  userAgent?: string;
+}
+
+export interface AdminContext {
+  db: PrismaClient;
+  actor: Actor;
+  /**
+   * The live engine: principals are authorised against its snapshot. A system actor may run
+   * without one (the CLI has no engine); a principal actor never does.
+   */
+  engine?: EngineView;
+  requestMeta?: RequestMeta;
+}
