@@ -11,4 +11,19 @@ export default defineConfig([
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  {
+    // The one write path serves the CLI too: it never depends on Next.js, and the pure core
+    // never on I/O, Next.js or Prisma.
+    files: ["lib/admin/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["next", "next/*", "react", "react-dom", "@/app/*", "@/components/*"], message: "lib/admin is shared with the CLI: no Next.js or React here." }] }],
+    },
+  },
+  {
+    files: ["lib/policy/**"],
+    ignores: ["lib/policy/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["next", "next/*", "next-auth", "next-auth/*", "@/lib/generated/*", "@/lib/db/*", "pg", "node:fs", "node:http", "node:net", "@/lib/decide/*", "@/lib/admin/*", "@/lib/auth/*", "@/lib/world/*", "@/lib/audit/*"], message: "lib/policy is the pure core: no I/O, Next.js or Prisma." }] }],
+    },
+  },
 ]);

@@ -11,7 +11,7 @@ export const STATUS_BY_CODE = {
   ALREADY_EXISTS: 409,
   ABORTED: 409, // stale etag (read-modify-write conflict)
   PAYLOAD_TOO_LARGE: 413,
-  FAILED_PRECONDITION: 422,
+  FAILED_PRECONDITION: 409, // the change conflicts with the current state (e.g. it would leave nobody in charge)
   UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;

@@ -2,7 +2,7 @@
 // lib/admin never imports Next.js (an ESLint rule keeps it so): the admin API, the console's
 // server actions, the CLI and the seed all call the same functions with their own context.
 import type { PrismaClient } from "@/lib/generated/prisma/client";
-import type { Snapshot } from "@/lib/policy";
+import type { LoadedState } from "@/lib/decide/load";
 
 /**
  * An IAM principal (the admin API, the console), authorised by the engine like any other
@@ -26,7 +26,9 @@ export function actorName(a: Actor): string {
 
 /** What lib/admin needs of the live policy engine (lib/decide/engine.ts satisfies it). */
 export interface EngineView {
-  current(): { snapshot: Snapshot; revision: bigint };
+  current(): LoadedState & { revision: bigint };
+  /** GATEHOUSE_BOOTSTRAP_ADMINS (owners of every organization, with the stored instance owners). */
+  readonly bootstrapAdmins: readonly string[];
   /** Resolves true once the engine has applied `revision`, false after `timeoutMs`. */
   waitFor(revision: bigint, timeoutMs: number): Promise<boolean>;
 }

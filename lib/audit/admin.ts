@@ -10,6 +10,34 @@ export interface BindingDelta {
   condition?: { title: string; description?: string; expression: string };
 }
 
+interface DeltaBinding {
+  role: string;
+  members: readonly string[];
+  condition?: { title: string; description?: string; expression: string };
+}
+
+/**
+ * Google's BindingDelta list between two versions of a policy: one ADD or REMOVE per (role,
+ * member, condition) that is in one and not the other, additions first.
+ */
+export function bindingDeltas(before: { bindings: readonly DeltaBinding[] } | undefined, after: { bindings: readonly DeltaBinding[] } | undefined): BindingDelta[] {
+  const flat = (p: { bindings: readonly DeltaBinding[] } | undefined) =>
+    new Map(
+      (p?.bindings ?? []).flatMap((b) =>
+        b.members.map((m) => {
+          const d: BindingDelta = { action: "ADD", role: b.role, member: m, ...(b.condition ? { condition: b.condition } : {}) };
+          return [JSON.stringify([b.role, m, b.condition ?? null]), d] as const;
+        }),
+      ),
+    );
+  const a = flat(before);
+  const b = flat(after);
+  return [
+    ...[...b].filter(([k]) => !a.has(k)).map(([, d]) => ({ ...d, action: "ADD" as const })),
+    ...[...a].filter(([k]) => !b.has(k)).map(([, d]) => ({ ...d, action: "REMOVE" as const })),
+  ];
+}
+
 export interface AdminActivity {
   actor: string;
   methodName: string;

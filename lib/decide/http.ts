@@ -10,7 +10,6 @@
 import { isIP } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseCookies } from "cookie";
-import { decode } from "next-auth/jwt";
 import { AppError, toErrorBody } from "@/lib/errors";
 import type { DecisionLog } from "@/lib/audit/decisions";
 import { iapHeadersJson } from "@/lib/identity/assertion";
@@ -20,8 +19,11 @@ import { handleTokenRequest } from "@/lib/identity/token-endpoint";
 import type { TokenVerifier } from "@/lib/identity/verify";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { resolveHost } from "@/lib/policy";
+import { adminRoute, handleAdminApi } from "@/lib/admin/http";
+import { bearer, header, parseJson, readBody, remoteIp, send, sendJson } from "@/lib/server/http-io";
 import { NEW_PASSWORD_PATH } from "@/lib/auth/request-path";
 import { sessionStanding } from "@/lib/auth/users";
+import { readConsoleSession } from "@/lib/auth/console-cookie";
 import {
   APP_CALLBACK_PATH,
   APP_SESSION_CALLBACK_PATH,
@@ -51,23 +53,6 @@ export interface HotPathContext extends DecideContext {
 const FORWARD_AUTH_PATH = "/api/v1/forward-auth";
 const MAX_BODY = 64 * 1024;
 const MAX_BATCH_BODY = 2 * 1024 * 1024;
-const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" } as const;
-
-/**
- * The console's Auth.js session cookies (plain and __Secure- variants; the name is the JWE salt).
- * Read only by the application-session start, on Gatehouse's own origin — never by forward-auth.
- */
-const CONSOLE_SESSION_COOKIES = ["__Secure-authjs.session-token", "authjs.session-token"];
-
-function sendJson(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(text).toString(), ...headers });
-  res.end(text);
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  sendJson(res, status, JSON.stringify(body), headers);
-}
-
 /** A decision as JSON; the signed headers' JSON is reused from the assertion cache. */
 function decisionJson(d: DecisionResponse): string {
   if (!d.headers) return JSON.stringify(d);
@@ -80,49 +65,6 @@ function sendError(res: ServerResponse, err: unknown, allow: string): void {
   if (status === 500) console.error(err);
   // A body over the limit is not read to its end.
   send(res, status, body, status === 405 ? { allow } : status === 413 ? { connection: "close" } : {});
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeListener("data", onData);
-        reject(new AppError("PAYLOAD_TOO_LARGE", `request body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on("data", onData);
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AppError("INVALID_ARGUMENT", "the body is not valid JSON");
-  }
-}
-
-function bearer(value: string | string[] | undefined): string | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  const m = v?.match(/^Bearer\s+(\S+)\s*$/i);
-  return m?.[1];
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function remoteIp(req: IncomingMessage): string | undefined {
-  const a = req.socket.remoteAddress;
-  return a?.startsWith("::ffff:") ? a.slice(7) : a;
 }
 
 function authenticateProxy(ctx: HotPathContext, secret: string | undefined): Caller {
@@ -200,35 +142,6 @@ async function forwardIdentity(ctx: HotPathContext, req: IncomingMessage, host: 
     if (session) return { sessionEmail: session.email };
   }
   return {};
-}
-
-interface ConsoleSessionCookie {
-  email: string;
-  /** Epoch ms. */
-  expiresAt: number;
-  /** When and how it signed in (lib/auth/config.ts jwt callback). */
-  authAt: number | undefined;
-  via: string | undefined;
-}
-
-/** The console session cookie (decoded, not yet checked against the database) in a request to Gatehouse's own origin. */
-async function consoleSession(ctx: HotPathContext, req: IncomingMessage): Promise<ConsoleSessionCookie | null> {
-  const jar = cookies(req);
-  for (const name of CONSOLE_SESSION_COOKIES) {
-    const value = jar[name];
-    if (!value) continue;
-    try {
-      const jwt = await decode({ token: value, secret: ctx.authSecret, salt: name });
-      const email = typeof jwt?.email === "string" ? jwt.email.toLowerCase() : null;
-      const exp = typeof jwt?.exp === "number" ? jwt.exp * 1000 : 0;
-      if (email && exp > Date.now()) {
-        return { email, expiresAt: exp, authAt: typeof jwt?.authAt === "number" ? jwt.authAt : undefined, via: typeof jwt?.via === "string" ? jwt.via : undefined };
-      }
-    } catch {
-      // not a session of ours
-    }
-  }
-  return null;
 }
 
 function startUrl(ctx: HotPathContext, original: string): string {
@@ -346,7 +259,7 @@ async function handleAppSessionStart(ctx: HotPathContext, req: IncomingMessage, 
     throw new AppError("INVALID_ARGUMENT", "rd must be the URL of an application Gatehouse protects");
   }
   const back = encodeURIComponent(`${APP_SESSION_START_PATH}?rd=${encodeURIComponent(target.toString())}`);
-  const session = await consoleSession(ctx, req);
+  const session = await readConsoleSession(header(req, "cookie"), ctx.authSecret);
   // The console session must still stand, exactly as for a console page (lib/auth/session.ts):
   // not disabled, not deleted, not from before a password reset — and a one-time password is
   // replaced before anything else, including an application.
@@ -482,8 +395,13 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
         });
       };
       break;
-    default:
-      return false;
+    default: {
+      // The admin API (lib/admin/http.ts) has handlers of its own, with its own error shapes.
+      const route = adminRoute(path);
+      if (!route) return false;
+      void handleAdminApi(ctx, route, req, res);
+      return true;
+    }
   }
   Promise.resolve()
     .then(() => handler!(ctx, req, res))

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { Prisma, type PrismaClient } from "@/lib/generated/prisma/client";
 import { AppError } from "@/lib/errors";
 import { canonicalJson } from "@/lib/audit/chain";
-import { recordAdminActivity, type AdminActivity, type BindingDelta } from "@/lib/audit/admin";
+import { bindingDeltas, recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
 import { bumpRevision, recordChanges } from "@/lib/db/revision";
 import { RowWriter } from "@/lib/db/writers";
 import { canonicalEntry, canonicalWorld, KEY, type Entry } from "./canonical";
@@ -115,24 +115,6 @@ export function describeChange(c: Change): string {
     detail = [...after].filter((m) => !before.has(m)).map((m) => `\n    + member ${m}`).join("") + [...before].filter((m) => !after.has(m)).map((m) => `\n    - member ${m}`).join("");
   }
   return `${sign} ${label} ${c.key}${detail}`;
-}
-
-export function bindingDeltas(before: Entry<"policies"> | undefined, after: Entry<"policies"> | undefined): BindingDelta[] {
-  const flat = (p: Entry<"policies"> | undefined) =>
-    new Map(
-      (p?.bindings ?? []).flatMap((b) =>
-        b.members.map((m) => {
-          const d: BindingDelta = { action: "ADD", role: b.role, member: m, ...(b.condition ? { condition: b.condition } : {}) };
-          return [JSON.stringify([b.role, m, b.condition ?? null]), d] as const;
-        }),
-      ),
-    );
-  const a = flat(before);
-  const b = flat(after);
-  return [
-    ...[...b].filter(([k]) => !a.has(k)).map(([, d]) => ({ ...d, action: "ADD" as const })),
-    ...[...a].filter(([k]) => !b.has(k)).map(([, d]) => ({ ...d, action: "REMOVE" as const })),
-  ];
 }
 
 const SERVICE: Record<Section, string> = {

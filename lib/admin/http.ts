@@ -1,0 +1,136 @@
+// The admin API over HTTP (DESIGN.md §6, Admin API), answered by the custom server like the hot
+// paths — no Next.js in between, the engine at hand. One handler per method, mounted three times:
+//
+//   POST /api/v1/{resource name}:getIamPolicy | :setIamPolicy | :testIamPermissions
+//        Gatehouse's shape: errors { error: { code: "ABORTED", message } }
+//   POST /v1/{resource name}:…                           (IAP admin API paths)
+//   POST /v3/{organizations|folders|projects}/{id}:…     (Resource Manager v3 paths)
+//        Google's shape, so its client libraries work: errors { error: { code: 409, message,
+//        status: "ABORTED" } }; query parameters such as $alt=json;enum-encoding=int are accepted.
+//
+// Who is asking: `Authorization: Bearer` with an ID token — Gatehouse's own for its own audience
+// (GATEHOUSE_PUBLIC_URL, the CLI `token` default), or a trusted issuer's — or the console's session
+// cookie. A cookie rides along with any request the browser makes, so a cookie-authenticated call
+// must come from Gatehouse's own pages: its Origin must be GATEHOUSE_PUBLIC_URL's (CSRF).
+// setIamPolicy answers with `x-gatehouse-revision`: pass it as minRevision to the decision API to
+// see the change enforced on the very next call.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { AppError, STATUS_BY_CODE, toErrorBody } from "@/lib/errors";
+import type { PrismaClient } from "@/lib/generated/prisma/client";
+import type { TokenVerifier } from "@/lib/identity/verify";
+import { readConsoleSession } from "@/lib/auth/console-cookie";
+import { sessionStanding } from "@/lib/auth/users";
+import { bearer, header, parseJson, readBody, remoteIp, send } from "@/lib/server/http-io";
+import { principalActor, type Actor, type AdminContext, type EngineView } from "./context";
+import { getIamPolicy, setIamPolicy, testIamPermissions } from "./policies";
+
+export interface AdminHttpContext {
+  prisma: PrismaClient;
+  engine: EngineView;
+  verifier: TokenVerifier;
+  authSecret: string;
+  publicUrl: string;
+}
+
+/** A policy of 1,500 members with conditions is well under this. */
+const MAX_ADMIN_BODY = 1024 * 1024;
+
+type IamMethod = "getIamPolicy" | "setIamPolicy" | "testIamPermissions";
+
+export interface AdminRoute {
+  resource: string;
+  method: IamMethod;
+  /** Google's error shape (the /v1 and /v3 mounts). */
+  google: boolean;
+}
+
+const IAM_PATH = /^\/(api\/v1|v1|v3)\/(.+):(getIamPolicy|setIamPolicy|testIamPermissions)$/;
+const V3_RESOURCE = /^(organizations|folders|projects)\/[^/]+$/;
+
+/** The admin route of a request path (without its query), or null when it is not one. */
+export function adminRoute(path: string): AdminRoute | null {
+  const m = IAM_PATH.exec(path);
+  if (!m) return null;
+  let resource: string;
+  try {
+    resource = m[2]!.split("/").map(decodeURIComponent).join("/");
+  } catch {
+    return null;
+  }
+  if (m[1] === "v3" && !V3_RESOURCE.test(resource)) return null;
+  return { resource, method: m[3] as IamMethod, google: m[1] !== "api/v1" };
+}
+
+async function authenticate(ctx: AdminHttpContext, req: IncomingMessage): Promise<Actor> {
+  const token = bearer(req.headers.authorization);
+  if (token) {
+    const v = await ctx.verifier.verify(token, { audiences: [ctx.publicUrl] });
+    if (!v.ok) throw new AppError("UNAUTHENTICATED", `the bearer token was not accepted (${v.reason})`);
+    return principalActor(v.identity.principal);
+  }
+  const session = await readConsoleSession(header(req, "cookie"), ctx.authSecret);
+  if (!session) throw new AppError("UNAUTHENTICATED", "sign in to the console, or send Authorization: Bearer <ID token>");
+  // CSRF: a cookie comes with any cross-site request; only Gatehouse's own pages may use it here.
+  if (header(req, "origin") !== new URL(ctx.publicUrl).origin) {
+    throw new AppError("PERMISSION_DENIED", "a request authenticated by the console session must come from the console (Origin)");
+  }
+  const standing = await sessionStanding(ctx.prisma, session.email, session.authAt);
+  if (!standing.ok) throw new AppError("UNAUTHENTICATED", "the console session has ended; sign in again");
+  if (standing.passwordMustChange && session.via === "credentials") throw new AppError("PERMISSION_DENIED", "choose a new password first");
+  return principalActor(`user:${session.email}`);
+}
+
+function sendAdminError(res: ServerResponse, route: AdminRoute, err: unknown): void {
+  const { status, body } = toErrorBody(err);
+  if (status === 500) console.error(err);
+  if (!route.google) {
+    send(res, status, body, status === 405 ? { allow: "POST" } : {});
+    return;
+  }
+  const google = { code: status, message: body.error.message, status: body.error.code in STATUS_BY_CODE ? googleStatus(body.error.code) : "UNKNOWN" };
+  send(res, status, { error: google }, status === 405 ? { allow: "POST" } : {});
+}
+
+/** Google's canonical status names (google.rpc.Code); ours are the same where they exist. */
+function googleStatus(code: keyof typeof STATUS_BY_CODE): string {
+  switch (code) {
+    case "METHOD_NOT_ALLOWED":
+      return "UNIMPLEMENTED";
+    case "PAYLOAD_TOO_LARGE":
+      return "INVALID_ARGUMENT";
+    default:
+      return code;
+  }
+}
+
+/** Answers an admin API request (the caller matched `adminRoute`). */
+export async function handleAdminApi(ctx: AdminHttpContext, route: AdminRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    if (req.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
+    const actor = await authenticate(ctx, req);
+    const text = await readBody(req, MAX_ADMIN_BODY);
+    const input = text.trim() === "" ? {} : parseJson(text);
+    const admin: AdminContext = {
+      db: ctx.prisma,
+      actor,
+      engine: ctx.engine,
+      requestMeta: { ...(remoteIp(req) ? { callerIp: remoteIp(req) } : {}), ...(header(req, "user-agent") ? { userAgent: header(req, "user-agent") } : {}) },
+    };
+    switch (route.method) {
+      case "getIamPolicy":
+        send(res, 200, await getIamPolicy(admin, route.resource, input));
+        return;
+      case "setIamPolicy": {
+        const { policy, revision } = await setIamPolicy(admin, route.resource, input);
+        send(res, 200, policy, revision !== null ? { "x-gatehouse-revision": revision.toString() } : {});
+        return;
+      }
+      case "testIamPermissions":
+        send(res, 200, await testIamPermissions(admin, route.resource, input));
+        return;
+    }
+  } catch (e) {
+    if (res.headersSent) res.destroy();
+    else sendAdminError(res, route, e);
+  }
+}

@@ -1,0 +1,177 @@
+// runMutation: the only transaction in lib/admin, and so the one way any policy data changes
+// (the admin API, the console's actions, `apply`, the seed). In one transaction it
+//   1. locks the revision row (every writer queues here: the chain of revisions is linear);
+//   2. waits until the local engine has applied that revision, and takes its snapshot — the
+//      state the actor is authorised against is exactly the state being written on;
+//   3. runs the body, which authorises (m.require / the guards in authz.ts), validates and writes
+//      through the row writers (lib/db/writers.ts), noting what changed and what to audit;
+//   4. checks the guard rail every change shares (no organization left without anyone able to
+//      set its policy), on the snapshot as it will be after the change (m.after());
+//   5. bumps the revision (NOTIFY on commit: every instance follows), records what changed for
+//      the engines (PolicyChange), the new version of every changed policy (PolicyVersion: the
+//      audit trail explains decisions at their revision with it), and one admin-activity record
+//      per audited change, hash-chained.
+// A body that throws, or a failed write, leaves nothing: no change, no record, no revision.
+import { Prisma } from "@/lib/generated/prisma/client";
+import type { Snapshot } from "@/lib/policy";
+import { AppError } from "@/lib/errors";
+import { recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
+import { recordChanges, REVISION_CHANNEL, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
+import { RowWriter } from "@/lib/db/writers";
+import { applyChanges, loadPolicies, type LoadedState } from "@/lib/decide/load";
+import { actorName, type Actor, type AdminContext } from "./context";
+import { authorize, checkOrganizationsAdministered } from "./authz";
+
+type Tx = Prisma.TransactionClient;
+
+/** How long a mutation waits for the local engine to reach the revision it locked. */
+export const ENGINE_WAIT_MS = 5_000;
+/** Longest a mutation may hold the revision row (apply of a large world included). */
+export const MUTATION_TIMEOUT_MS = 120_000;
+
+/** What a body records for the admin-activity log (actor, revision and caller are added). */
+export type MutationAudit = Omit<AdminActivity, "actor" | "revision" | "callerIp" | "userAgent">;
+
+export interface MutationScope {
+  readonly tx: Tx;
+  /** The row writers, writing at `revision`; what they change is recorded for the engines. */
+  readonly write: RowWriter;
+  /** The revision this mutation commits at (the locked one + 1). */
+  readonly revision: bigint;
+  readonly actor: Actor;
+  /** The snapshot at the locked revision: what the actor is authorised against. Null for a system actor without an engine. */
+  readonly before: Snapshot | null;
+  /** When this mutation happens (conditions on admin bindings are evaluated at it). */
+  readonly now: Date;
+  /** Rule 1 (authz.ts): throws PERMISSION_DENIED unless the actor holds `permission` on `resource`. */
+  require(permission: string, resource: string): void;
+  /**
+   * The snapshot as it will be after the writes so far (loaded inside this transaction). Null
+   * when there is no `before` to derive it from.
+   */
+  after(): Promise<Snapshot | null>;
+  /** Changes the row writers do not know about (e.g. a proxy credential) for the engines. */
+  changed(...refs: PolicyChangeRef[]): void;
+  audit(entry: MutationAudit): void;
+}
+
+export interface MutationResult<T> {
+  value: T;
+  /** The revision committed at; null when the body changed and audited nothing. */
+  revision: bigint | null;
+}
+
+async function lockRevision(tx: Tx): Promise<bigint> {
+  await tx.$executeRaw`INSERT INTO "PolicyRevision" (id, value, "updatedAt") VALUES (1, 0, now()) ON CONFLICT (id) DO NOTHING`;
+  const rows = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
+  return rows[0]!.value;
+}
+
+function byKind(refs: readonly PolicyChangeRef[]): Map<ChangeKind, Set<string>> {
+  const out = new Map<ChangeKind, Set<string>>();
+  for (const r of refs) {
+    let set = out.get(r.kind);
+    if (!set) out.set(r.kind, (set = new Set()));
+    set.add(r.key);
+  }
+  return out;
+}
+
+/** Organizations whose administrators a set of changes can affect (rule 3 of authz.ts). */
+function organizationsAffected(after: Snapshot, kinds: ReadonlyMap<ChangeKind, ReadonlySet<string>>): string[] {
+  const orgs = [...after.nodes.keys()].filter((n) => n.startsWith("organizations/"));
+  // Memberships, accounts, roles and the owners list can take an organization's admins away
+  // anywhere; a policy or deny policy only where it is attached.
+  if (kinds.has("group") || kinds.has("principal") || kinds.has("customRoles") || kinds.has("instanceOwners")) return orgs;
+  const touched = new Set([...(kinds.get("policy") ?? []), ...(kinds.get("denyPolicies") ?? [])]);
+  return orgs.filter((o) => touched.has(o));
+}
+
+export async function runMutation<T>(ctx: AdminContext, body: (m: MutationScope) => Promise<T>): Promise<MutationResult<T>> {
+  const { actor, engine } = ctx;
+  if (actor.kind === "principal" && !engine) throw new AppError("INTERNAL", "a principal's change needs the policy engine to authorise it");
+  return ctx.db.$transaction(
+    async (tx) => {
+      const locked = await lockRevision(tx);
+      let state: LoadedState | null = null;
+      if (engine) {
+        // Nobody else can write while we hold the row, so the engine reaches exactly `locked`.
+        if (!(await engine.waitFor(locked, ENGINE_WAIT_MS))) {
+          throw new AppError("UNAVAILABLE", `the policy engine has not caught up with revision ${locked}; try again`);
+        }
+        state = engine.current();
+      }
+      const revision = locked + 1n;
+      const now = new Date();
+      const write = new RowWriter(tx, revision);
+      const extra: PolicyChangeRef[] = [];
+      const audits: MutationAudit[] = [];
+      let afterCache: { at: number; snapshot: Snapshot } | null = null;
+      const refs = () => [...write.changed, ...extra];
+      const after = async (): Promise<Snapshot | null> => {
+        if (!state || !engine) return null;
+        const n = refs().length;
+        if (afterCache?.at !== n) {
+          const loaded = await applyChanges(tx, state, byKind(refs()), revision, engine.bootstrapAdmins);
+          afterCache = { at: n, snapshot: loaded.snapshot };
+        }
+        return afterCache.snapshot;
+      };
+      const scope: MutationScope = {
+        tx,
+        write,
+        revision,
+        actor,
+        before: state?.snapshot ?? null,
+        now,
+        require: (permission, resource) => authorize(state?.snapshot ?? null, actor, permission, resource, now),
+        after,
+        changed: (...r) => void extra.push(...r),
+        audit: (entry) => void audits.push(entry),
+      };
+      const value = await body(scope);
+      const changes = refs();
+      if (changes.length === 0 && audits.length === 0) return { value, revision: null };
+
+      if (actor.kind === "principal") {
+        const snapshot = await after();
+        if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, byKind(changes)), now);
+      }
+      const rows = await tx.$queryRaw<{ value: bigint }[]>`UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value`;
+      if (rows[0]?.value !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
+      await tx.$executeRaw`SELECT pg_notify(${REVISION_CHANNEL}, ${revision.toString()})`;
+      await recordChanges(tx, revision, changes);
+      await recordPolicyVersions(tx, revision, changes);
+      await recordAdminActivity(
+        tx,
+        audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta })),
+      );
+      return { value, revision };
+    },
+    { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
+  );
+}
+
+/** The new version of every policy this revision changed (history for explaining past decisions). */
+async function recordPolicyVersions(tx: Tx, revision: bigint, changes: readonly PolicyChangeRef[]): Promise<void> {
+  const names = [...new Set(changes.filter((c) => c.kind === "policy").map((c) => c.key))];
+  if (names.length === 0) return;
+  const rows = new Map((await loadPolicies(tx, names)).map((p) => [p.resourceName, p]));
+  await tx.policyVersion.createMany({
+    data: names.map((resourceName) => {
+      const p = rows.get(resourceName);
+      return {
+        resourceName,
+        revision,
+        etag: p?.etag ?? null,
+        bindings: (p?.bindings ?? []).map((b) => ({
+          role: b.role,
+          members: b.members.map((m) => m.member),
+          ...(b.conditionExpression !== null
+            ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
+            : {}),
+        })),
+      };
+    }),
+  });
+}
