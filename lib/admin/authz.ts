@@ -45,6 +45,54 @@ export function authorize(s: Snapshot | null, actor: Actor, permission: string, 
   if (!s || !holds(s, actor.principal, permission, resource, now)) throw permissionDenied(permission, resource);
 }
 
+/** The name refusals of instance-wide actions give (there is no resource to name). */
+export const INSTANCE = "gatehouse";
+
+/**
+ * Rule 1 for what belongs to the whole instance (trusted issuers, proxy credentials, signing
+ * keys, access levels, creating organizations): the permission on every organization — or being
+ * an instance owner (GATEHOUSE_BOOTSTRAP_ADMINS or `user create --owner`), which also covers an
+ * instance with no organization yet.
+ */
+export function authorizeInstance(s: Snapshot | null, owners: readonly string[], actor: Actor, permission: string, now = new Date()): void {
+  if (actor.kind === "system") return;
+  const email = actor.principal.startsWith("user:") ? actor.principal.slice(5) : null;
+  if (email && owners.includes(email) && s && !isDisabled(s, actor)) return;
+  const orgs = s ? [...s.nodes.keys()].filter((n) => n.startsWith("organizations/")) : [];
+  if (!s || orgs.length === 0 || !orgs.every((o) => holds(s, actor.principal, permission, o, now))) throw permissionDenied(permission, INSTANCE);
+}
+
+/** The organizations whose domain is `email`'s (groups and users belong to them). */
+export function organizationsOfDomain(s: Snapshot, domainOrgs: ReadonlyMap<string, string>, email: string): string[] {
+  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+  const org = domainOrgs.get(domain);
+  return org && s.nodes.has(org) ? [org] : [];
+}
+
+/**
+ * Rule 1 for identities (groups, users): the permission on the organization of the email's
+ * domain; an email of no organization's domain is instance-wide (authorizeInstance).
+ * `domainOrgs`: domain → organization name (from the database; the snapshot does not keep domains).
+ */
+export function authorizeForDomain(
+  s: Snapshot | null,
+  owners: readonly string[],
+  domainOrgs: ReadonlyMap<string, string>,
+  actor: Actor,
+  permission: string,
+  email: string,
+  now = new Date(),
+): void {
+  if (actor.kind === "system") return;
+  const orgs = s ? organizationsOfDomain(s, domainOrgs, email) : [];
+  if (orgs.length === 0) return authorizeInstance(s, owners, actor, permission, now);
+  authorize(s, actor, permission, orgs[0]!, now);
+}
+
+function isDisabled(s: Snapshot, actor: Actor): boolean {
+  return actor.kind === "principal" && identityOf(s, actor.principal).disabled;
+}
+
 /** The permissions of a role in `s` (predefined or custom); null for an unknown role. */
 export function rolePermissions(s: Snapshot, role: string): readonly string[] | null {
   return PREDEFINED_ROLE_MAP.get(role)?.permissions ?? s.customRoles.get(role)?.permissions ?? null;

@@ -23,6 +23,13 @@ import { sessionStanding } from "@/lib/auth/users";
 import { bearer, header, parseJson, readBody, remoteIp, send } from "@/lib/server/http-io";
 import { principalActor, type Actor, type AdminContext, type EngineView } from "./context";
 import { getIamPolicy, setIamPolicy, testIamPermissions } from "./policies";
+import { proxyKeyRoutes } from "./proxy-keys";
+import { router, type ApiRoute } from "./routes";
+import { parse } from "./validation";
+
+/** Every REST route of the admin API (besides the IAM methods); openapi.ts documents the same list. */
+export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes];
+const REST = router(ADMIN_ROUTES);
 
 export interface AdminHttpContext {
   prisma: PrismaClient;
@@ -37,12 +44,15 @@ const MAX_ADMIN_BODY = 1024 * 1024;
 
 type IamMethod = "getIamPolicy" | "setIamPolicy" | "testIamPermissions";
 
-export interface AdminRoute {
-  resource: string;
-  method: IamMethod;
-  /** Google's error shape (the /v1 and /v3 mounts). */
-  google: boolean;
-}
+export type AdminRoute =
+  | {
+      kind: "iam";
+      resource: string;
+      method: IamMethod;
+      /** Google's error shape (the /v1 and /v3 mounts). */
+      google: boolean;
+    }
+  | { kind: "rest"; path: string; google: false };
 
 const IAM_PATH = /^\/(api\/v1|v1|v3)\/(.+):(getIamPolicy|setIamPolicy|testIamPermissions)$/;
 const V3_RESOURCE = /^(organizations|folders|projects)\/[^/]+$/;
@@ -50,7 +60,8 @@ const V3_RESOURCE = /^(organizations|folders|projects)\/[^/]+$/;
 /** The admin route of a request path (without its query), or null when it is not one. */
 export function adminRoute(path: string): AdminRoute | null {
   const m = IAM_PATH.exec(path);
-  if (!m) return null;
+  // (match answers { allow } for a path that exists with other methods only.)
+  if (!m) return REST.match("GET", path) !== null ? { kind: "rest", path, google: false } : null;
   let resource: string;
   try {
     resource = m[2]!.split("/").map(decodeURIComponent).join("/");
@@ -58,8 +69,9 @@ export function adminRoute(path: string): AdminRoute | null {
     return null;
   }
   if (m[1] === "v3" && !V3_RESOURCE.test(resource)) return null;
-  return { resource, method: m[3] as IamMethod, google: m[1] !== "api/v1" };
+  return { kind: "iam", resource, method: m[3] as IamMethod, google: m[1] !== "api/v1" };
 }
+
 
 async function authenticate(ctx: AdminHttpContext, req: IncomingMessage): Promise<Actor> {
   const token = bearer(req.headers.authorization);
@@ -70,8 +82,9 @@ async function authenticate(ctx: AdminHttpContext, req: IncomingMessage): Promis
   }
   const session = await readConsoleSession(header(req, "cookie"), ctx.authSecret);
   if (!session) throw new AppError("UNAUTHENTICATED", "sign in to the console, or send Authorization: Bearer <ID token>");
-  // CSRF: a cookie comes with any cross-site request; only Gatehouse's own pages may use it here.
-  if (header(req, "origin") !== new URL(ctx.publicUrl).origin) {
+  // CSRF: a cookie comes with any cross-site request; only Gatehouse's own pages may change
+  // anything with it. (A cross-site GET cannot read the answer.)
+  if (req.method !== "GET" && req.method !== "HEAD" && header(req, "origin") !== new URL(ctx.publicUrl).origin) {
     throw new AppError("PERMISSION_DENIED", "a request authenticated by the console session must come from the console (Origin)");
   }
   const standing = await sessionStanding(ctx.prisma, session.email, session.authAt);
@@ -80,15 +93,15 @@ async function authenticate(ctx: AdminHttpContext, req: IncomingMessage): Promis
   return principalActor(`user:${session.email}`);
 }
 
-function sendAdminError(res: ServerResponse, route: AdminRoute, err: unknown): void {
+function sendAdminError(res: ServerResponse, route: AdminRoute, err: unknown, allow = "POST"): void {
   const { status, body } = toErrorBody(err);
   if (status === 500) console.error(err);
   if (!route.google) {
-    send(res, status, body, status === 405 ? { allow: "POST" } : {});
+    send(res, status, body, status === 405 ? { allow } : {});
     return;
   }
   const google = { code: status, message: body.error.message, status: body.error.code in STATUS_BY_CODE ? googleStatus(body.error.code) : "UNKNOWN" };
-  send(res, status, { error: google }, status === 405 ? { allow: "POST" } : {});
+  send(res, status, { error: google }, status === 405 ? { allow } : {});
 }
 
 /** Google's canonical status names (google.rpc.Code); ours are the same where they exist. */
@@ -103,19 +116,24 @@ function googleStatus(code: keyof typeof STATUS_BY_CODE): string {
   }
 }
 
+function adminContext(ctx: AdminHttpContext, actor: Actor, req: IncomingMessage): AdminContext {
+  return {
+    db: ctx.prisma,
+    actor,
+    engine: ctx.engine,
+    requestMeta: { ...(remoteIp(req) ? { callerIp: remoteIp(req) } : {}), ...(header(req, "user-agent") ? { userAgent: header(req, "user-agent") } : {}) },
+  };
+}
+
 /** Answers an admin API request (the caller matched `adminRoute`). */
 export async function handleAdminApi(ctx: AdminHttpContext, route: AdminRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (route.kind === "rest") return handleRest(ctx, route, req, res);
   try {
     if (req.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
     const actor = await authenticate(ctx, req);
     const text = await readBody(req, MAX_ADMIN_BODY);
     const input = text.trim() === "" ? {} : parseJson(text);
-    const admin: AdminContext = {
-      db: ctx.prisma,
-      actor,
-      engine: ctx.engine,
-      requestMeta: { ...(remoteIp(req) ? { callerIp: remoteIp(req) } : {}), ...(header(req, "user-agent") ? { userAgent: header(req, "user-agent") } : {}) },
-    };
+    const admin = adminContext(ctx, actor, req);
     switch (route.method) {
       case "getIamPolicy":
         send(res, 200, await getIamPolicy(admin, route.resource, input));
@@ -132,5 +150,28 @@ export async function handleAdminApi(ctx: AdminHttpContext, route: AdminRoute, r
   } catch (e) {
     if (res.headersSent) res.destroy();
     else sendAdminError(res, route, e);
+  }
+}
+
+async function handleRest(ctx: AdminHttpContext, route: AdminRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let allow = "GET";
+  try {
+    const url = new URL(req.url ?? "/", "http://gatehouse.invalid");
+    const found = REST.match(req.method ?? "GET", url.pathname);
+    if (found === null) throw new AppError("NOT_FOUND", "no such admin API path");
+    if ("allow" in found) {
+      allow = found.allow;
+      throw new AppError("METHOD_NOT_ALLOWED", `use ${found.allow}`);
+    }
+    const actor = await authenticate(ctx, req);
+    const r = found.route;
+    const text = r.body ? await readBody(req, MAX_ADMIN_BODY) : "";
+    const body = r.body ? parse(r.body, text.trim() === "" ? {} : parseJson(text)) : undefined;
+    const query = r.query ? parse(r.query, Object.fromEntries(url.searchParams)) : undefined;
+    const out = await r.handler(adminContext(ctx, actor, req), { params: found.params, body, query });
+    send(res, out.status ?? 200, out.body ?? {}, out.headers ?? {});
+  } catch (e) {
+    if (res.headersSent) res.destroy();
+    else sendAdminError(res, route, e, allow);
   }
 }

@@ -20,7 +20,7 @@ import { recordChanges, REVISION_CHANNEL, type ChangeKind, type PolicyChangeRef 
 import { RowWriter } from "@/lib/db/writers";
 import { applyChanges, loadPolicies, type LoadedState } from "@/lib/decide/load";
 import { actorName, type Actor, type AdminContext } from "./context";
-import { authorize, checkOrganizationsAdministered } from "./authz";
+import { authorize, authorizeForDomain, authorizeInstance, checkOrganizationsAdministered } from "./authz";
 
 type Tx = Prisma.TransactionClient;
 
@@ -45,6 +45,10 @@ export interface MutationScope {
   readonly now: Date;
   /** Rule 1 (authz.ts): throws PERMISSION_DENIED unless the actor holds `permission` on `resource`. */
   require(permission: string, resource: string): void;
+  /** Rule 1 for instance-wide things (authz.ts authorizeInstance). */
+  requireInstance(permission: string): void;
+  /** Rule 1 for groups and users: on the organization of the email's domain (authz.ts authorizeForDomain). */
+  requireForDomain(permission: string, email: string): Promise<void>;
   /**
    * The snapshot as it will be after the writes so far (loaded inside this transaction). Null
    * when there is no `before` to derive it from.
@@ -57,8 +61,29 @@ export interface MutationScope {
 
 export interface MutationResult<T> {
   value: T;
-  /** The revision committed at; null when the body changed and audited nothing. */
+  /** The revision committed at; null when the body changed and audited nothing, or for a dry run. */
   revision: bigint | null;
+}
+
+export interface MutationOptions {
+  /**
+   * Run everything — authorisation, validation, writes, guard rails — then roll back: the value
+   * (e.g. the diff a change would make) comes back, nothing is kept.
+   */
+  dryRun?: boolean;
+}
+
+/** Thrown inside a dry run's transaction to roll it back with its value. */
+class DryRunRollback<T> extends Error {
+  constructor(readonly value: T) {
+    super("dry run");
+  }
+}
+
+/** Organization names by domain (the snapshot keeps no domains). */
+export async function domainOrganizations(db: Pick<Tx, "node">): Promise<Map<string, string>> {
+  const orgs = await db.node.findMany({ where: { kind: "ORGANIZATION", domain: { not: null } }, select: { name: true, domain: true } });
+  return new Map(orgs.map((o) => [o.domain!, o.name]));
 }
 
 async function lockRevision(tx: Tx): Promise<bigint> {
@@ -87,7 +112,16 @@ function organizationsAffected(after: Snapshot, kinds: ReadonlyMap<ChangeKind, R
   return orgs.filter((o) => touched.has(o));
 }
 
-export async function runMutation<T>(ctx: AdminContext, body: (m: MutationScope) => Promise<T>): Promise<MutationResult<T>> {
+export async function runMutation<T>(ctx: AdminContext, body: (m: MutationScope) => Promise<T>, opts: MutationOptions = {}): Promise<MutationResult<T>> {
+  try {
+    return await inTransaction(ctx, body, opts);
+  } catch (e) {
+    if (e instanceof DryRunRollback) return { value: e.value as T, revision: null };
+    throw e;
+  }
+}
+
+async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => Promise<T>, opts: MutationOptions): Promise<MutationResult<T>> {
   const { actor, engine } = ctx;
   if (actor.kind === "principal" && !engine) throw new AppError("INTERNAL", "a principal's change needs the policy engine to authorise it");
   return ctx.db.$transaction(
@@ -125,18 +159,27 @@ export async function runMutation<T>(ctx: AdminContext, body: (m: MutationScope)
         before: state?.snapshot ?? null,
         now,
         require: (permission, resource) => authorize(state?.snapshot ?? null, actor, permission, resource, now),
+        requireInstance: (permission) => authorizeInstance(state?.snapshot ?? null, state?.owners ?? [], actor, permission, now),
+        requireForDomain: async (permission, email) => {
+          if (actor.kind === "system") return;
+          authorizeForDomain(state?.snapshot ?? null, state?.owners ?? [], await domainOrganizations(tx), actor, permission, email, now);
+        },
         after,
         changed: (...r) => void extra.push(...r),
         audit: (entry) => void audits.push(entry),
       };
       const value = await body(scope);
       const changes = refs();
-      if (changes.length === 0 && audits.length === 0) return { value, revision: null };
+      if (changes.length === 0 && audits.length === 0) {
+        if (opts.dryRun) throw new DryRunRollback(value);
+        return { value, revision: null };
+      }
 
       if (actor.kind === "principal") {
         const snapshot = await after();
         if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, byKind(changes)), now);
       }
+      if (opts.dryRun) throw new DryRunRollback(value);
       const rows = await tx.$queryRaw<{ value: bigint }[]>`UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value`;
       if (rows[0]?.value !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
       await tx.$executeRaw`SELECT pg_notify(${REVISION_CHANNEL}, ${revision.toString()})`;

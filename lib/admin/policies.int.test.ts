@@ -15,7 +15,8 @@ import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { applyWorld } from "@/lib/world/apply";
 import { parseWorld } from "@/lib/world/parse";
 import { worldCatalog } from "@/lib/world/catalog";
-import { createProxyKey } from "@/lib/auth/proxy-keys";
+import { createProxyKey } from "@/lib/admin/proxy-keys";
+import { SYSTEM_CLI } from "@/lib/admin/context";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "@/lib/decide/stack";
 
@@ -63,7 +64,7 @@ const tokens: Record<string, string> = {};
 beforeAll(async () => {
   t = await createTestDatabase();
   await applyWorld(t.prisma, parseWorld(JSON.stringify(WORLD)), { actor: "test", catalog: worldCatalog() });
-  proxyKey = (await createProxyKey(t.prisma, { name: "trusted", trusted: true, actor: "test" })).secret;
+  proxyKey = (await createProxyKey({ db: t.prisma, actor: SYSTEM_CLI }, { name: "trusted", trusted: true })).secret;
   stack = await startDecisionStack({
     prisma: t.prisma,
     databaseUrl: t.url,

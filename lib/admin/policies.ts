@@ -21,6 +21,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import type { AdminContext } from "./context";
 import { checkGrant, holds, permissionDenied } from "./authz";
 import { runMutation } from "./mutation";
+import { parse } from "./validation";
 import { policyPermission, policyService } from "./permissions";
 
 const ZCondition = z.strictObject({
@@ -221,13 +222,4 @@ function toBinding(b: IamBinding): PolicyBinding {
     }))],
     ...(b.condition ? { condition: { title: b.condition.title, expression: b.condition.expression, ...(b.condition.description ? { description: b.condition.description } : {}) } } : {}),
   };
-}
-
-/** zod at the boundary: every issue by path, as INVALID_ARGUMENT. */
-export function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const details = r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-  const first = details[0]!;
-  throw new AppError("INVALID_ARGUMENT", `${first.path ? `${first.path}: ` : ""}${first.message}`, details);
 }

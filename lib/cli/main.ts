@@ -14,7 +14,8 @@ import { parseWorld } from "@/lib/world/parse";
 import { applyWorld, describeChange } from "@/lib/world/apply";
 import { exportWorld } from "@/lib/world/export";
 import { worldCatalog } from "@/lib/world/catalog";
-import { createProxyKey, findProxyKeys, revokeProxyKey } from "@/lib/auth/proxy-keys";
+import { createProxyKey, listProxyKeys, revokeProxyKey } from "@/lib/admin/proxy-keys";
+import { SYSTEM_CLI } from "@/lib/admin/context";
 import { createConsoleUser, findConsoleUsers, resetConsolePassword, setUserDisabled } from "@/lib/auth/users";
 import { verifyAll } from "@/lib/audit/verify";
 import { resolveAuthSecret } from "@/lib/server/secret";
@@ -119,22 +120,29 @@ async function main(argv: string[]): Promise<number> {
       if (sub !== "list" && !values.name) throw new UsageError(`proxy-key ${sub} needs --name NAME`);
       const database = await resolveDatabase(env());
       try {
+        const admin = { db: db(), actor: SYSTEM_CLI };
         if (sub === "list") {
-          for (const k of await findProxyKeys(db())) {
-            const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : k.lastUsedAt ? `last used ${k.lastUsedAt.toISOString()}` : "never used";
+          const keys = [];
+          let pageToken: string | undefined;
+          do {
+            const page = await listProxyKeys(admin, { pageSize: 1000, ...(pageToken ? { pageToken } : {}) });
+            keys.push(...page.proxyKeys);
+            pageToken = page.nextPageToken;
+          } while (pageToken);
+          for (const k of keys) {
+            const state = k.revokedAt ? `revoked ${k.revokedAt}` : k.lastUsedAt ? `last used ${k.lastUsedAt}` : "never used";
             const region = k.regionHeader ? `region from ${k.regionHeader}` : "no region";
             console.log(`${k.name}\t${k.prefix}…\t${k.trusted ? "trusted" : "token-only"}\t${k.scopes.length ? k.scopes.join(",") : "all resources"}\t${region}\t${state}`);
           }
         } else if (sub === "revoke") {
-          await revokeProxyKey(db(), { name: values.name!, actor: ACTOR });
+          await revokeProxyKey(admin, values.name!);
           console.log(`Revoked proxy key "${values.name}".`);
         } else {
-          const key = await createProxyKey(db(), {
+          const key = await createProxyKey(admin, {
             name: values.name!,
             trusted: Boolean(values.trusted),
             scopes: values.scope ?? [],
             ...(values["region-header"] !== undefined ? { regionHeader: values["region-header"] } : {}),
-            actor: ACTOR,
           });
           console.log(`Created proxy key "${values.name}"${values.trusted ? " (trusted: may assert principals)" : ""}. It is shown only once:`);
           console.log(key.secret);

@@ -18,7 +18,8 @@ import { worldCatalog } from "@/lib/world/catalog";
 import { validateWorld } from "@/lib/world/validate";
 import { canonicalWorld } from "@/lib/world/canonical";
 import { DEMO_WORLD_FILE } from "@/lib/db/seed";
-import { createProxyKey, revokeProxyKey } from "@/lib/auth/proxy-keys";
+import { createProxyKey, revokeProxyKey } from "@/lib/admin/proxy-keys";
+import { SYSTEM_CLI } from "@/lib/admin/context";
 import { verifyDataAccess } from "@/lib/audit/verify";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "./stack";
@@ -47,8 +48,8 @@ async function startWith(
   const t = await createTestDatabase();
   await applyWorld(t.prisma, parseWorld(worldText), { ...opts, ...applyOpts });
   // The trusted key also reports client regions (the case table has region access levels).
-  const trustedKey = (await createProxyKey(t.prisma, { name: "trusted", trusted: true, regionHeader: "x-client-region", actor: "test" })).secret;
-  const plainKey = (await createProxyKey(t.prisma, { name: "plain", trusted: false, actor: "test" })).secret;
+  const trustedKey = (await createProxyKey({ db: t.prisma, actor: SYSTEM_CLI }, { name: "trusted", trusted: true, regionHeader: "x-client-region" })).secret;
+  const plainKey = (await createProxyKey({ db: t.prisma, actor: SYSTEM_CLI }, { name: "plain", trusted: false })).secret;
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-spool-"));
   const stack = await startDecisionStack({
     prisma: t.prisma,
@@ -247,7 +248,7 @@ describe("decision API", () => {
   });
 
   it("a revoked proxy credential stops working at once; a scoped one only reaches its scope", async () => {
-    const scoped = await createProxyKey(r.t.prisma, { name: "scoped", trusted: true, scopes: ["projects/payments"], actor: "test" });
+    const scoped = await createProxyKey({ db: r.t.prisma, actor: SYSTEM_CLI }, { name: "scoped", trusted: true, scopes: ["projects/payments"] });
     const revision = String((await r.t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value);
     const inScope = { principal: "user:bob@example.com", resource: "projects/payments/iap_web/compute/services/admin" };
     // New credentials arrive on the change feed like any other change (no lookups on the hot path).
@@ -255,7 +256,7 @@ describe("decision API", () => {
     expect(await post(r, inScope, scoped.secret)).toMatchObject({ status: 200, body: { allowed: true } });
     expect(await post(r, { ...inScope, resource: "projects/demo/iap_web/compute/services/web" }, scoped.secret)).toMatchObject({ status: 403, body: { error: { code: "PERMISSION_DENIED" } } });
 
-    await revokeProxyKey(r.t.prisma, { name: "scoped", actor: "test" });
+    await revokeProxyKey({ db: r.t.prisma, actor: SYSTEM_CLI }, "scoped");
     const after = String((await r.t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value);
     // Any call that waits for the revocation's revision proves it is enforced from then on.
     await post(r, { ...inScope, minRevision: after });
@@ -329,7 +330,7 @@ describe("decision API", () => {
   });
 
   it("a scoped credential learns nothing outside its scope, known or unknown", async () => {
-    const scoped = await createProxyKey(r.t.prisma, { name: "scoped-oracle", trusted: true, scopes: ["projects/payments"], actor: "test" });
+    const scoped = await createProxyKey({ db: r.t.prisma, actor: SYSTEM_CLI }, { name: "scoped-oracle", trusted: true, scopes: ["projects/payments"] });
     const revision = String((await r.t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value);
     await post(r, { principal: "user:bob@example.com", resource: "projects/demo", minRevision: revision });
     const ask = (body: object) => post(r, { principal: "user:bob@example.com", ...body }, scoped.secret);

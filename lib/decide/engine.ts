@@ -178,8 +178,9 @@ export class PolicyEngine {
     for (let r = from + 1n; r <= to; r++) if (!seen.has(r)) complete = false;
     if (!complete) {
       this.opts.log?.(`change feed has a gap between revisions ${from} and ${to}: full reload`);
-      await this.fullLoad();
+      // Issuers and credentials first: a revision is reached (waitFor) only once all of it is in.
       await this.opts.onChange?.(new Map([["trustedIssuer", new Set(["*"])], ["proxyCredential", new Set(["*"])]]));
+      await this.fullLoad();
       return;
     }
     const byKind = new Map<ChangeKind, Set<string>>();
@@ -189,8 +190,10 @@ export class PolicyEngine {
       if (!set) byKind.set(kind, (set = new Set()));
       set.add(c.key);
     }
-    this.state = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins)), revision: to };
+    const next = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins)), revision: to };
+    // Issuers and credentials first: a revision is reached (waitFor) only once all of it is in.
     await this.opts.onChange?.(byKind);
+    this.state = next;
   }
 
   private async listen(): Promise<void> {

@@ -2,7 +2,7 @@
 // recognised from a small cache; the set follows the change feed, so a revoked key stops
 // working everywhere within a sync.
 import type { PrismaClient } from "@/lib/generated/prisma/client";
-import { hashProxySecret } from "@/lib/auth/proxy-keys";
+import { hashProxySecret } from "@/lib/admin/proxy-keys";
 
 export interface ProxyCredentialInfo {
   id: string;

@@ -78,13 +78,63 @@ const serviceWrite = [
   "resourcemanager.projects.update",
 ];
 
-const viewer = [...containerGet, ...containerGetPolicy, ...iapGetPolicy, ...iapGetSettings, ...loggingRead, ...serviceRead];
+// Identity and instance administration. Groups, users, trusted issuers, proxy credentials and
+// signing keys live outside Google's resource hierarchy; Gatehouse authorises them on the
+// organizations (lib/admin/authz.ts): groups and users on the organization of their domain,
+// instance-wide things on every organization. `gatehouse.*` names are Gatehouse's own.
+const identityRead = [
+  "cloudidentity.groups.get",
+  "cloudidentity.groups.list",
+  "gatehouse.users.get",
+  "gatehouse.users.list",
+  "iam.serviceAccountKeys.get",
+  "iam.serviceAccountKeys.list",
+  "gatehouse.trustedIssuers.list",
+  "gatehouse.proxyKeys.list",
+  "gatehouse.signingKeys.list",
+];
+const identityWrite = [
+  "cloudidentity.groups.create",
+  "cloudidentity.groups.update",
+  "cloudidentity.groups.delete",
+  "gatehouse.users.create",
+  "gatehouse.users.update",
+  "gatehouse.users.delete",
+  "iam.serviceAccountKeys.create",
+  "iam.serviceAccountKeys.delete",
+  "iam.serviceAccountKeys.disable",
+  "iam.serviceAccountKeys.enable",
+  "gatehouse.trustedIssuers.create",
+  "gatehouse.trustedIssuers.update",
+  "gatehouse.trustedIssuers.delete",
+  "gatehouse.proxyKeys.create",
+  "gatehouse.proxyKeys.delete",
+  "gatehouse.signingKeys.rotate",
+  "accesscontextmanager.accessLevels.create",
+  "accesscontextmanager.accessLevels.update",
+  "accesscontextmanager.accessLevels.delete",
+];
+const hierarchyWrite = [
+  "resourcemanager.organizations.create",
+  "resourcemanager.organizations.update",
+  "resourcemanager.organizations.delete",
+  "resourcemanager.folders.create",
+  "resourcemanager.folders.update",
+  "resourcemanager.folders.delete",
+  "resourcemanager.folders.move",
+  "resourcemanager.projects.create",
+  "resourcemanager.projects.move",
+];
+
+const viewer = [...containerGet, ...containerGetPolicy, ...iapGetPolicy, ...iapGetSettings, ...loggingRead, ...serviceRead, ...identityRead];
 const editor = [...viewer, ...serviceWrite, ...iapUpdateSettings];
 const owner = [
   ...editor,
   ...containerSetPolicy,
   ...iapSetPolicy,
   ...serviceSetPolicy,
+  ...identityWrite,
+  ...hierarchyWrite,
   "logging.privateLogEntries.list",
   "iam.denypolicies.create",
   "iam.denypolicies.update",
