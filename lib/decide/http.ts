@@ -19,7 +19,8 @@ import { handleTokenRequest } from "@/lib/identity/token-endpoint";
 import type { TokenVerifier } from "@/lib/identity/verify";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { resolveHost } from "@/lib/policy";
-import { adminRoute, handleAdminApi } from "@/lib/admin/http";
+import { ADMIN_ROUTES, adminRoute, handleAdminApi } from "@/lib/admin/http";
+import { openApiDocument } from "@/lib/admin/openapi";
 import { bearer, header, parseJson, readBody, remoteIp, send, sendJson } from "@/lib/server/http-io";
 import { NEW_PASSWORD_PATH } from "@/lib/auth/request-path";
 import { sessionStanding } from "@/lib/auth/users";
@@ -326,6 +327,8 @@ function endPage(res: ServerResponse, status: number, headers: Record<string, st
   res.end(body);
 }
 
+let openApiJson: string | undefined;
+
 /**
  * Answers the request if it is a hot path; returns false to hand it to Next.js.
  * Every error is mapped to { error: { code, message } }; nothing internal leaks.
@@ -368,6 +371,13 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
     case APP_SESSION_CALLBACK_PATH:
       handler = handleAppSessionCallback;
       allow = "GET, HEAD";
+      break;
+    case "/api/v1/openapi.json":
+      handler = (c, _rq, rs) => {
+        openApiJson ??= JSON.stringify(openApiDocument(ADMIN_ROUTES, c.publicUrl));
+        sendJson(rs, 200, openApiJson, { "cache-control": "public, max-age=300" });
+      };
+      allow = "GET";
       break;
     case "/api/v1/token":
       handler = async (c, rq, rs) => {
