@@ -1,6 +1,7 @@
-// The hot paths, answered by node:http directly (DESIGN.md §6): the JSON decision API, its batch
-// form, forward-auth for nginx / Traefik / Caddy / Envoy, the application-session exchange, the
-// JWKS and OpenID configuration, the token endpoint and health. Everything else goes to Next.js.
+// The paths answered by node:http directly (DESIGN.md §6): the JSON decision API, its batch form,
+// forward-auth for nginx / Traefik / Caddy / Envoy, the application-session exchange, the JWKS and
+// OpenID configuration, the token endpoint, health, and the admin API (lib/admin/http.ts).
+// Everything else — the console — goes to Next.js.
 //
 // What forward-auth believes about the original request comes from its proxy (authenticated by
 // its credential), never from the client: the shipped configs overwrite every header read here.
