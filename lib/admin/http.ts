@@ -25,12 +25,13 @@ import { principalActor, type Actor, type AdminContext, type EngineView } from "
 import { getIamPolicy, setIamPolicy, testIamPermissions } from "./policies";
 import { proxyKeyRoutes } from "./proxy-keys";
 import { groupRoutes } from "./groups";
+import { roleRoutes } from "./roles";
 
 import { router, type ApiRoute } from "./routes";
 import { parse } from "./validation";
 
 /** Every REST route of the admin API (besides the IAM methods); openapi.ts documents the same list. */
-export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes, ...groupRoutes];
+export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes, ...groupRoutes, ...roleRoutes];
 const REST = router(ADMIN_ROUTES);
 
 export interface AdminHttpContext {
