@@ -26,12 +26,13 @@ import { getIamPolicy, setIamPolicy, testIamPermissions } from "./policies";
 import { proxyKeyRoutes } from "./proxy-keys";
 import { groupRoutes } from "./groups";
 import { roleRoutes } from "./roles";
+import { accessLevelRoutes } from "./access-levels";
 
 import { router, type ApiRoute } from "./routes";
 import { parse } from "./validation";
 
 /** Every REST route of the admin API (besides the IAM methods); openapi.ts documents the same list. */
-export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes, ...groupRoutes, ...roleRoutes];
+export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes, ...groupRoutes, ...roleRoutes, ...accessLevelRoutes];
 const REST = router(ADMIN_ROUTES);
 
 export interface AdminHttpContext {
