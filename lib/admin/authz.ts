@@ -169,32 +169,47 @@ export function groupsContaining(s: Snapshot, groupKey: string): string[] {
 }
 
 /**
- * Rule 2 for a group membership: adding `member` to `groupEmail` grants `member` every role the
- * group — or a group containing it, transitively, in `after` — holds, where it holds it. Each such
- * grant is checked as if made directly (checkGrant; `member` covering the actor — a self-join, or
- * nesting a group the actor is in — needs the passage permissions too).
+ * Rule 2 for group memberships: adding `members` to `groupEmail` grants each of them every role
+ * the group — or a group containing it, transitively, in `after` — holds, where it holds it. Each
+ * such grant is checked as if made directly (checkGrant; a member covering the actor — a
+ * self-join, or nesting a group the actor is in — needs the passage permissions too). The grants
+ * are found once and judged once per kind of member (covering the actor or not), so adding many
+ * members costs about what adding one does.
  */
-export function checkMembershipGrants(before: Snapshot, after: Snapshot, actor: Actor, groupEmail: string, member: string, now = new Date()): void {
+export function checkMembershipGrants(before: Snapshot, after: Snapshot, actor: Actor, groupEmail: string, members: readonly string[], now = new Date()): void {
   if (actor.kind === "system") return;
-  const parsed = parseMember(member);
   // A deleted: member matches nobody (invariant 6): it is granted nothing.
-  if (!parsed.ok || parsed.value.kind === "deleted") return;
+  const added = members.map((m) => parseMember(m)).flatMap((p) => (p.ok && p.value.kind !== "deleted" ? [p.value.key] : []));
+  if (added.length === 0) return;
   const own = `group:${groupEmail}`;
   const keys = new Set([own, ...groupsContaining(after, own)]);
-  const seen = new Set<string>();
+  const grants = new Map<string, { resource: string; role: string; via: string }>();
   for (const [resource, policy] of after.policies) {
     for (const b of policy.bindings) {
-      const via = b.members.map((m) => parseMember(m)).find((p) => p.ok && keys.has(p.value.key));
-      if (!via?.ok) continue;
       const sig = `${resource}\u0000${b.role}`;
-      if (seen.has(sig)) continue;
-      seen.add(sig);
+      if (grants.has(sig)) continue;
+      for (const m of b.members) {
+        const p = parseMember(m);
+        if (p.ok && keys.has(p.value.key)) {
+          grants.set(sig, { resource, role: b.role, via: p.value.key });
+          break;
+        }
+      }
+    }
+  }
+  if (grants.size === 0) return;
+  const self = added.filter((k) => coversActor(after, actor, k));
+  const others = added.filter((k) => !self.includes(k));
+  for (const { resource, role, via } of grants.values()) {
+    // One representative per kind: whether a grant is allowed depends on nothing else about the member.
+    for (const member of [others[0], self[0]]) {
+      if (member === undefined) continue;
       try {
-        checkGrant(before, after, actor, { resource, role: b.role, member: parsed.value.key }, now);
+        checkGrant(before, after, actor, { resource, role, member }, now);
       } catch (e) {
         if (!(e instanceof AppError)) throw e;
-        const holder = via.value.key === own ? own : `${via.value.key}, which contains ${own}`;
-        throw new AppError("PERMISSION_DENIED", `Adding ${parsed.value.key} to ${own} would grant it ${b.role} on ${resource} (held by ${holder}). ${e.message}`);
+        const holder = via === own ? own : `${via}, which contains ${own}`;
+        throw new AppError("PERMISSION_DENIED", `Adding ${member} to ${own} would grant it ${role} on ${resource} (held by ${holder}). ${e.message}`);
       }
     }
   }

@@ -233,7 +233,7 @@ async function checkNesting(m: MutationScope, email: string, added: readonly str
 async function guardMembershipChange(m: MutationScope, email: string, added: readonly string[]): Promise<void> {
   if (!m.before) return;
   const after = (await m.after())!;
-  for (const member of added) checkMembershipGrants(m.before, after, m.actor, email, member, m.now);
+  checkMembershipGrants(m.before, after, m.actor, email, added, m.now);
   checkNoDenialLifted(m.before, after, m.actor);
 }
 
