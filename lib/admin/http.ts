@@ -24,11 +24,15 @@ import { bearer, header, parseJson, readBody, remoteIp, send } from "@/lib/serve
 import { principalActor, type Actor, type AdminContext, type EngineView } from "./context";
 import { getIamPolicy, setIamPolicy, testIamPermissions } from "./policies";
 import { proxyKeyRoutes } from "./proxy-keys";
+import { groupRoutes } from "./groups";
+import { roleRoutes } from "./roles";
+import { accessLevelRoutes } from "./access-levels";
+import { denyPolicyRoutes } from "./deny-policies";
 import { router, type ApiRoute } from "./routes";
 import { parse } from "./validation";
 
 /** Every REST route of the admin API (besides the IAM methods); openapi.ts documents the same list. */
-export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes];
+export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes, ...groupRoutes, ...roleRoutes, ...accessLevelRoutes, ...denyPolicyRoutes];
 const REST = router(ADMIN_ROUTES);
 
 export interface AdminHttpContext {

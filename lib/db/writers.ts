@@ -191,6 +191,25 @@ export class RowWriter {
     this.changed.push({ kind: "group", key: email });
   }
 
+  /** Adds one direct member to a group (nothing when it is one already). */
+  async addGroupMember(email: string, member: string): Promise<void> {
+    await this.tx.groupMember.createMany({ data: [{ groupEmail: email, member }], skipDuplicates: true });
+    this.changed.push({ kind: "group", key: email });
+  }
+
+  /** Removes one direct member from a group; false when it was not one. */
+  async removeGroupMember(email: string, member: string): Promise<boolean> {
+    const { count } = await this.tx.groupMember.deleteMany({ where: { groupEmail: email, member } });
+    if (count > 0) this.changed.push({ kind: "group", key: email });
+    return count > 0;
+  }
+
+  /** Restores a soft-deleted custom role (GCP's undelete): it grants again wherever it is bound. */
+  async undeleteCustomRole(name: string): Promise<void> {
+    await this.tx.role.update({ where: { name }, data: { deleted: false, etag: etagFor(this.revision) } });
+    this.changed.push({ kind: "customRoles", key: "*" });
+  }
+
   async deleteGroup(email: string): Promise<void> {
     await this.rewriteMember(`group:${email}`, `deleted:group:${email}?uid=${crypto.randomUUID()}`);
     await this.tx.group.delete({ where: { email } });
