@@ -24,11 +24,23 @@ import { bearer, header, parseJson, readBody, remoteIp, send } from "@/lib/serve
 import { principalActor, type Actor, type AdminContext, type EngineView } from "./context";
 import { getIamPolicy, setIamPolicy, testIamPermissions } from "./policies";
 import { proxyKeyRoutes } from "./proxy-keys";
+import { hierarchyRoutes } from "./hierarchy";
+import { userRoutes } from "./users";
+import { serviceAccountRoutes } from "./service-accounts";
+import { issuerRoutes } from "./issuers";
+import { signingKeyRoutes } from "./signing-keys";
 import { router, type ApiRoute } from "./routes";
 import { parse } from "./validation";
 
 /** Every REST route of the admin API (besides the IAM methods); openapi.ts documents the same list. */
-export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes];
+export const ADMIN_ROUTES: readonly ApiRoute[] = [
+  ...proxyKeyRoutes,
+  ...hierarchyRoutes,
+  ...userRoutes,
+  ...serviceAccountRoutes,
+  ...issuerRoutes,
+  ...signingKeyRoutes,
+];
 const REST = router(ADMIN_ROUTES);
 
 export interface AdminHttpContext {
@@ -121,6 +133,7 @@ function adminContext(ctx: AdminHttpContext, actor: Actor, req: IncomingMessage)
     db: ctx.prisma,
     actor,
     engine: ctx.engine,
+    instance: { authSecret: ctx.authSecret, publicUrl: ctx.publicUrl },
     requestMeta: { ...(remoteIp(req) ? { callerIp: remoteIp(req) } : {}), ...(header(req, "user-agent") ? { userAgent: header(req, "user-agent") } : {}) },
   };
 }
