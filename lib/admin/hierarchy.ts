@@ -534,7 +534,13 @@ async function deleteContainer(ctx: AdminContext, kind: ContainerKind, id: strin
     m.require(`resourcemanager.${NOUN[kind]}.delete`, name);
     await existing(m.tx, name, [kind]);
     const [children, accounts, roles] = await Promise.all([
-      m.tx.node.findMany({ where: { parentName: name, implicit: false }, select: { name: true }, orderBy: { name: "asc" }, take: 4 }),
+      // Declared nodes directly in it, or (in a project) anywhere below it, under implicit containers.
+      m.tx.node.findMany({
+        where: { implicit: false, OR: [{ parentName: name }, ...(kind === "PROJECT" ? [{ name: { startsWith: `${name}/` } }] : [])] },
+        select: { name: true },
+        orderBy: { name: "asc" },
+        take: 4,
+      }),
       m.tx.principal.count({ where: { projectName: name } }),
       m.tx.role.count({ where: { parentName: name, deleted: false } }),
     ]);
@@ -695,7 +701,7 @@ export async function deleteResource(ctx: AdminContext, name: string): Promise<{
   const { revision } = await runMutation(ctx, async (m) => {
     m.require(permission, name);
     await existing(m.tx, name);
-    const children = await m.tx.node.findMany({ where: { parentName: name, implicit: false }, select: { name: true }, take: 3 });
+    const children = await m.tx.node.findMany({ where: { name: { startsWith: `${name}/` }, implicit: false }, select: { name: true }, take: 3 });
     if (children.length) throw new AppError("FAILED_PRECONDITION", `${name} is not empty (${children.map((c) => c.name).join(", ")}): delete what is in it first`);
     const deltas = await requirePoliciesDeletable(m, name);
     await m.write.deleteNode(name);
