@@ -147,6 +147,12 @@ describe("folders and projects", () => {
     const f = await a.oneRecord(() => a.api(u("owner"), "POST", "/api/v1/folders", { parent: ORG, displayName: "Ops" }), 201);
     const folder = f.body.folder.name as string;
     expect(f.body.folder).toMatchObject({ parent: ORG, displayName: "Ops" });
+    expect((await a.api(u("owner"), "GET", `/api/v1/${folder}`)).body).toMatchObject({ name: folder, parent: ORG });
+    await a.oneRecord(() => a.api(u("owner"), "PATCH", `/api/v1/${folder}`, { displayName: "Operations" }));
+    const moved = await a.oneRecord(() => a.api(u("owner"), "POST", `/api/v1/${folder}:move`, { destinationParent: "folders/20" }));
+    expect(moved.body.folder).toMatchObject({ parent: "folders/20", displayName: "Operations" });
+    expect((await a.api(u("owner"), "GET", "/api/v1/folders?parent=folders/20")).body.folders.map((x: { name: string }) => x.name)).toEqual([folder]);
+    expect(a.stack.ctx.engine.current().snapshot.nodes.get(folder)?.chain).toEqual([folder, "folders/20", ORG]);
     const p = await a.oneRecord(() => a.api(u("owner"), "POST", "/api/v1/projects", { id: "ops-tools", parent: folder, displayName: "Tools" }), 201);
     expect(p.body.project).toMatchObject({ name: "projects/ops-tools", projectId: "ops-tools", projectNumber: derivedProjectNumber("ops-tools"), parent: folder });
     expect((await a.api(u("owner"), "GET", "/api/v1/projects/ops-tools")).body.displayName).toBe("Tools");
