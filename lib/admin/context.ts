@@ -38,9 +38,21 @@ export interface RequestMeta {
   userAgent?: string;
 }
 
+/**
+ * The instance's own configuration, for the writes that need it: AUTH_SECRET seals OAuth client
+ * secrets and signing keys, GATEHOUSE_PUBLIC_URL goes into service-account key files. The HTTP
+ * layer supplies it from the server's configuration and the CLI from the environment; a write
+ * that needs it and finds none fails (INTERNAL) before changing anything.
+ */
+export interface InstanceConfig {
+  authSecret: string;
+  publicUrl: string;
+}
+
 export interface AdminContext {
   db: PrismaClient;
   actor: Actor;
+  instance?: InstanceConfig;
   /**
    * The live engine: principals are authorised against its snapshot. A system actor may run
    * without one (the CLI has no engine); a principal actor never does.

@@ -28,11 +28,27 @@ import { groupRoutes } from "./groups";
 import { roleRoutes } from "./roles";
 import { accessLevelRoutes } from "./access-levels";
 import { denyPolicyRoutes } from "./deny-policies";
+import { hierarchyRoutes } from "./hierarchy";
+import { userRoutes } from "./users";
+import { serviceAccountRoutes } from "./service-accounts";
+import { issuerRoutes } from "./issuers";
+import { signingKeyRoutes } from "./signing-keys";
 import { router, type ApiRoute } from "./routes";
 import { parse } from "./validation";
 
 /** Every REST route of the admin API (besides the IAM methods); openapi.ts documents the same list. */
-export const ADMIN_ROUTES: readonly ApiRoute[] = [...proxyKeyRoutes, ...groupRoutes, ...roleRoutes, ...accessLevelRoutes, ...denyPolicyRoutes];
+export const ADMIN_ROUTES: readonly ApiRoute[] = [
+  ...proxyKeyRoutes,
+  ...hierarchyRoutes,
+  ...userRoutes,
+  ...serviceAccountRoutes,
+  ...issuerRoutes,
+  ...signingKeyRoutes,
+  ...groupRoutes,
+  ...roleRoutes,
+  ...accessLevelRoutes,
+  ...denyPolicyRoutes,
+];
 const REST = router(ADMIN_ROUTES);
 
 export interface AdminHttpContext {
@@ -125,6 +141,7 @@ function adminContext(ctx: AdminHttpContext, actor: Actor, req: IncomingMessage)
     db: ctx.prisma,
     actor,
     engine: ctx.engine,
+    instance: { authSecret: ctx.authSecret, publicUrl: ctx.publicUrl },
     requestMeta: { ...(remoteIp(req) ? { callerIp: remoteIp(req) } : {}), ...(header(req, "user-agent") ? { userAgent: header(req, "user-agent") } : {}) },
   };
 }

@@ -23,7 +23,10 @@ export interface RouteResponse {
 
 export interface ApiRoute<B = unknown, Q = unknown> {
   method: HttpMethod;
-  /** Template under /api/v1: `{name}` is one path segment, `{name=**}` the rest of the path. */
+  /**
+   * Template under /api/v1: `{name}` is one path segment, `{name=**}` the rest of the path; either
+   * may end in a custom verb, as Google's APIs write them (`/api/v1/projects/{id}:move`).
+   */
   path: string;
   summary: string;
   tag: string;
@@ -44,6 +47,10 @@ export function revisionHeader(revision: bigint | null): Record<string, string> 
   return revision !== null ? { "x-gatehouse-revision": revision.toString() } : {};
 }
 
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+}
+
 interface Compiled {
   route: ApiRoute;
   re: RegExp;
@@ -55,10 +62,11 @@ function compile(r: ApiRoute): Compiled {
   const source = r.path
     .split("/")
     .map((seg) => {
-      const m = /^\{(\w+)(=\*\*)?\}$/.exec(seg);
-      if (!m) return seg.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+      // `{name}`, `{name=**}`, each optionally followed by a custom verb (`{name}:move`).
+      const m = /^\{(\w+)(=\*\*)?\}(:[A-Za-z]+)?$/.exec(seg);
+      if (!m) return escapeRe(seg);
       names.push(m[1]!);
-      return m[2] ? "(.+)" : "([^/]+)";
+      return (m[2] ? "(.+)" : "([^/]+)") + escapeRe(m[3] ?? "");
     })
     .join("/");
   return { route: r, re: new RegExp(`^${source}$`), names };

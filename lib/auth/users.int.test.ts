@@ -13,7 +13,9 @@ import { parseWorld } from "@/lib/world/parse";
 import { worldCatalog } from "@/lib/world/catalog";
 import { verifyPassword } from "./password";
 import { accountKey } from "./throttle";
-import { createConsoleUser, sessionStanding } from "./users";
+import { sessionStanding } from "./users";
+import { createUser } from "@/lib/admin/users";
+import { SYSTEM_CLI } from "@/lib/admin/context";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -74,10 +76,9 @@ describe("gatehouse user", () => {
     expect(after.value).toBe((before?.value ?? 0n) + 1n);
     expect(await t.prisma.policyChange.findMany({ where: { revision: after.value }, select: { kind: true, key: true } })).toEqual([{ kind: "principal", key: "ada@example.com" }]);
     const audit = await t.prisma.adminActivityLog.findMany({ where: { resourceName: "users/ada@example.com" }, orderBy: { seq: "asc" } });
-    expect(audit.map((a) => [a.methodName, a.actor, a.revision])).toEqual([
-      ["CreateUser", "system:cli", after.value],
-      ["CreateConsoleAccount", "system:cli", after.value],
-    ]);
+    // One change, one record.
+    expect(audit.map((a) => [a.methodName, a.actor, a.revision])).toEqual([["CreateUser", "system:cli", after.value]]);
+    expect(audit[0]!.response).toEqual({ principalCreated: true, oneTimePassword: true });
     expect(JSON.stringify(audit, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(password);
 
     // Once only: a second create is refused and changes nothing.
@@ -93,14 +94,17 @@ describe("gatehouse user", () => {
     expect((await cli("user", "create")).code).toBe(2);
   });
 
-  it("create uses an existing principal (e.g. from a world file) without a new revision", async () => {
+  it("create uses an existing principal (e.g. from a world file): the account is recorded, the engine has nothing to reload", async () => {
     await t.prisma.principal.create({ data: { kind: "USER", email: "grace@example.com", displayName: "Grace" } });
     const before = await t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } });
     const r = await cli("user", "create", "--email", "grace@example.com");
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/existing principal user:grace@example.com/);
-    expect((await t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value).toBe(before.value);
-    expect(await t.prisma.adminActivityLog.count({ where: { resourceName: "users/grace@example.com", methodName: "CreateConsoleAccount" } })).toBe(1);
+    const after = (await t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value;
+    expect(after).toBe(before.value + 1n);
+    expect(await t.prisma.policyChange.count({ where: { revision: after } })).toBe(0);
+    const audit = await t.prisma.adminActivityLog.findMany({ where: { resourceName: "users/grace@example.com" } });
+    expect(audit.map((a) => [a.methodName, a.response])).toEqual([["CreateUser", { principalCreated: false, oneTimePassword: true }]]);
   });
 
   it("reset-password prints a new one-time password last, ends sessions and forgets the throttle", async () => {
@@ -170,16 +174,18 @@ describe("instance owners (user create --owner)", () => {
     parseWorld(`organizations: [{ id: "${org}", displayName: Org ${org} }]\nprojects: [{ id: ${project}, number: "${org}00", parent: organizations/${org} }]\n`, "w.yaml");
 
   it("hold roles/owner on an organization created later, merged with GATEHOUSE_BOOTSTRAP_ADMINS, followed through the change feed", async () => {
-    const owner = await createConsoleUser(o.prisma, { email: "owner@example.com", owner: true, actor: "system:cli" });
-    expect(owner.owner).toBe(true);
+    const cli = { db: o.prisma, actor: SYSTEM_CLI };
+    const owner = await createUser(cli, { email: "owner@example.com", owner: true });
+    expect(owner.user.owner).toBe(true);
     expect(await o.prisma.instanceOwner.findMany({ select: { email: true } })).toEqual([{ email: "owner@example.com" }]);
     const rev = owner.revision!;
     expect(await o.prisma.policyChange.findMany({ where: { revision: rev }, select: { kind: true, key: true }, orderBy: { kind: "asc" } })).toEqual([
       { kind: "instanceOwners", key: "owner@example.com" },
       { kind: "principal", key: "owner@example.com" },
     ]);
-    expect(await o.prisma.adminActivityLog.count({ where: { methodName: "AddInstanceOwner", resourceName: "instanceOwners/owner@example.com", revision: rev } })).toBe(1);
-    await createConsoleUser(o.prisma, { email: "plain@example.com", actor: "system:cli" });
+    const audit = await o.prisma.adminActivityLog.findMany({ where: { resourceName: "users/owner@example.com", revision: rev } });
+    expect(audit.map((a) => [a.methodName, a.bindingDeltas])).toEqual([["CreateUser", [{ action: "ADD", role: "roles/owner", member: "user:owner@example.com" }]]]);
+    await createUser(cli, { email: "plain@example.com" });
 
     // The organization arrives after the owner.
     const applied = await applyWorld(o.prisma, world("77", "p77"), { actor: "system:cli", catalog: worldCatalog() });
@@ -189,7 +195,7 @@ describe("instance owners (user create --owner)", () => {
     expect(canSetProjectPolicy(engine, "plain@example.com", "projects/p77")).toBe(false);
 
     // A new owner while the organization exists reaches the running engine through the feed.
-    const second = await createConsoleUser(o.prisma, { email: "second@example.com", owner: true, actor: "system:cli" });
+    const second = await createUser(cli, { email: "second@example.com", owner: true });
     expect(canSetProjectPolicy(engine, "second@example.com", "projects/p77")).toBe(false);
     expect(await engine.waitFor(second.revision!, 10_000)).toBe(true);
     expect(canSetProjectPolicy(engine, "second@example.com", "projects/p77")).toBe(true);

@@ -15,19 +15,21 @@ import { applyWorld, describeChange } from "@/lib/world/apply";
 import { exportWorld } from "@/lib/world/export";
 import { worldCatalog } from "@/lib/world/catalog";
 import { createProxyKey, listProxyKeys, revokeProxyKey } from "@/lib/admin/proxy-keys";
-import { SYSTEM_CLI } from "@/lib/admin/context";
-import { createConsoleUser, findConsoleUsers, resetConsolePassword, setUserDisabled } from "@/lib/auth/users";
+import { SYSTEM_CLI, type AdminContext } from "@/lib/admin/context";
+import { createUser, resetUserPassword, updateUser } from "@/lib/admin/users";
+import { rotateSigningKeys } from "@/lib/admin/signing-keys";
+import { findConsoleUsers } from "@/lib/auth/users";
 import { verifyAll } from "@/lib/audit/verify";
 import { resolveAuthSecret } from "@/lib/server/secret";
-import { KeyRing, rotateKeys, findSigningKeys, describeSigningKeys } from "@/lib/identity/keys";
+import { KeyRing, findSigningKeys, describeSigningKeys } from "@/lib/identity/keys";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import {
   createServiceAccountKey,
-  findServiceAccountKeys,
+  listServiceAccountKeys,
   disableServiceAccountKey,
   enableServiceAccountKey,
   deleteServiceAccountKey,
-} from "@/lib/identity/service-accounts";
+} from "@/lib/admin/service-accounts";
 
 const USAGE = `Usage: npm run gatehouse -- <command>
 
@@ -64,6 +66,12 @@ const USAGE = `Usage: npm run gatehouse -- <command>
 `;
 
 const ACTOR = "system:cli";
+
+/** The CLI's admin context: the system actor; the instance's secret and URL for the writes that need them. */
+function cliAdmin(withInstance = false): AdminContext {
+  if (!withInstance) return { db: db(), actor: SYSTEM_CLI };
+  return { db: db(), actor: SYSTEM_CLI, instance: { authSecret: authSecret(), publicUrl: env().GATEHOUSE_PUBLIC_URL } };
+}
 
 class UsageError extends Error {}
 
@@ -120,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
       if (sub !== "list" && !values.name) throw new UsageError(`proxy-key ${sub} needs --name NAME`);
       const database = await resolveDatabase(env());
       try {
-        const admin = { db: db(), actor: SYSTEM_CLI };
+        const admin = cliAdmin();
         if (sub === "list") {
           const keys = [];
           let pageToken: string | undefined;
@@ -177,20 +185,20 @@ async function main(argv: string[]): Promise<number> {
           const env_ = env().GATEHOUSE_BOOTSTRAP_ADMINS;
           if (env_.length) console.log(`(GATEHOUSE_BOOTSTRAP_ADMINS, owners too: ${env_.join(", ")})`);
         } else if (sub === "create") {
-          const u = await createConsoleUser(db(), { email: values.email!, displayName: values["display-name"], owner: Boolean(values.owner), actor: ACTOR });
+          const u = await createUser(cliAdmin(), { email: values.email!, displayName: values["display-name"], owner: Boolean(values.owner) });
           console.error(
-            `${u.principalCreated ? "Created" : "Using the existing"} principal ${u.principal} and created its console account` +
-              `${u.owner ? "; it is an instance owner (roles/owner on every organization)" : ""}${u.revision !== null ? ` at revision ${u.revision}` : ""}.`,
+            `${u.principalCreated ? "Created" : "Using the existing"} principal ${u.user.principal} and created its console account` +
+              `${u.user.owner ? "; it is an instance owner (roles/owner on every organization)" : ""}${u.revision !== null ? ` at revision ${u.revision}` : ""}.`,
           );
           console.error("One-time password (the first sign-in must choose a new one), shown only once:");
           console.log(u.password);
         } else if (sub === "reset-password") {
-          const r = await resetConsolePassword(db(), { email: values.email!, actor: ACTOR });
+          const r = await resetUserPassword(cliAdmin(), values.email!);
           console.error(`New one-time password for ${r.email} (its sessions have ended; the next sign-in must choose a new one), shown only once:`);
           console.log(r.password);
         } else {
-          const r = await setUserDisabled(db(), { email: values.email!, disabled: sub === "disable", actor: ACTOR });
-          console.log(`user:${values.email!.trim().toLowerCase()} is ${sub === "disable" ? "disabled" : "enabled"}${r.changed ? ` (revision ${r.revision})` : " (no change)"}.`);
+          const r = await updateUser(cliAdmin(), values.email!, { disabled: sub === "disable" });
+          console.log(`${r.user.principal} is ${sub === "disable" ? "disabled" : "enabled"}${r.changed ? ` (revision ${r.revision})` : " (no change)"}.`);
         }
       } finally {
         await db().$disconnect().catch(() => {});
@@ -245,13 +253,7 @@ async function main(argv: string[]): Promise<number> {
           for (const line of describeSigningKeys(keys, now)) console.log(line);
           return 0;
         }
-        const r = await rotateKeys(db(), {
-          secret: authSecret(),
-          actor: ACTOR,
-          now,
-          immediate: values.immediate,
-          secretChanged: values["secret-changed"],
-        });
+        const r = await rotateSigningKeys(cliAdmin(true), { immediate: values.immediate, secretChanged: values["secret-changed"] }, { now });
         if (!r.started) console.log(`A rotation is already under way: key ${r.kid} signs from ${r.activatesAt.toISOString()}.`);
         else if (r.activatesAt.getTime() <= now.getTime() + 1) console.log(`Rotated: key ${r.kid} signs now.`);
         else console.log(`Rotation started: key ${r.kid} is published now and signs from ${r.activatesAt.toISOString()}.`);
@@ -273,20 +275,21 @@ async function main(argv: string[]): Promise<number> {
       const database = await resolveDatabase(config);
       try {
         const email = values.email;
+        // "-": the project is the email's (NAME@PROJECT.iam.gserviceaccount.com), as in Google's API.
         if (sub === "create") {
-          const { key, keyFile } = await createServiceAccountKey(db(), { serviceAccountEmail: email, actor: ACTOR, publicUrl: config.GATEHOUSE_PUBLIC_URL });
+          const { key, keyFile } = await createServiceAccountKey(cliAdmin(true), "-", email);
           console.error(`Created key ${key.id} for ${key.serviceAccountEmail}. The JSON key file below is shown only once:`);
           console.log(JSON.stringify(keyFile, null, 2));
         } else if (sub === "list") {
-          const keys = await findServiceAccountKeys(db(), { serviceAccountEmail: email });
+          const { keys } = await listServiceAccountKeys(cliAdmin(), "-", email);
           if (keys.length === 0) console.log(`${email} has no keys.`);
-          for (const k of keys) console.log(`${k.id}  ${k.disabled ? "DISABLED" : "ENABLED "}  created ${k.createdAt.toISOString()}`);
+          for (const k of keys) console.log(`${k.id}  ${k.disabled ? "DISABLED" : "ENABLED "}  created ${k.createdAt}`);
         } else if (sub === "delete") {
-          await deleteServiceAccountKey(db(), { serviceAccountEmail: email, keyId: values.key!, actor: ACTOR });
+          await deleteServiceAccountKey(cliAdmin(), "-", email, values.key!);
           console.log(`Deleted key ${values.key}.`);
         } else {
           const fn = sub === "disable" ? disableServiceAccountKey : enableServiceAccountKey;
-          const k = await fn(db(), { serviceAccountEmail: email, keyId: values.key!, actor: ACTOR });
+          const { key: k } = await fn(cliAdmin(), "-", email, values.key!);
           console.log(`Key ${k.id} is ${k.disabled ? "disabled" : "enabled"}.`);
         }
       } finally {

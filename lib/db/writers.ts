@@ -109,6 +109,18 @@ export class RowWriter {
     this.changed.push({ kind: "node", key: r.name });
   }
 
+  /**
+   * Turns IAP on or off on a web resource or web type (an implicit container becomes declared, so
+   * its switch is kept and exported), storing its OAuth client when one was created for it.
+   */
+  async setIap(name: string, enabled: boolean, oauthClient?: { clientId: string; sealedSecret: string }): Promise<void> {
+    await this.tx.node.update({
+      where: { name },
+      data: { iapEnabled: enabled, implicit: false, ...(oauthClient ? { oauthClientId: oauthClient.clientId, oauthClientSecret: oauthClient.sealedSecret } : {}) },
+    });
+    this.changed.push({ kind: "node", key: name });
+  }
+
   /** Deletes a node and the implicit containers below it; declared children must be gone already. */
   async deleteNode(name: string): Promise<void> {
     const children = await this.tx.node.findMany({ where: { parentName: name }, select: { name: true, implicit: true } });

@@ -9,8 +9,8 @@ import {
   PROPAGATION_DELAY_MS,
   RETIRED_RETENTION_MS,
   findSigningKeys,
-  rotateKeys,
 } from "./keys";
+import { rotateSigningKeys } from "@/lib/admin/signing-keys";
 import { SecretBox } from "./secret-box";
 
 const ISSUER = "https://gatehouse.example.test";
@@ -23,6 +23,11 @@ beforeAll(async () => {
   t = await createTestDatabase();
 });
 afterAll(() => t.drop());
+
+/** A rotation as the CLI runs it: an admin mutation by a system actor, at `now`. */
+function rotateKeys(db: TestDatabase["prisma"], o: { secret: string; now?: number; immediate?: boolean; secretChanged?: boolean }) {
+  return rotateSigningKeys({ db, actor: { kind: "system", name: "system:test" }, instance: { authSecret: o.secret, publicUrl: ISSUER } }, { immediate: o.immediate, secretChanged: o.secretChanged }, { now: o.now });
+}
 
 async function fresh(): Promise<TestDatabase> {
   await t.prisma.signingKey.deleteMany();
@@ -84,10 +89,10 @@ describe("encryption at rest", () => {
     expect(other.status().undecryptableKids).toHaveLength(1);
     expect(other.jwks().keys).toHaveLength(1);
     await expect(other.sign({}, { audience: "x", lifetimeSec: 60 })).rejects.toMatchObject({ code: "UNAVAILABLE" });
-    await expect(rotateKeys(prisma, { secret: OTHER_SECRET, actor: "user:admin@example.com" })).rejects.toMatchObject({
+    await expect(rotateKeys(prisma, { secret: OTHER_SECRET })).rejects.toMatchObject({
       code: "FAILED_PRECONDITION",
     });
-    const r = await rotateKeys(prisma, { secret: OTHER_SECRET, actor: "user:admin@example.com", secretChanged: true });
+    const r = await rotateKeys(prisma, { secret: OTHER_SECRET, secretChanged: true });
     await other.refresh(prisma);
     expect(other.signingKid()).toBe(r.kid);
     const jwt = await other.sign({ sub: "s" }, { audience: "x", lifetimeSec: 60 });
@@ -122,7 +127,7 @@ describe("rotation", () => {
       const mode = rotations.get(now);
       if (mode === "immediate") lastImmediate = now;
       if (mode) {
-        const r = await rotateKeys(prisma, { secret: SECRET, actor: "system:test", now, immediate: mode === "immediate" });
+        const r = await rotateKeys(prisma, { secret: SECRET, now, immediate: mode === "immediate" });
         if (mode === "scheduled" && r.started) expect(r.activatesAt.getTime()).toBe(now + PROPAGATION_DELAY_MS);
         if (now === t0 + 12 * MIN) expect(r.started).toBe(false);
         await a.refresh(prisma, now); // the instance that rotated sees it at once
@@ -173,7 +178,7 @@ describe("rotation", () => {
     const ring = new KeyRing({ issuer: ISSUER, secret: SECRET });
     await ring.load(prisma);
     const old = ring.signingKid()!;
-    const r = await rotateKeys(prisma, { secret: SECRET, actor: "user:admin@example.com", immediate: true });
+    const r = await rotateKeys(prisma, { secret: SECRET, immediate: true });
     expect(r.started).toBe(true);
     await ring.refresh(prisma);
     expect(ring.signingKid()).toBe(r.kid);
@@ -181,6 +186,6 @@ describe("rotation", () => {
     const states = Object.fromEntries(r.keys.map((k) => [k.kid, k.state]));
     expect(states).toEqual({ [old]: "RETIRED", [r.kid]: "ACTIVE" });
     const audit = await prisma.adminActivityLog.findFirst({ where: { methodName: "RotateSigningKeys", resourceName: `signingKeys/${r.kid}` } });
-    expect(audit).toMatchObject({ actor: "user:admin@example.com", serviceName: "gatehouse.local" });
+    expect(audit).toMatchObject({ actor: "system:test", serviceName: "gatehouse.local", revision: r.revision });
   });
 });

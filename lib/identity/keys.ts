@@ -292,13 +292,17 @@ export interface RotateResult {
   activatesAt: Date;
   /** False when a rotation was already under way and this call changed nothing. */
   started: boolean;
+  /** The key that signed when the rotation started (it retires when `kid` activates). */
+  retiring: string | null;
   keys: SigningKeyInfo[];
 }
 
 /**
- * Starts a rotation: publishes a NEXT key that signs from now + PROPAGATION_DELAY_MS; the
- * current key retires then and leaves the JWKS RETIRED_RETENTION_MS later. With a rotation
- * already pending, nothing changes (unless `immediate`).
+ * Starts a rotation inside `tx` (the caller's transaction: lib/admin/signing-keys.ts runs it as
+ * an admin mutation, which authorises and records it): publishes a NEXT key that signs from
+ * now + PROPAGATION_DELAY_MS; the current key retires then and leaves the JWKS
+ * RETIRED_RETENTION_MS later. With a rotation already pending, nothing changes (unless
+ * `immediate`). Serialised with every other key transition by the signing keys' advisory lock.
  *
  * `immediate`: the new (or pending) key signs from `now`. Verifiers that cached the JWKS before
  * see an unknown kid until they refetch (jose's remote JWKS refetches on an unknown kid after a
@@ -309,75 +313,63 @@ export interface RotateResult {
  * a secret that cannot open the active key is refused (it would install a key the servers
  * cannot use).
  */
-export async function rotateKeys(
-  db: Db,
-  opts: { secret: string; actor: string; now?: Date | number; immediate?: boolean; secretChanged?: boolean },
+export async function rotateKeysLocked(
+  tx: Tx,
+  opts: { secret: string; now?: Date | number; immediate?: boolean; secretChanged?: boolean },
 ): Promise<RotateResult> {
   const box = new SecretBox(opts.secret, SECRET_PURPOSE);
   const now = toMs(opts.now);
   const immediate = Boolean(opts.immediate || opts.secretChanged);
-  return db.$transaction(
-    async (tx) => {
-      await lock(tx);
-      const first = await advanceLocked(tx, box, now);
-      const rows = await readRows(tx);
-      const readable = async (kid: string) => {
-        const row = await tx.signingKey.findUniqueOrThrow({ where: { kid }, select: { privateJwk: true } });
-        try {
-          openPrivateJwk(box, kid, row.privateJwk);
-          return true;
-        } catch (e) {
-          if (e instanceof SecretBoxError) return false;
-          throw e;
-        }
-      };
-      const current = signingAt(timelines(rows), now)!;
-      if (!(await readable(current.kid)) && !opts.secretChanged) {
-        throw new AppError(
-          "FAILED_PRECONDITION",
-          `this AUTH_SECRET cannot decrypt the active signing key ${current.kid}: use the servers' AUTH_SECRET, or, if AUTH_SECRET was changed on purpose, run keys rotate --secret-changed`,
-        );
-      }
-      if (first.created) {
-        return { kid: first.created, activatesAt: new Date(now), started: true, keys: (await readRows(tx)).map(info) };
-      }
-      let kid: string;
-      let started = true;
-      // Strictly after the current key's activation, so that the newest key always wins.
-      const at = immediate ? Math.max(now, current.activatesAt! + 1) : now + PROPAGATION_DELAY_MS;
-      const pending = rows.find((r) => r.state === "NEXT" && r.activatedAt && r.activatedAt.getTime() > now);
-      if (pending && (await readable(pending.kid))) {
-        kid = pending.kid;
-        if (immediate) await tx.signingKey.update({ where: { kid }, data: { activatedAt: new Date(at) } });
-        else started = false;
-      } else {
-        // A pending key sealed under another secret was never used: replace it.
-        if (pending) await tx.signingKey.delete({ where: { kid: pending.kid } });
-        kid = await insertKey(tx, box, "NEXT", now, at);
-      }
-      if (immediate) await advanceLocked(tx, box, at);
-      const keys = (await readRows(tx)).map(info);
-      const activatesAt = keys.find((k) => k.kid === kid)!.activatedAt!;
-      if (started) {
-        await recordAdminActivity(tx, [
-          {
-            actor: opts.actor,
-            methodName: "RotateSigningKeys",
-            serviceName: "gatehouse.local",
-            resourceName: `signingKeys/${kid}`,
-            request: { immediate, secretChanged: Boolean(opts.secretChanged) },
-            response: { kid, activatesAt: activatesAt.toISOString(), retiring: current.kid },
-          },
-        ]);
-      }
-      return { kid, activatesAt, started, keys };
-    },
-    { timeout: 15_000 },
-  );
+  await lock(tx);
+  const first = await advanceLocked(tx, box, now);
+  const rows = await readRows(tx);
+  const readable = async (kid: string) => {
+    const row = await tx.signingKey.findUniqueOrThrow({ where: { kid }, select: { privateJwk: true } });
+    try {
+      openPrivateJwk(box, kid, row.privateJwk);
+      return true;
+    } catch (e) {
+      if (e instanceof SecretBoxError) return false;
+      throw e;
+    }
+  };
+  const current = signingAt(timelines(rows), now)!;
+  if (!(await readable(current.kid)) && !opts.secretChanged) {
+    throw new AppError(
+      "FAILED_PRECONDITION",
+      `this AUTH_SECRET cannot decrypt the active signing key ${current.kid}: use the servers' AUTH_SECRET, or, if AUTH_SECRET was changed on purpose, run keys rotate --secret-changed`,
+    );
+  }
+  if (first.created) {
+    return { kid: first.created, activatesAt: new Date(now), started: true, retiring: null, keys: (await readRows(tx)).map(info) };
+  }
+  let kid: string;
+  let started = true;
+  // Strictly after the current key's activation, so that the newest key always wins.
+  const at = immediate ? Math.max(now, current.activatesAt! + 1) : now + PROPAGATION_DELAY_MS;
+  const pending = rows.find((r) => r.state === "NEXT" && r.activatedAt && r.activatedAt.getTime() > now);
+  if (pending && (await readable(pending.kid))) {
+    kid = pending.kid;
+    if (immediate) await tx.signingKey.update({ where: { kid }, data: { activatedAt: new Date(at) } });
+    else started = false;
+  } else {
+    // A pending key sealed under another secret was never used: replace it.
+    if (pending) await tx.signingKey.delete({ where: { kid: pending.kid } });
+    kid = await insertKey(tx, box, "NEXT", now, at);
+  }
+  if (immediate) await advanceLocked(tx, box, at);
+  const keys = (await readRows(tx)).map(info);
+  const activatesAt = keys.find((k) => k.kid === kid)!.activatedAt!;
+  return { kid, activatesAt, started, retiring: current.kid, keys };
 }
 
 function info(r: KeyRow): SigningKeyInfo {
   return { kid: r.kid, state: r.state, createdAt: r.createdAt, activatedAt: r.activatedAt, retiredAt: r.retiredAt, expiresAt: r.expiresAt };
+}
+
+/** Every stored key with its public JWK, oldest first (never a private part). */
+export async function findSigningKeysWithPublicJwk(db: Db): Promise<(SigningKeyInfo & { publicJwk: JWK })[]> {
+  return (await readRows(db)).map((r) => ({ ...info(r), publicJwk: r.publicJwk }));
 }
 
 /** Every stored key, oldest first, without private parts. */

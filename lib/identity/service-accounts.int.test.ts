@@ -6,22 +6,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { KeyRing } from "./keys";
 import { TokenVerifier } from "./verify";
+import { MAX_KEYS_PER_SERVICE_ACCOUNT, type ServiceAccountKeyFile } from "./service-accounts";
 import {
   createServiceAccountKey,
   deleteServiceAccountKey,
   disableServiceAccountKey,
   enableServiceAccountKey,
-  findServiceAccountKeys,
-  MAX_KEYS_PER_SERVICE_ACCOUNT,
-  type ServiceAccountKeyFile,
-} from "./service-accounts";
+  listServiceAccountKeys,
+} from "@/lib/admin/service-accounts";
+import type { AdminContext } from "@/lib/admin/context";
 import { handleTokenRequest, type TokenEndpointResponse } from "./token-endpoint";
 import { openidConfiguration } from "./openid";
 
 const PUBLIC_URL = "https://gatehouse.example.test";
 const SECRET = "integration-test-auth-secret-0123456789abcdef";
 const SA = "gateway@demo.iam.gserviceaccount.com";
-const ACTOR = "user:admin@example.com";
+const ACTOR = "system:test";
 const FORM = "application/x-www-form-urlencoded";
 const GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const TARGET = "https://api.example.test";
@@ -32,6 +32,7 @@ let verifier: TokenVerifier;
 let saId: string;
 let keyFile: ServiceAccountKeyFile;
 let privateKey: CryptoKey;
+let admin: AdminContext;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -40,7 +41,8 @@ beforeAll(async () => {
   ring = new KeyRing({ issuer: PUBLIC_URL, secret: SECRET });
   await ring.load(t.prisma);
   verifier = new TokenVerifier({ ring });
-  ({ keyFile } = await createServiceAccountKey(t.prisma, { serviceAccountEmail: SA, actor: ACTOR, publicUrl: PUBLIC_URL }));
+  admin = { db: t.prisma, actor: { kind: "system", name: ACTOR }, instance: { authSecret: SECRET, publicUrl: PUBLIC_URL } };
+  ({ keyFile } = await createServiceAccountKey(admin, "-", SA));
   privateKey = await importPKCS8(keyFile.private_key, "RS256");
 });
 afterAll(() => t.drop());
@@ -97,7 +99,7 @@ describe("service-account keys", () => {
     expect(keyFile.token_uri).toBe(openidConfiguration(PUBLIC_URL).token_endpoint);
     const row = await t.prisma.serviceAccountKey.findUniqueOrThrow({ where: { id: keyFile.private_key_id } });
     expect(Object.keys(row.publicJwk as object).sort()).toEqual(["alg", "e", "kid", "kty", "n", "use"]);
-    const listed = await findServiceAccountKeys(t.prisma, { serviceAccountEmail: SA });
+    const listed = (await listServiceAccountKeys(admin, "-", SA)).keys;
     expect(listed).toEqual([
       expect.objectContaining({ id: keyFile.private_key_id, name: `serviceAccounts/${SA}/keys/${keyFile.private_key_id}`, disabled: false, keyType: "USER_MANAGED" }),
     ]);
@@ -110,7 +112,7 @@ describe("service-account keys", () => {
   it("refuses unknown service accounts, users and the 11th key", async () => {
     await t.prisma.principal.create({ data: { kind: "USER", email: "alice@example.com" } });
     for (const email of ["nobody@demo.iam.gserviceaccount.com", "alice@example.com"]) {
-      await expect(createServiceAccountKey(t.prisma, { serviceAccountEmail: email, actor: ACTOR, publicUrl: PUBLIC_URL })).rejects.toMatchObject({
+      await expect(createServiceAccountKey(admin, "-", email)).rejects.toMatchObject({
         code: "NOT_FOUND",
       });
     }
@@ -119,7 +121,7 @@ describe("service-account keys", () => {
     await t.prisma.serviceAccountKey.createMany({
       data: Array.from({ length: MAX_KEYS_PER_SERVICE_ACCOUNT }, (_, i) => ({ id: i.toString(16).padStart(40, "0"), principalId: otherId, publicJwk: {} })),
     });
-    await expect(createServiceAccountKey(t.prisma, { serviceAccountEmail: other, actor: ACTOR, publicUrl: PUBLIC_URL })).rejects.toMatchObject({
+    await expect(createServiceAccountKey(admin, "-", other)).rejects.toMatchObject({
       code: "FAILED_PRECONDITION",
     });
   });
@@ -148,9 +150,9 @@ describe("token endpoint", () => {
 
   it("refuses a disabled key until it is enabled again, and audits both", async () => {
     const id = keyFile.private_key_id;
-    await disableServiceAccountKey(t.prisma, { serviceAccountEmail: SA, keyId: id, actor: ACTOR });
+    await disableServiceAccountKey(admin, "-", SA, id);
     refused(await exchange(await assertion()));
-    await enableServiceAccountKey(t.prisma, { serviceAccountEmail: SA, keyId: id, actor: ACTOR });
+    await enableServiceAccountKey(admin, "-", SA, id);
     expect((await exchange(await assertion())).status).toBe(200);
     const methods = (await t.prisma.adminActivityLog.findMany({ where: { resourceName: `serviceAccounts/${SA}/keys/${id}` }, orderBy: { seq: "asc" } })).map(
       (a) => a.methodName,
@@ -200,12 +202,12 @@ describe("token endpoint", () => {
   });
 
   it("refuses a deleted key", async () => {
-    const { keyFile: second } = await createServiceAccountKey(t.prisma, { serviceAccountEmail: SA, actor: ACTOR, publicUrl: PUBLIC_URL });
+    const { keyFile: second } = await createServiceAccountKey(admin, "-", SA);
     const key = await importPKCS8(second.private_key, "RS256");
     expect((await exchange(await assertion({ key, kid: second.private_key_id }))).status).toBe(200);
-    await deleteServiceAccountKey(t.prisma, { serviceAccountEmail: SA, keyId: second.private_key_id, actor: ACTOR });
+    await deleteServiceAccountKey(admin, "-", SA, second.private_key_id);
     refused(await exchange(await assertion({ key, kid: second.private_key_id })));
-    await expect(deleteServiceAccountKey(t.prisma, { serviceAccountEmail: SA, keyId: second.private_key_id, actor: ACTOR })).rejects.toMatchObject({
+    await expect(deleteServiceAccountKey(admin, "-", SA, second.private_key_id)).rejects.toMatchObject({
       code: "NOT_FOUND",
     });
   });
