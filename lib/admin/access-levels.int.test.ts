@@ -3,7 +3,7 @@
 // error a 400 with nothing written (CEL, CIDRs, members, regions, required levels, cycles), and the
 // decision on deleting a level something still names: refused, the references listed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError, startAdminTestStack, type AdminTestStack, type ApiAnswer } from "./test-kit";
+import { expectError, startAdminTestStack, type AdminTestStack, type ApiAnswer } from "@/lib/test/admin-stack";
 
 const POLICY = "accessPolicies/1";
 const CORP = `${POLICY}/accessLevels/corp`;

@@ -5,7 +5,7 @@
 // rule, oneself or the permission; an exception permission; a changed condition; deleting the
 // policy — refused and changing nothing, each next to a positive control.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError, startAdminTestStack, type AdminTestStack, type ApiAnswer } from "./test-kit";
+import { expectError, startAdminTestStack, type AdminTestStack, type ApiAnswer } from "@/lib/test/admin-stack";
 
 const ORG = "organizations/1";
 const FOLDER = "folders/55";

@@ -4,7 +4,7 @@
 // group that holds more, lifting a denial by joining or leaving a group) refused and changing
 // nothing, each next to a positive control.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError, startAdminTestStack, type AdminTestStack } from "./test-kit";
+import { expectError, startAdminTestStack, type AdminTestStack } from "@/lib/test/admin-stack";
 
 const ORG = "organizations/1";
 const PROJECT = "projects/p1";

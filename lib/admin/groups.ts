@@ -24,8 +24,7 @@ import { domainOrganizations, runMutation, type MutationScope } from "./mutation
 import { decodePageToken, pageOf, ZPageQuery, type PageQuery } from "./paging";
 import { reader } from "./reader";
 import { revisionHeader, route } from "./routes";
-import { parse } from "./validation";
-import { invalid, throwIssues } from "./issues";
+import { invalid, parse, throwIssues } from "./validation";
 
 type Tx = Prisma.TransactionClient;
 type Db = AdminContext["db"] | Tx;

@@ -21,7 +21,7 @@ import type { Prisma } from "@/lib/generated/prisma/client";
 import type { AdminContext } from "./context";
 import { checkGrant, holds, permissionDenied } from "./authz";
 import { runMutation } from "./mutation";
-import { parse } from "./validation";
+import { parse, throwIssues } from "./validation";
 import { policyPermission, policyService } from "./permissions";
 
 const ZCondition = z.strictObject({
@@ -165,11 +165,7 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
       throw new AppError("INVALID_ARGUMENT", "a policy with conditional role bindings must be version 3", [{ path: "policy.version", message: "must be 3" }]);
     }
     const customRoles = await m.tx.role.findMany({ where: { deleted: false }, select: { name: true, permissions: true } });
-    const checked = validatePolicy({ resource, version, bindings }, { customRoles });
-    if (!checked.ok) {
-      const first = checked.errors[0]!;
-      throw new AppError("INVALID_ARGUMENT", `policy.${first.path}: ${first.message}`, checked.errors.map((e) => ({ path: `policy.${e.path}`, message: e.message })));
-    }
+    throwIssues(validatePolicy({ resource, version, bindings }, { customRoles }).errors, "policy");
     const deltas = bindingDeltas(current, { bindings });
     await m.write.setPolicy(resource, bindings, version);
     if (m.before) {

@@ -5,7 +5,7 @@
 // re-enabling one, reusing a deleted role's name — each refused and changing nothing, next to a
 // positive control.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError, startAdminTestStack, type AdminTestStack, type ApiAnswer } from "./test-kit";
+import { expectError, startAdminTestStack, type AdminTestStack, type ApiAnswer } from "@/lib/test/admin-stack";
 
 const ORG = "organizations/1";
 const P1 = "projects/proj1";

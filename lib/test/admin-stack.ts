@@ -24,6 +24,7 @@ import { parseWorld } from "@/lib/world/parse";
 import { worldCatalog } from "@/lib/world/catalog";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "@/lib/decide/stack";
+import { holds } from "@/lib/admin/authz";
 
 export const TEST_PUBLIC_URL = "http://gatehouse.test";
 export const TEST_AUTH_SECRET = "test-only-auth-secret-0123456789abcdef";
@@ -142,4 +143,54 @@ export async function startAdminStack(world: object, opts: { bootstrapAdmins?: s
       await t.drop();
     },
   };
+}
+
+/**
+ * The same stack, addressed by local parts on one domain ("owner" → owner@acme.test), with the
+ * helpers the identity tests use: whether the live engine grants something, the newest audit
+ * record, and a no-change check over a chosen read.
+ */
+export interface AdminTestStack {
+  t: TestDatabase;
+  stack: DecisionStack;
+  api(who: string | null, method: string, p: string, body?: unknown): Promise<ApiAnswer>;
+  revision(): Promise<bigint>;
+  auditCount(): Promise<number>;
+  lastAudit(): Promise<{ methodName: string; serviceName: string; resourceName: string; actor: string; request: unknown; response: unknown; revision: bigint | null }>;
+  /** Whether `principal` holds `permission` on `resource` in the engine's current snapshot. */
+  holds(principal: string, permission: string, resource: string): boolean;
+  /** Runs `fn` and checks that the revision, the audit log and whatever `rows` reads are unchanged. */
+  changesNothing<T>(fn: () => Promise<T>, rows?: () => Promise<unknown>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startAdminTestStack(world: object, _users: readonly string[], domain = "acme.test"): Promise<AdminTestStack> {
+  const a = await startAdminStack(world);
+  const { t, stack } = a;
+  const auditCount = () => t.prisma.adminActivityLog.count();
+  const seen = async (rows?: () => Promise<unknown>) =>
+    JSON.stringify([await a.revision(), await auditCount(), rows ? await rows() : null], (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  return {
+    t,
+    stack,
+    api: (who, method, p, body) => a.api(who === null ? null : `${who}@${domain}`, method, p, body),
+    revision: a.revision,
+    auditCount,
+    lastAudit: () => t.prisma.adminActivityLog.findFirstOrThrow({ orderBy: { seq: "desc" } }),
+    holds: (principal, permission, resource) => holds(stack.ctx.engine.current().snapshot, principal, permission, resource, new Date()),
+    async changesNothing(fn, rows) {
+      const before = await seen(rows);
+      const r = await fn();
+      expect(await seen(rows), "a refused change changed something").toBe(before);
+      return r;
+    },
+    close: () => a.stop(),
+  };
+}
+
+/** Expects a refusal: `status` and `code`, and (when given) a message containing `says`. */
+export function expectError(r: ApiAnswer, status: number, code: string, says?: string | RegExp): void {
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  expect(r.body?.error?.code).toBe(code);
+  if (says !== undefined) expect(r.body?.error?.message).toMatch(says);
 }
