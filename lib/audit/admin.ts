@@ -1,6 +1,7 @@
 // Admin-activity audit entries (Cloud Audit Log "activity" shape), written in the SAME
 // transaction as the change they describe: a change without its record cannot commit.
 import type { Prisma } from "@/lib/generated/prisma/client";
+import { insertJsonRows } from "@/lib/db/json-rows";
 import { chainHash } from "./chain";
 
 export interface BindingDelta {
@@ -82,12 +83,36 @@ export function hashedAdminFields(e: {
   };
 }
 
+const ADMIN_COLUMNS = {
+  insertId: "text",
+  timestamp: "timestamp(3)",
+  actor: "text",
+  methodName: "text",
+  serviceName: "text",
+  resourceName: "text",
+  bindingDeltas: "jsonb",
+  request: "jsonb",
+  response: "jsonb",
+  callerIp: "text",
+  userAgent: "text",
+  revision: "bigint",
+  prevHash: "text",
+  hash: "text",
+};
+
+/**
+ * Appends `entries` to the admin-activity stream, in order, hash-chained onto its head (locked
+ * until the transaction ends, so concurrent writers append one after the other). The chain is
+ * computed here and the records are written in one statement: the hash covers each record as
+ * verify reads it back (hashedAdminFields), so how the rows are inserted does not matter to it.
+ */
 export async function recordAdminActivity(tx: Prisma.TransactionClient, entries: AdminActivity[]): Promise<void> {
   if (entries.length === 0) return;
   await tx.$executeRaw`INSERT INTO "AuditChainHead" (stream) VALUES ('admin_activity') ON CONFLICT DO NOTHING`;
   const [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
   let prevHash = head?.lastHash ?? "";
   const timestamp = new Date();
+  const rows: object[] = [];
   for (const e of entries) {
     const row = {
       insertId: crypto.randomUUID(),
@@ -104,17 +129,19 @@ export async function recordAdminActivity(tx: Prisma.TransactionClient, entries:
       revision: e.revision ?? null,
     };
     const hash = chainHash(prevHash, hashedAdminFields(row));
-    await tx.adminActivityLog.create({
-      data: {
-        ...row,
-        bindingDeltas: (e.bindingDeltas ?? undefined) as Prisma.InputJsonValue | undefined,
-        request: e.request,
-        response: e.response,
-        prevHash,
-        hash,
-      },
+    // Absent JSON values are SQL NULL (left out: a JSON null would be stored as JSON), as before.
+    rows.push({
+      ...row,
+      timestamp: timestamp.toISOString(),
+      bindingDeltas: e.bindingDeltas ?? undefined,
+      request: e.request ?? undefined,
+      response: e.response ?? undefined,
+      revision: e.revision?.toString(),
+      prevHash,
+      hash,
     });
     prevHash = hash;
   }
+  await insertJsonRows(tx, "AdminActivityLog", ADMIN_COLUMNS, rows);
   await tx.$executeRaw`UPDATE "AuditChainHead" SET "lastHash" = ${prevHash} WHERE stream = 'admin_activity'`;
 }

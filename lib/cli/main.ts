@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
       const world = parseWorld(text, values.file);
       const database = await resolveDatabase(env());
       try {
-        const result = await applyWorld(db(), world, { dryRun: values["dry-run"], actor: ACTOR, catalog: worldCatalog() });
+        const result = await applyWorld({ db: db(), actor: SYSTEM_CLI }, world, { dryRun: values["dry-run"], catalog: worldCatalog() });
         for (const c of result.changes) console.log(describeChange(c));
         const n = result.changes.length;
         if (n === 0) console.log("No changes: the database already matches the file.");

@@ -1,6 +1,7 @@
 // The global policy revision: one counter, bumped by every IAM write inside the write's own
 // transaction, and announced with NOTIFY (delivered on commit) so every instance's engine follows.
 import type { Prisma } from "@/lib/generated/prisma/client";
+import { insertJsonRows } from "./json-rows";
 
 export const REVISION_CHANNEL = "gatehouse_revision";
 
@@ -48,5 +49,5 @@ export interface PolicyChangeRef {
 export async function recordChanges(tx: Prisma.TransactionClient, revision: bigint, changes: readonly PolicyChangeRef[]): Promise<void> {
   const unique = new Map(changes.map((c) => [`${c.kind}\u0000${c.key}`, c]));
   if (unique.size === 0) return;
-  await tx.policyChange.createMany({ data: [...unique.values()].map((c) => ({ revision, kind: c.kind, key: c.key })) });
+  await insertJsonRows(tx, "PolicyChange", { revision: "bigint", kind: "text", key: "text" }, [...unique.values()].map((c) => ({ revision: revision.toString(), kind: c.kind, key: c.key })));
 }

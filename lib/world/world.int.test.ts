@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { AppError } from "@/lib/errors";
 import { verifyAdminActivity } from "@/lib/audit/verify";
 import { verifyPassword } from "@/lib/auth/password";
-import { seedDemo, DEMO_WORLD_FILE, isEmpty } from "@/lib/db/seed";
+import { seedDemo, DEMO_WORLD_FILE, isEmpty } from "@/lib/admin/seed";
 import { applyWorld } from "./apply";
 import { canonicalWorld } from "./canonical";
 import { exportWorld } from "./export";
@@ -63,8 +63,12 @@ describe("demo seed", () => {
     const creds = JSON.parse(fs.readFileSync(path.join(dataDir, "demo-credentials.json"), "utf8")) as { password: string };
     expect(creds.password).toBe(seeded.password);
 
+    // One record per change of the world, and one for the demo admin's console account.
     const report = await verifyAdminActivity(t.prisma);
-    expect(report).toMatchObject({ ok: true, records: seeded.changes });
+    expect(report).toMatchObject({ ok: true, records: seeded.changes + 1 });
+    const records = await t.prisma.adminActivityLog.findMany({ orderBy: { seq: "asc" } });
+    expect(new Set(records.map((r) => [r.actor, r.revision].join(" ")))).toEqual(new Set([`system:seed ${seeded.revision}`]));
+    expect(records.at(-1)).toMatchObject({ methodName: "CreateConsoleAccount", resourceName: "users/admin@example.com" });
   });
 });
 

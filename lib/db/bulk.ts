@@ -1,0 +1,241 @@
+// Set-based row writing: many rows in one statement, for changes too large to write row by row
+// (`apply` of a whole world: 10,000 principals, 20,000 bindings). Each function has the same
+// effect as calling its RowWriter counterpart (lib/db/writers.ts) once per input, in input order
+// — same rows, same implicit containers, same etags, same change references — so either path may
+// be used for any input; RowWriter stays the one to read for what a write means.
+//
+// How: one INSERT … SELECT FROM json_to_recordset($1) per table, the rows passed as one JSON
+// parameter (Prisma's createMany compiles a query per chunk on the event loop and nested creates
+// insert row by row: 10–50x slower at these sizes). Foreign keys are checked at the end of each
+// statement, so a statement may hold parents and children in any order.
+import { randomUUID } from "node:crypto";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import { AppError } from "@/lib/errors";
+import { audienceFor, parseResourceName, type ParsedName } from "@/lib/world/names";
+import { insertJsonRows, type Columns } from "./json-rows";
+import { etagFor } from "./revision";
+import type { ContainerInput, PolicyBinding, PrincipalInput, ResourceInput, RowWriter } from "./writers";
+
+type Tx = Prisma.TransactionClient;
+
+const NODE_COLUMNS: Columns = {
+  name: "text",
+  kind: '"NodeKind"',
+  parentName: "text",
+  shortId: "text",
+  displayName: "text",
+  implicit: "boolean",
+  domain: "text",
+  projectNumber: "text",
+  iapEnabled: "boolean",
+  hosts: "text[]",
+  pathPrefix: "text",
+  audience: "text",
+};
+
+/** The project number of each named project (projects that do not exist are missing). */
+async function projectNumbers(tx: Tx, projectIds: Iterable<string>): Promise<Map<string, string | null>> {
+  const names = [...new Set(projectIds)].map((p) => `projects/${p}`);
+  const rows = names.length ? await tx.node.findMany({ where: { name: { in: names } }, select: { shortId: true, projectNumber: true } }) : [];
+  return new Map(rows.map((r) => [r.shortId ?? "", r.projectNumber]));
+}
+
+function numberOf(numbers: ReadonlyMap<string, string | null>, projectId: string | null | undefined): string {
+  if (!projectId || !numbers.has(projectId)) throw new AppError("FAILED_PRECONDITION", `project ${projectId ?? "(none)"} does not exist`);
+  return numbers.get(projectId) ?? "";
+}
+
+/** The implicit containers (iap_web, iap_web/compute, …) from the project down to `name`, top first. */
+function containerChain(name: string): ParsedName[] {
+  const chain: ParsedName[] = [];
+  for (let cur: string | null = name; cur; ) {
+    const parsed = parseResourceName(cur);
+    if (!parsed || ["ORGANIZATION", "FOLDER", "PROJECT"].includes(parsed.kind)) break;
+    chain.unshift(parsed);
+    cur = parsed.parent;
+  }
+  return chain;
+}
+
+/**
+ * Rows for the implicit containers that `names` need and that neither exist nor are in
+ * `declared` (nodes the same statement writes), as RowWriter.ensureContainers would create them.
+ */
+async function missingContainers(w: RowWriter, names: Iterable<string>, declared: ReadonlySet<string>): Promise<object[]> {
+  const needed = new Map<string, ParsedName>();
+  for (const n of names) for (const p of containerChain(n)) if (!declared.has(p.name)) needed.set(p.name, p);
+  if (needed.size === 0) return [];
+  const existing = new Set((await w.tx.node.findMany({ where: { name: { in: [...needed.keys()] } }, select: { name: true } })).map((r) => r.name));
+  const missing = [...needed.values()].filter((p) => !existing.has(p.name));
+  const numbers = await projectNumbers(w.tx, missing.map((p) => p.project ?? ""));
+  return missing.map((p) => {
+    const number = numberOf(numbers, p.project);
+    w.changed.push({ kind: "node", key: p.name });
+    return { name: p.name, kind: p.kind, parentName: p.parent, shortId: p.shortId, displayName: "", implicit: true, hosts: [], audience: audienceFor(p, number) };
+  });
+}
+
+/** The columns RowWriter's upserts write on an existing node: a container's, a resource's. */
+const CONTAINER_UPDATE = ["kind", "shortId", "parentName", "displayName", "domain", "projectNumber", "implicit"];
+const RESOURCE_UPDATE = ["kind", "shortId", "parentName", "displayName", "iapEnabled", "hosts", "pathPrefix", "audience", "implicit"];
+
+/** Node rows, written as RowWriter upserts them (`update`: its columns); implicit rows never overwrite a node. */
+async function insertNodes(tx: Tx, rows: readonly object[], update: readonly string[]): Promise<void> {
+  await insertJsonRows(tx, "Node", NODE_COLUMNS, rows, {
+    extra: { updatedAt: "now()" },
+    suffix: `ON CONFLICT (name) DO UPDATE SET ${update.map((c) => `"${c}" = EXCLUDED."${c}"`).join(", ")}, "updatedAt" = now() WHERE NOT EXCLUDED.implicit`,
+  });
+}
+
+/**
+ * RowWriter.upsertContainer for each input — for containers that do not exist yet (a changed
+ * project number re-derives audiences below it: that stays RowWriter's).
+ */
+export async function createContainers(w: RowWriter, containers: readonly ContainerInput[]): Promise<void> {
+  await insertNodes(
+    w.tx,
+    containers.map((c) => {
+      w.changed.push({ kind: "node", key: c.name });
+      return {
+        name: c.name,
+        kind: c.kind,
+        parentName: c.parent,
+        shortId: c.shortId,
+        displayName: c.displayName ?? "",
+        implicit: false,
+        domain: c.domain ?? null,
+        projectNumber: c.projectNumber ?? null,
+        hosts: [],
+      };
+    }),
+    CONTAINER_UPDATE,
+  );
+}
+
+/** RowWriter.upsertResource for each input (created or updated), with the implicit containers they need. */
+export async function upsertResources(w: RowWriter, resources: readonly ResourceInput[]): Promise<void> {
+  const parsed = resources.map((r) => {
+    const p = parseResourceName(r.name);
+    if (!p?.parent) throw new AppError("INVALID_ARGUMENT", `not a resource name: ${r.name}`);
+    return p;
+  });
+  const declared = new Set(resources.map((r) => r.name));
+  const containers = await missingContainers(
+    w,
+    parsed.map((p) => p.parent!),
+    declared,
+  );
+  const numbers = await projectNumbers(w.tx, parsed.map((p) => p.project ?? ""));
+  const rows = resources.map((r, i) => {
+    const p = parsed[i]!;
+    w.changed.push({ kind: "node", key: r.name });
+    return {
+      name: r.name,
+      kind: p.kind,
+      parentName: p.parent,
+      shortId: p.shortId,
+      displayName: r.displayName ?? "",
+      implicit: false,
+      iapEnabled: r.iap ?? null,
+      hosts: r.hosts ?? [],
+      pathPrefix: r.pathPrefix ?? null,
+      audience: audienceFor(p, numberOf(numbers, p.project)),
+    };
+  });
+  // One statement: a declared resource may sit below an implicit container and above another.
+  await insertNodes(w.tx, [...containers, ...rows], RESOURCE_UPDATE);
+}
+
+/** RowWriter.upsertPrincipal for each input. */
+export async function upsertPrincipals(w: RowWriter, principals: readonly PrincipalInput[]): Promise<void> {
+  const rows = principals.map((p) => {
+    w.changed.push({ kind: "principal", key: p.email });
+    const sa = p.kind === "SERVICE_ACCOUNT";
+    return {
+      id: randomUUID(),
+      email: p.email,
+      kind: p.kind,
+      displayName: p.displayName ?? "",
+      description: p.description ?? "",
+      disabled: p.disabled ?? false,
+      projectName: sa ? `projects/${p.email.match(/@([^.]+)\./)![1]}` : null,
+    };
+  });
+  await insertJsonRows(
+    w.tx,
+    "Principal",
+    { id: "text", email: "text", kind: '"PrincipalKind"', displayName: "text", description: "text", disabled: "boolean", projectName: "text" },
+    rows,
+    {
+      extra: { updatedAt: "now()" },
+      suffix: `ON CONFLICT (email) DO UPDATE SET kind = EXCLUDED.kind, "displayName" = EXCLUDED."displayName", description = EXCLUDED.description, disabled = EXCLUDED.disabled, "projectName" = EXCLUDED."projectName", "updatedAt" = now()`,
+    },
+  );
+}
+
+/** RowWriter.upsertGroup for each input: the group row, and its members replaced when given. */
+export async function upsertGroups(w: RowWriter, groups: readonly { email: string; displayName?: string; description?: string; members?: readonly string[] }[]): Promise<void> {
+  if (groups.length === 0) return;
+  await insertJsonRows(
+    w.tx,
+    "Group",
+    { email: "text", displayName: "text", description: "text" },
+    groups.map((g) => ({ email: g.email, displayName: g.displayName ?? "", description: g.description ?? "" })),
+    { extra: { updatedAt: "now()" }, suffix: `ON CONFLICT (email) DO UPDATE SET "displayName" = EXCLUDED."displayName", description = EXCLUDED.description, "updatedAt" = now()` },
+  );
+  const replaced = groups.filter((g) => g.members);
+  if (replaced.length) {
+    await w.tx.groupMember.deleteMany({ where: { groupEmail: { in: replaced.map((g) => g.email) } } });
+    await insertJsonRows(
+      w.tx,
+      "GroupMember",
+      { groupEmail: "text", member: "text" },
+      replaced.flatMap((g) => g.members!.map((member) => ({ groupEmail: g.email, member }))),
+    );
+  }
+  for (const g of groups) w.changed.push({ kind: "group", key: g.email });
+}
+
+/**
+ * RowWriter.setPolicy for each input: every policy replaced (its row kept when the bindings are
+ * empty, so its etag moves on), binding ids made here.
+ */
+export async function setPolicies(w: RowWriter, policies: readonly { resource: string; bindings: readonly PolicyBinding[]; version?: number }[]): Promise<void> {
+  if (policies.length === 0) return;
+  const resources = policies.map((p) => p.resource);
+  await insertNodes(w.tx, await missingContainers(w, resources, new Set()), RESOURCE_UPDATE);
+  await w.tx.allowPolicy.deleteMany({ where: { resourceName: { in: resources } } });
+  const etag = etagFor(w.revision);
+  await insertJsonRows(
+    w.tx,
+    "AllowPolicy",
+    { resourceName: "text", version: "integer", etag: "text", revision: "bigint" },
+    policies.map((p) => ({ resourceName: p.resource, version: p.version ?? (p.bindings.some((b) => b.condition) ? 3 : 1), etag, revision: w.revision.toString() })),
+    { extra: { updatedAt: "now()" } },
+  );
+  const bindings: object[] = [];
+  const members: object[] = [];
+  for (const p of policies) {
+    p.bindings.forEach((b, position) => {
+      const id = randomUUID();
+      bindings.push({
+        id,
+        policyResourceName: p.resource,
+        position,
+        role: b.role,
+        conditionTitle: b.condition?.title ?? null,
+        conditionDescription: b.condition?.description ?? null,
+        conditionExpression: b.condition?.expression ?? null,
+      });
+      b.members.forEach((member, i) => members.push({ bindingId: id, member, position: i }));
+    });
+    w.changed.push({ kind: "policy", key: p.resource });
+  }
+  await insertJsonRows(
+    w.tx,
+    "Binding",
+    { id: "text", policyResourceName: "text", position: "integer", role: "text", conditionTitle: "text", conditionDescription: "text", conditionExpression: "text" },
+    bindings,
+  );
+  await insertJsonRows(w.tx, "BindingMember", { bindingId: "text", member: "text", position: "integer" }, members);
+}
