@@ -10,11 +10,22 @@
 //     comes back as version 1 with each conditional binding's role suffixed `_withcond_<hash>`
 //     and no condition (as IAM does), and such roles are refused on write.
 //   - Binding order is kept; bindings with the same role and condition are merged (as IAM does).
+//
+// Gatehouse's own rules:
+//   - A setIamPolicy that would store exactly the policy already stored (same bindings, in the
+//     same order) writes nothing: no new etag, no revision, no admin-activity record. Its answer
+//     is the stored policy with its etag, without the x-gatehouse-revision header.
+//   - `"dryRun": true` in the setIamPolicy body (an extension; Google's clients never send it),
+//     or the dryRun option: everything is checked — etag, validation, authorisation, the guard
+//     rails — as for the write, then nothing is kept. The answer is
+//     `{ policy, bindingDeltas, dryRun: true }`: the policy it would store (with the current etag,
+//     the one to send with the real write) and Google's BindingDelta list of what would change.
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { KNOWN_PERMISSIONS, parseMember, validatePolicy } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
-import { bindingDeltas } from "@/lib/audit/admin";
+import { bindingDeltas, type BindingDelta } from "@/lib/audit/admin";
+import { canonicalJson } from "@/lib/audit/chain";
 import { etagFor } from "@/lib/db/revision";
 import type { PolicyBinding } from "@/lib/db/writers";
 import type { Prisma } from "@/lib/generated/prisma/client";
@@ -54,6 +65,8 @@ export const ZSetIamPolicyRequest = z.object({
   policy: ZIamPolicy,
   /** FieldMask: "bindings", "etag" (default "bindings,etag"); auditConfigs is not supported. */
   updateMask: z.string().max(256).optional(),
+  /** Gatehouse extension: check everything, keep nothing, answer with the binding deltas. */
+  dryRun: z.boolean().optional(),
 });
 
 export const ZTestIamPermissionsRequest = z.object({
@@ -128,13 +141,28 @@ export async function getIamPolicy(ctx: AdminContext, resource: string, input: u
 }
 
 export interface SetIamPolicyResult {
+  /** The policy stored — for a dry run, the one that would be (with the current etag). */
   policy: IamPolicy;
-  /** The revision the change committed at: pass it as minRevision to see it on the decision path at once. */
+  /**
+   * The revision the change committed at: pass it as minRevision to see it on the decision path
+   * at once. Null when nothing was written (a dry run, or no change).
+   */
   revision: bigint | null;
+  /** What changed (or would), as Google's BindingDelta list: additions first. */
+  bindingDeltas: BindingDelta[];
+  /** False when the policy already was exactly this: nothing was (or would be) written. */
+  changed: boolean;
+  dryRun: boolean;
 }
 
-export async function setIamPolicy(ctx: AdminContext, resource: string, input: unknown): Promise<SetIamPolicyResult> {
+export interface SetIamPolicyOptions {
+  /** As `"dryRun": true` in the request: check everything, keep nothing. */
+  dryRun?: boolean;
+}
+
+export async function setIamPolicy(ctx: AdminContext, resource: string, input: unknown, opts: SetIamPolicyOptions = {}): Promise<SetIamPolicyResult> {
   const req = parse(ZSetIamPolicyRequest, input);
+  const dryRun = Boolean(opts.dryRun || req.dryRun);
   const mask = (req.updateMask ?? "bindings,etag").split(",").map((f) => f.trim()).filter(Boolean);
   for (const f of mask) {
     if (f === "auditConfigs") throw new AppError("INVALID_ARGUMENT", "updateMask: auditConfigs are not supported");
@@ -171,6 +199,9 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
       throw new AppError("INVALID_ARGUMENT", `policy.${first.path}: ${first.message}`, checked.errors.map((e) => ({ path: `policy.${e.path}`, message: e.message })));
     }
     const deltas = bindingDeltas(current, { bindings });
+    if (canonicalJson(bindings) === canonicalJson(current.bindings)) {
+      return { policy: { version, etag: current.etag, bindings: current.bindings }, deltas, changed: false };
+    }
     await m.write.setPolicy(resource, bindings, version);
     if (m.before) {
       const after = (await m.after())!;
@@ -183,9 +214,9 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
       bindingDeltas: deltas,
       request: { policy: req.policy as Prisma.InputJsonValue, ...(req.updateMask ? { updateMask: req.updateMask } : {}) },
     });
-    return { version, etag: etagFor(m.revision), bindings };
-  });
-  return { policy: value, revision };
+    return { policy: { version, etag: dryRun ? current.etag : etagFor(m.revision), bindings }, deltas, changed: true };
+  }, { dryRun });
+  return { policy: value.policy, revision, bindingDeltas: value.deltas, changed: value.changed, dryRun };
 }
 
 export async function testIamPermissions(ctx: AdminContext, resource: string, input: unknown): Promise<{ permissions: string[] }> {
