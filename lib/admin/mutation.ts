@@ -6,7 +6,8 @@
 //   3. runs the body, which authorises (m.require / the guards in authz.ts), validates and writes
 //      through the row writers (lib/db/writers.ts), noting what changed and what to audit;
 //   4. checks the guard rail every change shares (no organization left without anyone able to
-//      set its policy), on the snapshot as it will be after the change (m.after());
+//      set its policy), on the snapshot as it will be after the change (m.after()) — computed
+//      only when the changes can touch an organization's administrators;
 //   5. bumps the revision (NOTIFY on commit: every instance follows), records what changed for
 //      the engines (PolicyChange), the new version of every changed policy (PolicyVersion: the
 //      audit trail explains decisions at their revision with it), and one admin-activity record
@@ -16,7 +17,7 @@ import { Prisma } from "@/lib/generated/prisma/client";
 import type { Snapshot } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
 import { recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
-import { recordChanges, REVISION_CHANNEL, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
+import { commitRevision, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
 import { RowWriter } from "@/lib/db/writers";
 import { applyChanges, type LoadedState } from "@/lib/decide/load";
 import { actorName, type Actor, type AdminContext } from "./context";
@@ -87,6 +88,9 @@ export async function domainOrganizations(db: Pick<Tx, "node">): Promise<Map<str
 }
 
 async function lockRevision(tx: Tx): Promise<bigint> {
+  const locked = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
+  if (locked[0]) return locked[0].value;
+  // The first write ever: make the row (or find the one a concurrent first write made).
   await tx.$executeRaw`INSERT INTO "PolicyRevision" (id, value, "updatedAt") VALUES (1, 0, now()) ON CONFLICT (id) DO NOTHING`;
   const rows = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
   return rows[0]!.value;
@@ -100,6 +104,12 @@ function byKind(refs: readonly PolicyChangeRef[]): Map<ChangeKind, Set<string>> 
     set.add(r.key);
   }
   return out;
+}
+
+/** Whether organizationsAffected can name any organization (without the after-snapshot it needs). */
+function mayAffectOrganizations(kinds: ReadonlyMap<ChangeKind, ReadonlySet<string>>): boolean {
+  if (kinds.has("group") || kinds.has("principal") || kinds.has("customRoles") || kinds.has("instanceOwners")) return true;
+  return [...(kinds.get("policy") ?? []), ...(kinds.get("denyPolicies") ?? [])].some((k) => k.startsWith("organizations/"));
 }
 
 /** Organizations whose administrators a set of changes can affect (rule 3 of authz.ts). */
@@ -174,17 +184,17 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
         if (opts.dryRun) throw new DryRunRollback(value);
         return { value, revision: null };
       }
-
       if (actor.kind === "principal") {
-        const snapshot = await after();
-        if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, byKind(changes)), now);
+        // The after-snapshot only when some organization's administrators can be affected: a
+        // policy change elsewhere (the common case) costs no reload and no whoCan.
+        const kinds = byKind(changes);
+        if (mayAffectOrganizations(kinds)) {
+          const snapshot = await after();
+          if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, kinds), now);
+        }
       }
       if (opts.dryRun) throw new DryRunRollback(value);
-      const rows = await tx.$queryRaw<{ value: bigint }[]>`UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value`;
-      if (rows[0]?.value !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
-      await tx.$executeRaw`SELECT pg_notify(${REVISION_CHANNEL}, ${revision.toString()})`;
-      await recordChanges(tx, revision, changes);
-      await recordPolicyVersions(tx, revision, changes);
+      if ((await commitRevision(tx, revision, changes)) !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
       await recordAdminActivity(
         tx,
         audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta })),
@@ -195,29 +205,3 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
   );
 }
 
-/**
- * The new version of every policy this revision changed (history for explaining past decisions):
- * `{ role, members, condition? }` per binding in order, as getIamPolicy shows them, built by the
- * database in one statement (a 10k world's 561 policies: ~0.1 s instead of ~1 s through Prisma's
- * include and createMany). A policy whose row is gone is recorded with no etag and no bindings.
- */
-async function recordPolicyVersions(tx: Tx, revision: bigint, changes: readonly PolicyChangeRef[]): Promise<void> {
-  const names = [...new Set(changes.filter((c) => c.kind === "policy").map((c) => c.key))];
-  if (names.length === 0) return;
-  await tx.$executeRaw`
-    INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
-    SELECT n.name, ${revision}, p.etag, COALESCE(b.bindings, '[]'::jsonb)
-    FROM json_array_elements_text(${JSON.stringify(names)}::json) AS n(name)
-    LEFT JOIN "AllowPolicy" p ON p."resourceName" = n.name
-    LEFT JOIN LATERAL (
-      SELECT jsonb_agg(
-        jsonb_build_object('role', b.role, 'members', COALESCE(m.members, '[]'::jsonb))
-          || CASE WHEN b."conditionExpression" IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('condition',
-               jsonb_build_object('title', COALESCE(b."conditionTitle", ''), 'expression', b."conditionExpression")
-               || CASE WHEN COALESCE(b."conditionDescription", '') = '' THEN '{}'::jsonb ELSE jsonb_build_object('description', b."conditionDescription") END) END
-        ORDER BY b.position) AS bindings
-      FROM "Binding" b
-      LEFT JOIN LATERAL (SELECT jsonb_agg(bm.member ORDER BY bm.position) AS members FROM "BindingMember" bm WHERE bm."bindingId" = b.id) m ON true
-      WHERE b."policyResourceName" = n.name
-    ) b ON true`;
-}

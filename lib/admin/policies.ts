@@ -28,6 +28,8 @@ import { bindingDeltas, type BindingDelta } from "@/lib/audit/admin";
 import { canonicalJson } from "@/lib/audit/chain";
 import { etagFor } from "@/lib/db/revision";
 import type { PolicyBinding } from "@/lib/db/writers";
+import { readPolicies } from "@/lib/db/policy-rows";
+import { readPoliciesForWrite, setPolicies } from "@/lib/db/bulk";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { AdminContext } from "./context";
 import { checkGrant, holds, permissionDenied } from "./authz";
@@ -89,21 +91,8 @@ const WITHCOND = "_withcond_";
 type Db = AdminContext["db"] | Prisma.TransactionClient;
 
 async function storedPolicy(db: Db, resource: string): Promise<{ etag: string; bindings: PolicyBinding[] }> {
-  const row = await db.allowPolicy.findUnique({
-    where: { resourceName: resource },
-    include: { bindings: { orderBy: { position: "asc" }, include: { members: { orderBy: { position: "asc" } } } } },
-  });
-  if (!row) return { etag: EMPTY_ETAG, bindings: [] };
-  return {
-    etag: row.etag,
-    bindings: row.bindings.map((b) => ({
-      role: b.role,
-      members: b.members.map((m) => m.member),
-      ...(b.conditionExpression !== null
-        ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
-        : {}),
-    })),
-  };
+  const [row] = await readPolicies(db, [resource]);
+  return row ? { etag: row.etag, bindings: row.bindings } : { etag: EMPTY_ETAG, bindings: [] };
 }
 
 function policyJson(p: { etag: string; bindings: PolicyBinding[] }, requestedVersion: number): IamPolicy {
@@ -170,7 +159,10 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
   }
   const { value, revision } = await runMutation(ctx, async (m) => {
     await requireVisible(ctx, m.tx, resource, "setIamPolicy");
-    const current = await storedPolicy(m.tx, resource);
+    // Read once, in the form the writer diffs against (a 1,000-member policy is read once per write).
+    const read = await readPoliciesForWrite(m.tx, [resource]);
+    const stored = read.get(resource)!;
+    const current = { etag: stored.etag ?? EMPTY_ETAG, bindings: stored.bindings };
     if (req.policy.etag !== undefined && req.policy.etag !== current.etag) {
       throw new AppError("ABORTED", "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.");
     }
@@ -199,13 +191,16 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
       throw new AppError("INVALID_ARGUMENT", `policy.${first.path}: ${first.message}`, checked.errors.map((e) => ({ path: `policy.${e.path}`, message: e.message })));
     }
     const deltas = bindingDeltas(current, { bindings });
-    if (canonicalJson(bindings) === canonicalJson(current.bindings)) {
+    if (deltas.length === 0 && sameOrder(bindings, current.bindings)) {
       return { policy: { version, etag: current.etag, bindings: current.bindings }, deltas, changed: false };
     }
-    await m.write.setPolicy(resource, bindings, version);
+    // RowWriter.setPolicy, with what was just read.
+    await setPolicies(m.write, [{ resource, bindings, version }], read);
     if (m.before) {
-      const after = (await m.after())!;
-      for (const d of deltas) if (d.action === "ADD") checkGrant(m.before, after, m.actor, { resource, role: d.role, member: d.member }, m.now);
+      // checkGrant reads from its `after` snapshot only identities (who a member covers) and
+      // custom roles, which this mutation — one policy — leaves as they were: `before` serves,
+      // and the change costs no reload.
+      for (const d of deltas) if (d.action === "ADD") checkGrant(m.before, m.before, m.actor, { resource, role: d.role, member: d.member }, m.now);
     }
     m.audit({
       methodName: "SetIamPolicy",
@@ -228,6 +223,14 @@ export async function testIamPermissions(ctx: AdminContext, resource: string, in
   const now = new Date();
   const principal = ctx.actor.principal;
   return { permissions: req.permissions.filter((p) => KNOWN_PERMISSIONS.has(p) && holds(snapshot, principal, p, resource, now)) };
+}
+
+/**
+ * Whether two policies with no binding deltas between them (the same members under the same roles
+ * and conditions) also list them in the same order — then storing one over the other changes nothing.
+ */
+function sameOrder(a: readonly PolicyBinding[], b: readonly PolicyBinding[]): boolean {
+  return a.length === b.length && a.every((x, i) => canonicalJson(x.condition ?? null) === canonicalJson(b[i]!.condition ?? null) && x.role === b[i]!.role && x.members.length === b[i]!.members.length && x.members.every((m, j) => m === b[i]!.members[j]));
 }
 
 /** Bindings with the same role and condition are one binding (IAM merges them), at the first one's place. */

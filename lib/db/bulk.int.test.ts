@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import * as bulk from "./bulk";
 import { RowWriter, type ContainerInput, type PolicyBinding, type PrincipalInput, type ResourceInput } from "./writers";
-import type { PolicyChangeRef } from "./revision";
+import { etagFor, type PolicyChangeRef } from "./revision";
+import { readPolicies } from "./policy-rows";
 
 type Group = { email: string; displayName?: string; description?: string; members?: string[] };
 type Policy = { resource: string; bindings: PolicyBinding[]; version?: number };
@@ -42,11 +43,47 @@ const groups = (gs: Group[]): Step => ({
   },
   bulk: (w) => bulk.upsertGroups(w, gs),
 });
+/**
+ * RowWriter.setPolicy as it was before it went set-based (Prisma's nested create), kept as the
+ * reference that bulk.setPolicies — now also behind RowWriter.setPolicy — must match.
+ */
+async function setPolicyOneByOne(w: RowWriter, resource: string, bindings: readonly PolicyBinding[], version?: number): Promise<void> {
+  await w.ensureContainers(resource);
+  await w.tx.allowPolicy.deleteMany({ where: { resourceName: resource } });
+  await w.tx.allowPolicy.create({
+    data: {
+      resourceName: resource,
+      version: version ?? (bindings.some((b) => b.condition) ? 3 : 1),
+      etag: etagFor(w.revision),
+      revision: w.revision,
+      bindings: {
+        create: bindings.map((b, position) => ({
+          position,
+          role: b.role,
+          conditionTitle: b.condition?.title ?? null,
+          conditionDescription: b.condition?.description ?? null,
+          conditionExpression: b.condition?.expression ?? null,
+          members: { create: b.members.map((member, i) => ({ member, position: i })) },
+        })),
+      },
+    },
+  });
+  w.changed.push({ kind: "policy", key: resource });
+}
+
 const policies = (ps: Policy[]): Step => ({
   rows: async (w) => {
-    for (const p of ps) await w.setPolicy(p.resource, p.bindings, p.version);
+    for (const p of ps) await setPolicyOneByOne(w, p.resource, p.bindings, p.version);
   },
-  bulk: (w) => bulk.setPolicies(w, ps),
+  // The set-based ways: the first policy with what readPoliciesForWrite read just before (as
+  // setIamPolicy does), the others through RowWriter.setPolicy, or all at once when there are
+  // more than two.
+  bulk: async (w) => {
+    if (ps.length > 2) return bulk.setPolicies(w, ps);
+    const [first, ...rest] = ps;
+    await bulk.setPolicies(w, [first!], await bulk.readPoliciesForWrite(w.tx, [first!.resource]));
+    for (const p of rest) await w.setPolicy(p.resource, p.bindings, p.version);
+  },
 });
 
 const ORG: ContainerInput = { kind: "ORGANIZATION", name: "organizations/1", shortId: "1", parent: null, displayName: "Org", domain: "example.com" };
@@ -107,6 +144,32 @@ const STEPS: Step[] = [
     { resource: "projects/demo/iap_web/compute/services/web", bindings: [] },
     { resource: "projects/pay/iap_web/compute/services/admin", bindings: [{ role: "roles/iap.httpsResourceAccessor", members: ["group:sre@example.com"], condition: { title: "t", expression: "true" } }] },
   ]),
+  // Policies rewritten as differences: members added in front, moved, removed from the middle;
+  // bindings kept, moved, swapped, dropped, and two of one role told apart by their conditions.
+  policies([
+    {
+      resource: "projects/demo",
+      bindings: [
+        { role: "roles/viewer", members: ["user:dave@example.com", "user:carol@example.com"] },
+        { role: "roles/iap.httpsResourceAccessor", members: ["group:eng@example.com"], condition: cond },
+        { role: "roles/iap.httpsResourceAccessor", members: ["user:bob@example.com", "user:carol@example.com"], condition: { title: "t2", expression: "true" } },
+      ],
+    },
+    { resource: "organizations/1", bindings: [{ role: "roles/viewer", members: ["user:a@example.com", "user:b@example.com", "user:c@example.com"] }, { role: "roles/owner", members: ["user:bob@example.com", "user:alice@example.com"] }] },
+  ]),
+  policies([
+    {
+      resource: "projects/demo",
+      bindings: [
+        { role: "roles/iap.httpsResourceAccessor", members: ["user:carol@example.com", "user:bob@example.com"], condition: { title: "t2", expression: "true" } },
+        { role: "roles/viewer", members: ["user:carol@example.com"] },
+        { role: "roles/iap.httpsResourceAccessor", members: ["group:eng@example.com", "user:erin@example.com"], condition: { ...cond, description: "changed" } },
+      ],
+    },
+    // Two kept bindings trade places.
+    { resource: "organizations/1", bindings: [{ role: "roles/owner", members: ["user:bob@example.com"] }, { role: "roles/viewer", members: ["user:a@example.com", "user:c@example.com"] }] },
+    { resource: "projects/pay/iap_web/compute/services/admin", bindings: [] },
+  ]),
 ];
 
 async function dump(t: TestDatabase) {
@@ -152,6 +215,11 @@ describe("set-based writers", () => {
       });
       expect(refs(viaSets), `changes of step ${i}`).toEqual(refs(viaRows));
       expect(await dump(sets), `rows after step ${i}`).toEqual(await dump(rows));
+      // Both readers of stored policies agree (getIamPolicy's, and the one setIamPolicy diffs with).
+      const names = (await sets.prisma.allowPolicy.findMany({ select: { resourceName: true } })).map((p) => p.resourceName);
+      const forWrite = await bulk.readPoliciesForWrite(sets.prisma, [...names, "projects/none"]);
+      expect(forWrite.get("projects/none")).toEqual({ exists: false, etag: null, bindings: [], stored: [] });
+      for (const p of await readPolicies(sets.prisma, names)) expect(forWrite.get(p.resourceName)).toMatchObject({ exists: true, etag: p.etag, bindings: p.bindings });
     }
     // The scenario does what it says: implicit containers were made, and one became declared.
     const nodes = await sets.prisma.node.findMany({ where: { name: { startsWith: "projects/pay/iap_web" } }, orderBy: { name: "asc" } });

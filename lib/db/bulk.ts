@@ -2,7 +2,8 @@
 // (`apply` of a whole world: 10,000 principals, 20,000 bindings). Each function has the same
 // effect as calling its RowWriter counterpart (lib/db/writers.ts) once per input, in input order
 // — same rows, same implicit containers, same etags, same change references — so either path may
-// be used for any input; RowWriter stays the one to read for what a write means.
+// be used for any input; RowWriter stays the one to read for what a write means (its setPolicy
+// is one call of setPolicies here: policies of 1,000 members are written by the API too).
 //
 // How: one INSERT … SELECT FROM json_to_recordset($1) per table, the rows passed as one JSON
 // parameter (Prisma's createMany compiles a query per chunk on the event loop and nested creates
@@ -196,46 +197,156 @@ export async function upsertGroups(w: RowWriter, groups: readonly { email: strin
   for (const g of groups) w.changed.push({ kind: "group", key: g.email });
 }
 
+/** A stored binding with what matching needs: its id, place, identity (role and condition) and members in order. */
+interface StoredBinding {
+  id: string;
+  position: number;
+  key: string;
+  members: string[];
+}
+
+/** A binding's identity within its policy: its role and condition, as stored. */
+function bindingKey(role: string, title: string | null, description: string | null, expression: string | null): string {
+  return JSON.stringify([role, title, description, expression]);
+}
+
+/** A stored policy as setPolicies diffs against it (see readPoliciesForWrite). */
+export interface PolicyForWrite {
+  /** Whether the policy has a row (then its node and the containers above it exist). */
+  exists: boolean;
+  etag: string | null;
+  /** Its bindings as readPolicies gives them (getIamPolicy's shape). */
+  bindings: PolicyBinding[];
+  stored: readonly StoredBinding[];
+}
+
 /**
- * RowWriter.setPolicy for each input: every policy replaced (its row kept when the bindings are
- * empty, so its etag moves on), binding ids made here.
+ * The stored policies of `resources` (every one of them: `exists: false` when it has no row), in
+ * one query, in the form setPolicies writes the difference from. A caller that read them in its
+ * transaction and wrote nothing since may hand them to setPolicies, which then reads nothing.
  */
-export async function setPolicies(w: RowWriter, policies: readonly { resource: string; bindings: readonly PolicyBinding[]; version?: number }[]): Promise<void> {
+export async function readPoliciesForWrite(tx: Tx, resources: readonly string[]): Promise<Map<string, PolicyForWrite>> {
+  const out = new Map<string, PolicyForWrite>(resources.map((r) => [r, { exists: false, etag: null, bindings: [], stored: [] }]));
+  if (resources.length === 0) return out;
+  const rows = await tx.$queryRawUnsafe<{ policy: string; etag: string; id: string | null; position: number | null; role: string | null; title: string | null; description: string | null; expression: string | null; members: string | null }[]>(
+    `SELECT p."resourceName" AS policy, p.etag, b.id, b.position, b.role, b."conditionTitle" AS title, b."conditionDescription" AS description,
+       b."conditionExpression" AS expression,
+       (SELECT COALESCE(json_agg(bm.member ORDER BY bm.position), '[]'::json) FROM "BindingMember" bm WHERE bm."bindingId" = b.id)::text AS members
+     FROM "AllowPolicy" p LEFT JOIN "Binding" b ON b."policyResourceName" = p."resourceName"
+     WHERE p."resourceName" IN (SELECT json_array_elements_text($1::json))
+     ORDER BY p."resourceName", b.position`,
+    JSON.stringify(resources),
+  );
+  for (const r of rows) {
+    const entry = out.get(r.policy)!;
+    entry.exists = true;
+    entry.etag = r.etag;
+    if (r.id === null) continue;
+    const members = JSON.parse(r.members!) as string[];
+    (entry.stored as StoredBinding[]).push({ id: r.id, position: Number(r.position), key: bindingKey(r.role!, r.title, r.description, r.expression), members });
+    // As readPolicies (policy-rows.ts) shapes them.
+    entry.bindings.push({
+      role: r.role!,
+      members,
+      ...(r.expression !== null ? { condition: { title: r.title ?? "", expression: r.expression, ...(r.description ? { description: r.description } : {}) } } : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * RowWriter.setPolicy for each input: every policy replaced (its row kept, with the new etag,
+ * when the bindings are empty, so its etag moves on). Written as the difference from what is
+ * stored: a binding whose role and condition are stored already keeps its row, and only the
+ * members that come or go (or move) are written — adding one member to a binding of 1,000 is
+ * one row, not a thousand deleted and a thousand inserted. The rows left are those the plain
+ * replacement would leave (binding ids aside).
+ */
+export async function setPolicies(
+  w: RowWriter,
+  policies: readonly { resource: string; bindings: readonly PolicyBinding[]; version?: number }[],
+  /** What readPoliciesForWrite read of these policies in this transaction, nothing written since. */
+  read?: ReadonlyMap<string, PolicyForWrite>,
+): Promise<void> {
   if (policies.length === 0) return;
   const resources = policies.map((p) => p.resource);
-  await insertNodes(w.tx, await missingContainers(w, resources, new Set()), RESOURCE_UPDATE);
-  await w.tx.allowPolicy.deleteMany({ where: { resourceName: { in: resources } } });
+  const missing = read ? resources.filter((r) => !read.has(r)) : resources;
+  const stored = new Map([...(read ?? []), ...(missing.length ? await readPoliciesForWrite(w.tx, missing) : [])]);
+  // A policy row means its node, and every container above it, exists.
+  const unrooted = resources.filter((r) => !stored.get(r)?.exists);
+  if (unrooted.length) await insertNodes(w.tx, await missingContainers(w, unrooted, new Set()), RESOURCE_UPDATE);
   const etag = etagFor(w.revision);
   await insertJsonRows(
     w.tx,
     "AllowPolicy",
     { resourceName: "text", version: "integer", etag: "text", revision: "bigint" },
     policies.map((p) => ({ resourceName: p.resource, version: p.version ?? (p.bindings.some((b) => b.condition) ? 3 : 1), etag, revision: w.revision.toString() })),
-    { extra: { updatedAt: "now()" } },
+    { extra: { updatedAt: "now()" }, suffix: `ON CONFLICT ("resourceName") DO UPDATE SET version = EXCLUDED.version, etag = EXCLUDED.etag, revision = EXCLUDED.revision, "updatedAt" = now()` },
   );
-  const bindings: object[] = [];
-  const members: object[] = [];
+  const dropBindings: string[] = [];
+  const moveBindings: { id: string; position: number }[] = [];
+  const newBindings: object[] = [];
+  const dropMembers: { bindingId: string; member: string }[] = [];
+  const moveMembers: { bindingId: string; member: string; position: number }[] = [];
+  const newMembers: { bindingId: string; member: string; position: number }[] = [];
   for (const p of policies) {
+    const unmatched = [...(stored.get(p.resource)?.stored ?? [])];
     p.bindings.forEach((b, position) => {
-      const id = randomUUID();
-      bindings.push({
-        id,
-        policyResourceName: p.resource,
-        position,
-        role: b.role,
-        conditionTitle: b.condition?.title ?? null,
-        conditionDescription: b.condition?.description ?? null,
-        conditionExpression: b.condition?.expression ?? null,
+      const key = bindingKey(b.role, b.condition?.title ?? null, b.condition?.description ?? null, b.condition?.expression ?? null);
+      const at = unmatched.findIndex((o) => o.key === key);
+      if (at < 0) {
+        const id = randomUUID();
+        newBindings.push({
+          id,
+          policyResourceName: p.resource,
+          position,
+          role: b.role,
+          conditionTitle: b.condition?.title ?? null,
+          conditionDescription: b.condition?.description ?? null,
+          conditionExpression: b.condition?.expression ?? null,
+        });
+        b.members.forEach((member, i) => newMembers.push({ bindingId: id, member, position: i }));
+        return;
+      }
+      const old = unmatched.splice(at, 1)[0]!;
+      if (old.position !== position) moveBindings.push({ id: old.id, position });
+      const was = new Map(old.members.map((m, i) => [m, i]));
+      const keep = new Set(b.members);
+      for (const m of old.members) if (!keep.has(m)) dropMembers.push({ bindingId: old.id, member: m });
+      b.members.forEach((member, i) => {
+        const before = was.get(member);
+        if (before === undefined) newMembers.push({ bindingId: old.id, member, position: i });
+        else if (before !== i) moveMembers.push({ bindingId: old.id, member, position: i });
       });
-      b.members.forEach((member, i) => members.push({ bindingId: id, member, position: i }));
     });
+    for (const old of unmatched) dropBindings.push(old.id);
     w.changed.push({ kind: "policy", key: p.resource });
   }
+  const tx = w.tx;
+  if (dropBindings.length) await tx.$executeRawUnsafe(`DELETE FROM "Binding" WHERE id IN (SELECT json_array_elements_text($1::json))`, JSON.stringify(dropBindings));
+  if (moveBindings.length) {
+    // (policy, position) is unique at every row: park the moved bindings below 0 first.
+    const moves = JSON.stringify(moveBindings);
+    await tx.$executeRawUnsafe(`UPDATE "Binding" b SET position = -1 - v.position FROM json_to_recordset($1::json) AS v(id text, position integer) WHERE b.id = v.id`, moves);
+    await tx.$executeRawUnsafe(`UPDATE "Binding" b SET position = v.position FROM json_to_recordset($1::json) AS v(id text, position integer) WHERE b.id = v.id`, moves);
+  }
   await insertJsonRows(
-    w.tx,
+    tx,
     "Binding",
     { id: "text", policyResourceName: "text", position: "integer", role: "text", conditionTitle: "text", conditionDescription: "text", conditionExpression: "text" },
-    bindings,
+    newBindings,
   );
-  await insertJsonRows(w.tx, "BindingMember", { bindingId: "text", member: "text", position: "integer" }, members);
+  if (dropMembers.length) {
+    await tx.$executeRawUnsafe(
+      `DELETE FROM "BindingMember" bm USING json_to_recordset($1::json) AS v("bindingId" text, member text) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member`,
+      JSON.stringify(dropMembers),
+    );
+  }
+  if (moveMembers.length) {
+    await tx.$executeRawUnsafe(
+      `UPDATE "BindingMember" bm SET position = v.position FROM json_to_recordset($1::json) AS v("bindingId" text, member text, position integer) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member`,
+      JSON.stringify(moveMembers),
+    );
+  }
+  await insertJsonRows(tx, "BindingMember", { bindingId: "text", member: "text", position: "integer" }, newMembers);
 }
