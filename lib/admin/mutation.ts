@@ -201,7 +201,26 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       );
       return { value, revision };
     },
-    { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
+    { ...(await readCommittedOptions(ctx.db)), timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
   );
+}
+
+const defaultIsolation = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * Mutations run READ COMMITTED (the lock on the revision row serialises them; a stricter level
+ * would fail a writer that waited for it). Asked for explicitly only when the server's default is
+ * another level: the request costs a round trip per mutation.
+ */
+async function readCommittedOptions(db: AdminContext["db"]): Promise<{ isolationLevel?: Prisma.TransactionIsolationLevel }> {
+  let known = defaultIsolation.get(db);
+  if (!known) {
+    known = db.$queryRaw<{ default_transaction_isolation: string }[]>`SHOW default_transaction_isolation`.then(
+      (r) => r[0]?.default_transaction_isolation === "read committed",
+      () => false,
+    );
+    defaultIsolation.set(db, known);
+  }
+  return (await known) ? {} : { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted };
 }
 

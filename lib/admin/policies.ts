@@ -184,7 +184,9 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
     if (conditional && req.policy.version !== undefined && req.policy.version !== 3) {
       throw new AppError("INVALID_ARGUMENT", "a policy with conditional role bindings must be version 3", [{ path: "policy.version", message: "must be 3" }]);
     }
-    const customRoles = await m.tx.role.findMany({ where: { deleted: false }, select: { name: true, permissions: true } });
+    // The custom roles at the locked revision: the snapshot's when there is one (it is exactly the
+    // stored state — the engine reached this revision and nobody else can write), else the rows.
+    const customRoles = m.before ? [...m.before.customRoles.values()] : await m.tx.role.findMany({ where: { deleted: false }, select: { name: true, permissions: true } });
     const checked = validatePolicy({ resource, version, bindings }, { customRoles });
     if (!checked.ok) {
       const first = checked.errors[0]!;

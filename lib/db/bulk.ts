@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { AppError } from "@/lib/errors";
 import { audienceFor, parseResourceName, type ParsedName } from "@/lib/world/names";
-import { insertJsonRows, type Columns } from "./json-rows";
+import { insertJsonRows, jsonRowsInsertSql, type Columns } from "./json-rows";
 import { etagFor } from "./revision";
 import type { ContainerInput, PolicyBinding, PrincipalInput, ResourceInput, RowWriter } from "./writers";
 
@@ -276,13 +276,6 @@ export async function setPolicies(
   const unrooted = resources.filter((r) => !stored.get(r)?.exists);
   if (unrooted.length) await insertNodes(w.tx, await missingContainers(w, unrooted, new Set()), RESOURCE_UPDATE);
   const etag = etagFor(w.revision);
-  await insertJsonRows(
-    w.tx,
-    "AllowPolicy",
-    { resourceName: "text", version: "integer", etag: "text", revision: "bigint" },
-    policies.map((p) => ({ resourceName: p.resource, version: p.version ?? (p.bindings.some((b) => b.condition) ? 3 : 1), etag, revision: w.revision.toString() })),
-    { extra: { updatedAt: "now()" }, suffix: `ON CONFLICT ("resourceName") DO UPDATE SET version = EXCLUDED.version, etag = EXCLUDED.etag, revision = EXCLUDED.revision, "updatedAt" = now()` },
-  );
   const dropBindings: string[] = [];
   const moveBindings: { id: string; position: number }[] = [];
   const newBindings: object[] = [];
@@ -323,30 +316,42 @@ export async function setPolicies(
     w.changed.push({ kind: "policy", key: p.resource });
   }
   const tx = w.tx;
+  // Bindings that go or move first, each on its own: (policy, position) is unique at every row,
+  // and statements within one statement run in no set order.
   if (dropBindings.length) await tx.$executeRawUnsafe(`DELETE FROM "Binding" WHERE id IN (SELECT json_array_elements_text($1::json))`, JSON.stringify(dropBindings));
   if (moveBindings.length) {
-    // (policy, position) is unique at every row: park the moved bindings below 0 first.
+    // Parked below 0 first, so that no two share a position on the way.
     const moves = JSON.stringify(moveBindings);
     await tx.$executeRawUnsafe(`UPDATE "Binding" b SET position = -1 - v.position FROM json_to_recordset($1::json) AS v(id text, position integer) WHERE b.id = v.id`, moves);
     await tx.$executeRawUnsafe(`UPDATE "Binding" b SET position = v.position FROM json_to_recordset($1::json) AS v(id text, position integer) WHERE b.id = v.id`, moves);
   }
-  await insertJsonRows(
-    tx,
+  // Then everything else in one statement — the policy rows, new bindings, members that go,
+  // move or come — none of which touches a row another touches (a parent inserted beside its
+  // children is checked at the statement's end).
+  const part = (name: string) => `$1::json -> '${name}'`;
+  const upsertPolicies = jsonRowsInsertSql("AllowPolicy", { resourceName: "text", version: "integer", etag: "text", revision: "bigint" }, {
+    source: part("policies"),
+    extra: { updatedAt: "now()" },
+    suffix: `ON CONFLICT ("resourceName") DO UPDATE SET version = EXCLUDED.version, etag = EXCLUDED.etag, revision = EXCLUDED.revision, "updatedAt" = now()`,
+  });
+  const insertBindings = jsonRowsInsertSql(
     "Binding",
     { id: "text", policyResourceName: "text", position: "integer", role: "text", conditionTitle: "text", conditionDescription: "text", conditionExpression: "text" },
-    newBindings,
+    { source: part("bindings") },
   );
-  if (dropMembers.length) {
-    await tx.$executeRawUnsafe(
-      `DELETE FROM "BindingMember" bm USING json_to_recordset($1::json) AS v("bindingId" text, member text) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member`,
-      JSON.stringify(dropMembers),
-    );
-  }
-  if (moveMembers.length) {
-    await tx.$executeRawUnsafe(
-      `UPDATE "BindingMember" bm SET position = v.position FROM json_to_recordset($1::json) AS v("bindingId" text, member text, position integer) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member`,
-      JSON.stringify(moveMembers),
-    );
-  }
-  await insertJsonRows(tx, "BindingMember", { bindingId: "text", member: "text", position: "integer" }, newMembers);
+  const insertMembers = jsonRowsInsertSql("BindingMember", { bindingId: "text", member: "text", position: "integer" }, { source: part("members") });
+  await tx.$executeRawUnsafe(
+    `WITH policies AS (${upsertPolicies}),
+       bindings AS (${insertBindings}),
+       gone AS (DELETE FROM "BindingMember" bm USING json_to_recordset(${part("gone")}) AS v("bindingId" text, member text) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member),
+       moved AS (UPDATE "BindingMember" bm SET position = v.position FROM json_to_recordset(${part("moved")}) AS v("bindingId" text, member text, position integer) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member)
+     ${insertMembers}`,
+    JSON.stringify({
+      policies: policies.map((p) => ({ resourceName: p.resource, version: p.version ?? (p.bindings.some((b) => b.condition) ? 3 : 1), etag, revision: w.revision.toString() })),
+      bindings: newBindings,
+      gone: dropMembers,
+      moved: moveMembers,
+      members: newMembers,
+    }),
+  );
 }

@@ -16,11 +16,13 @@ interface InsertOptions {
   extra?: Record<string, string>;
   /** After the SELECT: an ON CONFLICT clause. */
   suffix?: string;
+  /** The JSON array of rows, as an SQL expression; default `$1::json` (see jsonRowsParam). */
+  source?: string;
 }
 
 /**
  * The statement: INSERT INTO table (columns…, extra…) SELECT columns…, extra expressions… FROM
- * the JSON rows in $1 (jsonRowsParam), in their order, then `suffix`. Table, column names and
+ * the JSON rows in $1 (jsonRowsParam) or `source`, in their order, then `suffix`. Table, column names and
  * expressions are the caller's constants, never input.
  */
 export function jsonRowsInsertSql(table: string, columns: Columns, opts: InsertOptions = {}): string {
@@ -31,7 +33,7 @@ export function jsonRowsInsertSql(table: string, columns: Columns, opts: InsertO
   return (
     `INSERT INTO "${table}" (${[...cols.map(([c]) => `"${c}"`), ...extra.map(([c]) => `"${c}"`)].join(", ")}) ` +
     `SELECT ${[...select, ...extra.map(([, e]) => e)].join(", ")} ` +
-    `FROM ROWS FROM (json_to_recordset($1::json) AS (${defs.join(", ")})) WITH ORDINALITY AS r ` +
+    `FROM ROWS FROM (json_to_recordset(${opts.source ?? "$1::json"}) AS (${defs.join(", ")})) WITH ORDINALITY AS r ` +
     `ORDER BY r.ordinality ${opts.suffix ?? ""}`
   );
 }
