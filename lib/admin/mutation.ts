@@ -11,7 +11,9 @@
 //   5. bumps the revision (NOTIFY on commit: every instance follows), records what changed for
 //      the engines (PolicyChange), the new version of every changed policy (PolicyVersion: the
 //      audit trail explains decisions at their revision with it), and one admin-activity record
-//      per audited change, hash-chained.
+//      per audited change, hash-chained;
+//   6. after the commit, hands a change of policies only to the local engine as written (adopt),
+//      so that the next write here need not wait for the change feed.
 // A body that throws, or a failed write, leaves nothing: no change, no record, no revision.
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Snapshot } from "@/lib/policy";
@@ -19,6 +21,7 @@ import { AppError } from "@/lib/errors";
 import { recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
 import { commitRevision, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
 import { RowWriter } from "@/lib/db/writers";
+import { policiesWritten } from "@/lib/db/bulk";
 import { applyChanges, type LoadedState } from "@/lib/decide/load";
 import { actorName, type Actor, type AdminContext } from "./context";
 import { authorize, authorizeForDomain, authorizeInstance, checkOrganizationsAdministered } from "./authz";
@@ -87,13 +90,21 @@ export async function domainOrganizations(db: Pick<Tx, "node">): Promise<Map<str
   return new Map(orgs.map((o) => [o.domain!, o.name]));
 }
 
-async function lockRevision(tx: Tx): Promise<bigint> {
-  const locked = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
-  if (locked[0]) return locked[0].value;
+/**
+ * Locks the revision row and, with it, the head of the admin-activity chain (every mutation
+ * appends to it; one round trip for both, always in this order — the order of every writer that
+ * takes both). `head` is undefined when the chain has no head row yet.
+ */
+async function lockRevision(tx: Tx): Promise<{ locked: bigint; head: string | undefined }> {
+  const rows = await tx.$queryRaw<{ value: bigint | null; head: string | null }[]>`
+    SELECT (SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE) AS value,
+           (SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE) AS head`;
+  const head = rows[0]?.head ?? undefined;
+  if (rows[0]?.value !== null && rows[0]?.value !== undefined) return { locked: BigInt(rows[0].value), head };
   // The first write ever: make the row (or find the one a concurrent first write made).
   await tx.$executeRaw`INSERT INTO "PolicyRevision" (id, value, "updatedAt") VALUES (1, 0, now()) ON CONFLICT (id) DO NOTHING`;
-  const rows = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
-  return rows[0]!.value;
+  const again = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
+  return { locked: again[0]!.value, head };
 }
 
 function byKind(refs: readonly PolicyChangeRef[]): Map<ChangeKind, Set<string>> {
@@ -134,9 +145,12 @@ export async function runMutation<T>(ctx: AdminContext, body: (m: MutationScope)
 async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => Promise<T>, opts: MutationOptions): Promise<MutationResult<T>> {
   const { actor, engine } = ctx;
   if (actor.kind === "principal" && !engine) throw new AppError("INTERNAL", "a principal's change needs the policy engine to authorise it");
-  return ctx.db.$transaction(
+  /** After the commit: hand a policy-only revision to the local engine (EngineView.adopt). */
+  const committed: { adopt?: () => void } = {};
+  const result = await ctx.db.$transaction(
     async (tx) => {
-      const locked = await lockRevision(tx);
+      const locks = await lockRevision(tx);
+      const locked = locks.locked;
       let state: LoadedState | null = null;
       if (engine) {
         // Nobody else can write while we hold the row, so the engine reaches exactly `locked`.
@@ -194,15 +208,28 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
         }
       }
       if (opts.dryRun) throw new DryRunRollback(value);
-      if ((await commitRevision(tx, revision, changes)) !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
+      // A change of policies only, all written through setPolicies: their stored form is known
+      // (policiesWritten) — kept as their version, and handed to the local engine after the commit.
+      const written = policiesWritten(write);
+      const policiesOnly = changes.every((c) => c.kind === "policy" && written.has(c.key));
+      if ((await commitRevision(tx, revision, changes, policiesOnly ? written : undefined)) !== revision) {
+        throw new AppError("INTERNAL", "the revision moved while it was locked");
+      }
       await recordAdminActivity(
         tx,
         audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta })),
+        { head: locks.head },
       );
+      if (engine?.adopt && policiesOnly) {
+        const policies = new Map(changes.map((c) => [c.key, written.get(c.key)!]));
+        committed.adopt = () => engine.adopt!(locked, revision, policies);
+      }
       return { value, revision };
     },
     { ...(await readCommittedOptions(ctx.db)), timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
   );
+  committed.adopt?.();
+  return result;
 }
 
 const defaultIsolation = new WeakMap<object, Promise<boolean>>();

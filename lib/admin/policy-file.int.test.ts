@@ -16,6 +16,7 @@ import { runCli } from "@/lib/proxytest/gatehouse";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "@/lib/decide/stack";
 import { etagFor } from "@/lib/db/revision";
+import { readPolicies } from "@/lib/db/policy-rows";
 import { SYSTEM_CLI, type AdminContext } from "./context";
 import { getIamPolicy, setIamPolicy, type IamPolicy } from "./policies";
 import { formatPolicyFile, parsePolicyFile } from "./policy-file";
@@ -126,8 +127,16 @@ describe("setIamPolicy: no change, dry run", () => {
     expect(real).toMatchObject({ changed: true, dryRun: false, bindingDeltas: dry.bindingDeltas, policy: { ...dry.policy, etag: expect.not.stringMatching(p.etag) } });
     expect(real.revision).not.toBeNull();
     expect(await get()).toEqual(real.policy);
-    // Put the conditional binding back for the other tests.
-    await setIamPolicy(cli, APP, { policy: { ...p, etag: real.policy.etag } });
+    // Put the conditional binding back for the other tests; the version kept of each write is
+    // the policy as read back from its rows (here taken from the rows as written).
+    const back = await setIamPolicy(cli, APP, { policy: { ...p, etag: real.policy.etag } });
+    for (const r of [real, back]) {
+      const version = await t.prisma.policyVersion.findUniqueOrThrow({ where: { resourceName_revision: { resourceName: APP, revision: r.revision! } } });
+      expect({ etag: version.etag, bindings: version.bindings }).toEqual({ etag: r.policy.etag, bindings: r.policy.bindings });
+    }
+    const [stored] = await readPolicies(t.prisma, [APP]);
+    expect(stored!.bindings).toEqual(back.policy.bindings);
+    expect(back.policy.bindings.some((b) => b.condition?.description)).toBe(true);
   });
 
   it("a stale etag is refused and nothing is written", async () => {

@@ -117,9 +117,14 @@ const ADMIN_COLUMNS = {
  * computed here and the records are written in one statement: the hash covers each record as
  * verify reads it back (hashedAdminFields), so how the rows are inserted does not matter to it.
  */
-export async function recordAdminActivity(tx: Prisma.TransactionClient, entries: AdminActivity[]): Promise<void> {
+export async function recordAdminActivity(
+  tx: Prisma.TransactionClient,
+  entries: AdminActivity[],
+  /** The chain's head, when the caller locked it (FOR UPDATE) in this transaction already. */
+  opts: { head?: string } = {},
+): Promise<void> {
   if (entries.length === 0) return;
-  let [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
+  let [head] = opts.head !== undefined ? [{ lastHash: opts.head }] : await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
   if (!head) {
     // The stream's first record: make its head (or find the one a concurrent first record made).
     await tx.$executeRaw`INSERT INTO "AuditChainHead" (stream) VALUES ('admin_activity') ON CONFLICT DO NOTHING`;

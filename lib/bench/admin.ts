@@ -143,7 +143,10 @@ async function main(): Promise<void> {
     for (let i = 0; i < 20; i++) await seq(`user:warm${i}@bench.test`);
     const latencies: number[] = [];
     const seqStart = performance.now();
-    for (let i = 0; i < WRITES; i++) latencies.push((await seq(`user:w${i}@bench.test`)).ms);
+    for (let i = 0; i < WRITES; i++) {
+      latencies.push((await seq(`user:w${i}@bench.test`)).ms);
+      if (process.env.BENCH_GAP_MS) await new Promise((r) => setTimeout(r, Number(process.env.BENCH_GAP_MS)));
+    }
     const seqSeconds = (performance.now() - seqStart) / 1000;
     const sequential = stats(latencies);
     const writesPerSecond = WRITES / seqSeconds;

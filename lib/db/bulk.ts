@@ -16,6 +16,7 @@ import { audienceFor, parseResourceName, type ParsedName } from "@/lib/world/nam
 import { insertJsonRows, jsonRowsInsertSql, type Columns } from "./json-rows";
 import { etagFor } from "./revision";
 import type { ContainerInput, PolicyBinding, PrincipalInput, ResourceInput, RowWriter } from "./writers";
+import type { StoredPolicy } from "./policy-rows";
 
 type Tx = Prisma.TransactionClient;
 
@@ -254,6 +255,19 @@ export async function readPoliciesForWrite(tx: Tx, resources: readonly string[])
   return out;
 }
 
+/** The policies each writer wrote through setPolicies, as readPolicies would read them back. */
+const written = new WeakMap<RowWriter, Map<string, StoredPolicy>>();
+
+/**
+ * What `w` wrote through setPolicies (the last write of each policy), as stored. Only the row
+ * writers change policy rows; of them, the deleted: rewrite and node deletions change policies
+ * otherwise, and report other changes besides (principal, group, node) — so a mutation whose
+ * changes are all policies found here stored exactly these.
+ */
+export function policiesWritten(w: RowWriter): ReadonlyMap<string, StoredPolicy> {
+  return written.get(w) ?? new Map();
+}
+
 /**
  * RowWriter.setPolicy for each input: every policy replaced (its row kept, with the new etag,
  * when the bindings are empty, so its etag moves on). Written as the difference from what is
@@ -314,6 +328,19 @@ export async function setPolicies(
     });
     for (const old of unmatched) dropBindings.push(old.id);
     w.changed.push({ kind: "policy", key: p.resource });
+    let mine = written.get(w);
+    if (!mine) written.set(w, (mine = new Map()));
+    mine.set(p.resource, {
+      resourceName: p.resource,
+      version: p.version ?? (p.bindings.some((b) => b.condition) ? 3 : 1),
+      etag,
+      revision: w.revision,
+      bindings: p.bindings.map((b) => ({
+        role: b.role,
+        members: [...b.members],
+        ...(b.condition ? { condition: { title: b.condition.title, expression: b.condition.expression, ...(b.condition.description ? { description: b.condition.description } : {}) } } : {}),
+      })),
+    });
   }
   const tx = w.tx;
   // Bindings that go or move first, each on its own: (policy, position) is unique at every row,

@@ -137,6 +137,17 @@ describe("two instances on one database", () => {
     }
   });
 
+  it("A's engine takes its own policy write as written, at once; B reads it back from the feed; they agree", async () => {
+    for (const [member, add] of [["user:fourth@acme.test", true], ["user:fourth@acme.test", false], ["user:fifth@acme.test", true]] as const) {
+      const revision = BigInt(await changeOnA(member, add));
+      // Adopted when the write committed, before A answered: no wait for the change feed.
+      expect(a.stack.ctx.engine.current().revision).toBe(revision);
+      expect(await b.stack.ctx.engine.waitFor(revision, 1000)).toBe(true);
+      expect(a.stack.ctx.engine.current().snapshot.policies.get(APP)).toEqual(b.stack.ctx.engine.current().snapshot.policies.get(APP));
+      expect(a.stack.ctx.engine.current().snapshot.policies.get(APP)?.bindings[0]?.members.includes(member)).toBe(add);
+    }
+  });
+
   it("B's engine reached A's revision by following the feed, not by sharing A's state", async () => {
     const revision = await changeOnA("user:third@acme.test", true);
     expect(await b.stack.ctx.engine.waitFor(BigInt(revision), 1000)).toBe(true);
