@@ -15,11 +15,14 @@
  *      time from A's answer to B's first allow, p50/p99. Then writes followed by one decision on B
  *      with minRevision = the x-gatehouse-revision A returned, which must allow at once.
  * Targets: p99 ≤ 50 ms, visible elsewhere ≤ 1 s (p99), apply ≤ 10 s. The last line is one JSON object.
- * BENCH_CPU_PROF=dir writes a V8 CPU profile of instance A there when it stops.
+ * BENCH_CPU_PROF=dir writes a V8 CPU profile of instance A there when it stops; BENCH_GAP_MS=n
+ * pauses n ms between the sequential writes (what a client that writes less often sees).
  */
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import fs from "node:fs";
+import { cpuMeter } from "./cpu";
 import { generateWorld } from "./world";
 
 interface Policy {
@@ -142,6 +145,8 @@ async function main(): Promise<void> {
     const seq = await writer(targets[0]!);
     for (let i = 0; i < 20; i++) await seq(`user:warm${i}@bench.test`);
     const latencies: number[] = [];
+    const postmaster = Number(fs.readFileSync(path.join(pg.clusterDir, "postmaster.pid"), "utf8").split("\n")[0]) || undefined;
+    const meter = cpuMeter({ client: "self", A: a.proc.pid, B: b.proc.pid, postgres: postmaster });
     const seqStart = performance.now();
     for (let i = 0; i < WRITES; i++) {
       latencies.push((await seq(`user:w${i}@bench.test`)).ms);
@@ -151,7 +156,9 @@ async function main(): Promise<void> {
     const sequential = stats(latencies);
     const writesPerSecond = WRITES / seqSeconds;
     log(`\nsetIamPolicy (+1 member to a 1,000-member binding) through A's admin API, ${WRITES} sequential writes:`);
+    const cpu = meter();
     log(`  p50 ${ms(sequential.p50)}   p99 ${ms(sequential.p99)}   max ${ms(sequential.max)}   mean ${ms(sequential.mean)}   ${writesPerSecond.toFixed(1)} writes/s`);
+    log(`  CPU ms per write: ${Object.entries(cpu).map(([k, v]) => `${k} ${(v / WRITES).toFixed(1)}`).join(", ")} (of ${((seqSeconds * 1000 * os.cpus().length) / WRITES).toFixed(1)} available on ${os.cpus().length} cores)`);
 
     const clients = await Promise.all(targets.slice(2, 2 + CONCURRENCY).map((r) => writer(r)));
     const concurrentLatencies: number[] = [];
