@@ -3,6 +3,7 @@
 // server actions, the CLI and the seed all call the same functions with their own context.
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import type { LoadedState } from "@/lib/decide/load";
+import type { StoredPolicy } from "@/lib/db/policy-rows";
 
 /**
  * An IAM principal (the admin API, the console), authorised by the engine like any other
@@ -31,6 +32,12 @@ export interface EngineView {
   readonly bootstrapAdmins: readonly string[];
   /** Resolves true once the engine has applied `revision`, false after `timeoutMs`. */
   waitFor(revision: bigint, timeoutMs: number): Promise<boolean>;
+  /**
+   * A mutation of this process committed revision `to` on `from`, changing only these policies
+   * (as stored): the engine may take them as they are instead of reading them back, if it is
+   * still at `from`. Otherwise (or without this method) it follows the change feed as always.
+   */
+  adopt?(from: bigint, to: bigint, policies: ReadonlyMap<string, StoredPolicy>): void;
 }
 
 export interface RequestMeta {

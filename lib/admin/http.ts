@@ -160,8 +160,9 @@ export async function handleAdminApi(ctx: AdminHttpContext, route: AdminRoute, r
         send(res, 200, await getIamPolicy(admin, route.resource, input));
         return;
       case "setIamPolicy": {
-        const { policy, revision } = await setIamPolicy(admin, route.resource, input);
-        send(res, 200, policy, revision !== null ? { "x-gatehouse-revision": revision.toString() } : {});
+        const r = await setIamPolicy(admin, route.resource, input);
+        if (r.dryRun) send(res, 200, { policy: r.policy, bindingDeltas: r.bindingDeltas, dryRun: true });
+        else send(res, 200, r.policy, r.revision !== null ? { "x-gatehouse-revision": r.revision.toString() } : {});
         return;
       }
       case "testIamPermissions":

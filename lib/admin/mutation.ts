@@ -6,19 +6,23 @@
 //   3. runs the body, which authorises (m.require / the guards in authz.ts), validates and writes
 //      through the row writers (lib/db/writers.ts), noting what changed and what to audit;
 //   4. checks the guard rail every change shares (no organization left without anyone able to
-//      set its policy), on the snapshot as it will be after the change (m.after());
+//      set its policy), on the snapshot as it will be after the change (m.after()) — computed
+//      only when the changes can touch an organization's administrators;
 //   5. bumps the revision (NOTIFY on commit: every instance follows), records what changed for
 //      the engines (PolicyChange), the new version of every changed policy (PolicyVersion: the
 //      audit trail explains decisions at their revision with it), and one admin-activity record
-//      per audited change, hash-chained.
+//      per audited change, hash-chained;
+//   6. after the commit, hands a change of policies only to the local engine as written (adopt),
+//      so that the next write here need not wait for the change feed.
 // A body that throws, or a failed write, leaves nothing: no change, no record, no revision.
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Snapshot } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
 import { recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
-import { recordChanges, REVISION_CHANNEL, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
+import { commitRevision, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
 import { RowWriter } from "@/lib/db/writers";
-import { applyChanges, loadPolicies, type LoadedState } from "@/lib/decide/load";
+import { policiesWritten } from "@/lib/db/bulk";
+import { applyChanges, type LoadedState } from "@/lib/decide/load";
 import { actorName, type Actor, type AdminContext } from "./context";
 import { authorize, authorizeForDomain, authorizeInstance, checkOrganizationsAdministered } from "./authz";
 
@@ -86,10 +90,21 @@ export async function domainOrganizations(db: Pick<Tx, "node">): Promise<Map<str
   return new Map(orgs.map((o) => [o.domain!, o.name]));
 }
 
-async function lockRevision(tx: Tx): Promise<bigint> {
+/**
+ * Locks the revision row and, with it, the head of the admin-activity chain (every mutation
+ * appends to it; one round trip for both, always in this order — the order of every writer that
+ * takes both). `head` is undefined when the chain has no head row yet.
+ */
+async function lockRevision(tx: Tx): Promise<{ locked: bigint; head: string | undefined }> {
+  const rows = await tx.$queryRaw<{ value: bigint | null; head: string | null }[]>`
+    SELECT (SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE) AS value,
+           (SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE) AS head`;
+  const head = rows[0]?.head ?? undefined;
+  if (rows[0]?.value !== null && rows[0]?.value !== undefined) return { locked: BigInt(rows[0].value), head };
+  // The first write ever: make the row (or find the one a concurrent first write made).
   await tx.$executeRaw`INSERT INTO "PolicyRevision" (id, value, "updatedAt") VALUES (1, 0, now()) ON CONFLICT (id) DO NOTHING`;
-  const rows = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
-  return rows[0]!.value;
+  const again = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
+  return { locked: again[0]!.value, head };
 }
 
 function byKind(refs: readonly PolicyChangeRef[]): Map<ChangeKind, Set<string>> {
@@ -100,6 +115,12 @@ function byKind(refs: readonly PolicyChangeRef[]): Map<ChangeKind, Set<string>> 
     set.add(r.key);
   }
   return out;
+}
+
+/** Whether organizationsAffected can name any organization (without the after-snapshot it needs). */
+function mayAffectOrganizations(kinds: ReadonlyMap<ChangeKind, ReadonlySet<string>>): boolean {
+  if (kinds.has("group") || kinds.has("principal") || kinds.has("customRoles") || kinds.has("instanceOwners")) return true;
+  return [...(kinds.get("policy") ?? []), ...(kinds.get("denyPolicies") ?? [])].some((k) => k.startsWith("organizations/"));
 }
 
 /** Organizations whose administrators a set of changes can affect (rule 3 of authz.ts). */
@@ -124,9 +145,12 @@ export async function runMutation<T>(ctx: AdminContext, body: (m: MutationScope)
 async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => Promise<T>, opts: MutationOptions): Promise<MutationResult<T>> {
   const { actor, engine } = ctx;
   if (actor.kind === "principal" && !engine) throw new AppError("INTERNAL", "a principal's change needs the policy engine to authorise it");
-  return ctx.db.$transaction(
+  /** After the commit: hand a policy-only revision to the local engine (EngineView.adopt). */
+  const committed: { adopt?: () => void } = {};
+  const result = await ctx.db.$transaction(
     async (tx) => {
-      const locked = await lockRevision(tx);
+      const locks = await lockRevision(tx);
+      const locked = locks.locked;
       let state: LoadedState | null = null;
       if (engine) {
         // Nobody else can write while we hold the row, so the engine reaches exactly `locked`.
@@ -174,47 +198,56 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
         if (opts.dryRun) throw new DryRunRollback(value);
         return { value, revision: null };
       }
-
       if (actor.kind === "principal") {
-        const snapshot = await after();
-        if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, byKind(changes)), now);
+        // The after-snapshot only when some organization's administrators can be affected: a
+        // policy change elsewhere (the common case) costs no reload and no whoCan.
+        const kinds = byKind(changes);
+        if (mayAffectOrganizations(kinds)) {
+          const snapshot = await after();
+          if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, kinds), now);
+        }
       }
       if (opts.dryRun) throw new DryRunRollback(value);
-      const rows = await tx.$queryRaw<{ value: bigint }[]>`UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value`;
-      if (rows[0]?.value !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
-      await tx.$executeRaw`SELECT pg_notify(${REVISION_CHANNEL}, ${revision.toString()})`;
-      await recordChanges(tx, revision, changes);
-      await recordPolicyVersions(tx, revision, changes);
+      // A change of policies only, all written through setPolicies: their stored form is known
+      // (policiesWritten) — kept as their version, and handed to the local engine after the commit.
+      const written = policiesWritten(write);
+      const policiesOnly = changes.every((c) => c.kind === "policy" && written.has(c.key));
+      if ((await commitRevision(tx, revision, changes, policiesOnly ? written : undefined)) !== revision) {
+        throw new AppError("INTERNAL", "the revision moved while it was locked");
+      }
       await recordAdminActivity(
         tx,
         audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta })),
+        { head: locks.head },
       );
+      if (engine?.adopt && policiesOnly) {
+        const policies = new Map(changes.map((c) => [c.key, written.get(c.key)!]));
+        committed.adopt = () => engine.adopt!(locked, revision, policies);
+      }
       return { value, revision };
     },
-    { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
+    { ...(await readCommittedOptions(ctx.db)), timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
   );
+  committed.adopt?.();
+  return result;
 }
 
-/** The new version of every policy this revision changed (history for explaining past decisions). */
-async function recordPolicyVersions(tx: Tx, revision: bigint, changes: readonly PolicyChangeRef[]): Promise<void> {
-  const names = [...new Set(changes.filter((c) => c.kind === "policy").map((c) => c.key))];
-  if (names.length === 0) return;
-  const rows = new Map((await loadPolicies(tx, names)).map((p) => [p.resourceName, p]));
-  await tx.policyVersion.createMany({
-    data: names.map((resourceName) => {
-      const p = rows.get(resourceName);
-      return {
-        resourceName,
-        revision,
-        etag: p?.etag ?? null,
-        bindings: (p?.bindings ?? []).map((b) => ({
-          role: b.role,
-          members: b.members.map((m) => m.member),
-          ...(b.conditionExpression !== null
-            ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
-            : {}),
-        })),
-      };
-    }),
-  });
+const defaultIsolation = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * Mutations run READ COMMITTED (the lock on the revision row serialises them; a stricter level
+ * would fail a writer that waited for it). Asked for explicitly only when the server's default is
+ * another level: the request costs a round trip per mutation.
+ */
+async function readCommittedOptions(db: AdminContext["db"]): Promise<{ isolationLevel?: Prisma.TransactionIsolationLevel }> {
+  let known = defaultIsolation.get(db);
+  if (!known) {
+    known = db.$queryRaw<{ default_transaction_isolation: string }[]>`SHOW default_transaction_isolation`.then(
+      (r) => r[0]?.default_transaction_isolation === "read committed",
+      () => false,
+    );
+    defaultIsolation.set(db, known);
+  }
+  return (await known) ? {} : { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted };
 }
+

@@ -150,7 +150,9 @@ describe("getIamPolicy / setIamPolicy / testIamPermissions", () => {
 
   it("a stale etag is ABORTED (409) and changes nothing", async () => {
     const p = await get("iapadmin", APP);
-    await call("iapadmin", APP, "setIamPolicy", { policy: p });
+    // A write that changes something moves the etag (one that changes nothing writes nothing).
+    const added = p.bindings.map((b) => (b.role === ACCESSOR && !b.condition ? { ...b, members: [...b.members, "user:carol@acme.test"] } : b));
+    expect((await call("iapadmin", APP, "setIamPolicy", { policy: { ...p, bindings: added } })).status).toBe(200);
     const r = await changesNothing(() => call("iapadmin", APP, "setIamPolicy", { policy: { ...p, bindings: [] } }));
     expect(r).toMatchObject({ status: 409, body: { error: { code: "ABORTED" } } });
   });

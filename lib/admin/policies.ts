@@ -10,13 +10,26 @@
 //     comes back as version 1 with each conditional binding's role suffixed `_withcond_<hash>`
 //     and no condition (as IAM does), and such roles are refused on write.
 //   - Binding order is kept; bindings with the same role and condition are merged (as IAM does).
+//
+// Gatehouse's own rules:
+//   - A setIamPolicy that would store exactly the policy already stored (same bindings, in the
+//     same order) writes nothing: no new etag, no revision, no admin-activity record. Its answer
+//     is the stored policy with its etag, without the x-gatehouse-revision header.
+//   - `"dryRun": true` in the setIamPolicy body (an extension; Google's clients never send it),
+//     or the dryRun option: everything is checked — etag, validation, authorisation, the guard
+//     rails — as for the write, then nothing is kept. The answer is
+//     `{ policy, bindingDeltas, dryRun: true }`: the policy it would store (with the current etag,
+//     the one to send with the real write) and Google's BindingDelta list of what would change.
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { KNOWN_PERMISSIONS, parseMember, validatePolicy } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
-import { bindingDeltas } from "@/lib/audit/admin";
+import { bindingDeltas, type BindingDelta } from "@/lib/audit/admin";
+import { canonicalJson } from "@/lib/audit/chain";
 import { etagFor } from "@/lib/db/revision";
 import type { PolicyBinding } from "@/lib/db/writers";
+import { readPolicies } from "@/lib/db/policy-rows";
+import { readPoliciesForWrite, setPolicies } from "@/lib/db/bulk";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { AdminContext } from "./context";
 import { checkGrant, holds, permissionDenied } from "./authz";
@@ -54,6 +67,8 @@ export const ZSetIamPolicyRequest = z.object({
   policy: ZIamPolicy,
   /** FieldMask: "bindings", "etag" (default "bindings,etag"); auditConfigs is not supported. */
   updateMask: z.string().max(256).optional(),
+  /** Gatehouse extension: check everything, keep nothing, answer with the binding deltas. */
+  dryRun: z.boolean().optional(),
 });
 
 export const ZTestIamPermissionsRequest = z.object({
@@ -76,21 +91,8 @@ const WITHCOND = "_withcond_";
 type Db = AdminContext["db"] | Prisma.TransactionClient;
 
 async function storedPolicy(db: Db, resource: string): Promise<{ etag: string; bindings: PolicyBinding[] }> {
-  const row = await db.allowPolicy.findUnique({
-    where: { resourceName: resource },
-    include: { bindings: { orderBy: { position: "asc" }, include: { members: { orderBy: { position: "asc" } } } } },
-  });
-  if (!row) return { etag: EMPTY_ETAG, bindings: [] };
-  return {
-    etag: row.etag,
-    bindings: row.bindings.map((b) => ({
-      role: b.role,
-      members: b.members.map((m) => m.member),
-      ...(b.conditionExpression !== null
-        ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
-        : {}),
-    })),
-  };
+  const [row] = await readPolicies(db, [resource]);
+  return row ? { etag: row.etag, bindings: row.bindings } : { etag: EMPTY_ETAG, bindings: [] };
 }
 
 function policyJson(p: { etag: string; bindings: PolicyBinding[] }, requestedVersion: number): IamPolicy {
@@ -128,13 +130,28 @@ export async function getIamPolicy(ctx: AdminContext, resource: string, input: u
 }
 
 export interface SetIamPolicyResult {
+  /** The policy stored — for a dry run, the one that would be (with the current etag). */
   policy: IamPolicy;
-  /** The revision the change committed at: pass it as minRevision to see it on the decision path at once. */
+  /**
+   * The revision the change committed at: pass it as minRevision to see it on the decision path
+   * at once. Null when nothing was written (a dry run, or no change).
+   */
   revision: bigint | null;
+  /** What changed (or would), as Google's BindingDelta list: additions first. */
+  bindingDeltas: BindingDelta[];
+  /** False when the policy already was exactly this: nothing was (or would be) written. */
+  changed: boolean;
+  dryRun: boolean;
 }
 
-export async function setIamPolicy(ctx: AdminContext, resource: string, input: unknown): Promise<SetIamPolicyResult> {
+export interface SetIamPolicyOptions {
+  /** As `"dryRun": true` in the request: check everything, keep nothing. */
+  dryRun?: boolean;
+}
+
+export async function setIamPolicy(ctx: AdminContext, resource: string, input: unknown, opts: SetIamPolicyOptions = {}): Promise<SetIamPolicyResult> {
   const req = parse(ZSetIamPolicyRequest, input);
+  const dryRun = Boolean(opts.dryRun || req.dryRun);
   const mask = (req.updateMask ?? "bindings,etag").split(",").map((f) => f.trim()).filter(Boolean);
   for (const f of mask) {
     if (f === "auditConfigs") throw new AppError("INVALID_ARGUMENT", "updateMask: auditConfigs are not supported");
@@ -142,7 +159,10 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
   }
   const { value, revision } = await runMutation(ctx, async (m) => {
     await requireVisible(ctx, m.tx, resource, "setIamPolicy");
-    const current = await storedPolicy(m.tx, resource);
+    // Read once, in the form the writer diffs against (a 1,000-member policy is read once per write).
+    const read = await readPoliciesForWrite(m.tx, [resource]);
+    const stored = read.get(resource)!;
+    const current = { etag: stored.etag ?? EMPTY_ETAG, bindings: stored.bindings };
     if (req.policy.etag !== undefined && req.policy.etag !== current.etag) {
       throw new AppError("ABORTED", "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.");
     }
@@ -164,13 +184,21 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
     if (conditional && req.policy.version !== undefined && req.policy.version !== 3) {
       throw new AppError("INVALID_ARGUMENT", "a policy with conditional role bindings must be version 3", [{ path: "policy.version", message: "must be 3" }]);
     }
-    const customRoles = await m.tx.role.findMany({ where: { deleted: false }, select: { name: true, permissions: true } });
+    // The custom roles at the locked revision: the snapshot's when there is one (it is exactly the
+    // stored state — the engine reached this revision and nobody else can write), else the rows.
+    const customRoles = m.before ? [...m.before.customRoles.values()] : await m.tx.role.findMany({ where: { deleted: false }, select: { name: true, permissions: true } });
     throwIssues(validatePolicy({ resource, version, bindings }, { customRoles }).errors, "policy");
     const deltas = bindingDeltas(current, { bindings });
-    await m.write.setPolicy(resource, bindings, version);
+    if (deltas.length === 0 && sameOrder(bindings, current.bindings)) {
+      return { policy: { version, etag: current.etag, bindings: current.bindings }, deltas, changed: false };
+    }
+    // RowWriter.setPolicy, with what was just read.
+    await setPolicies(m.write, [{ resource, bindings, version }], read);
     if (m.before) {
-      const after = (await m.after())!;
-      for (const d of deltas) if (d.action === "ADD") checkGrant(m.before, after, m.actor, { resource, role: d.role, member: d.member }, m.now);
+      // checkGrant reads from its `after` snapshot only identities (who a member covers) and
+      // custom roles, which this mutation — one policy — leaves as they were: `before` serves,
+      // and the change costs no reload.
+      for (const d of deltas) if (d.action === "ADD") checkGrant(m.before, m.before, m.actor, { resource, role: d.role, member: d.member }, m.now);
     }
     m.audit({
       methodName: "SetIamPolicy",
@@ -179,9 +207,9 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
       bindingDeltas: deltas,
       request: { policy: req.policy as Prisma.InputJsonValue, ...(req.updateMask ? { updateMask: req.updateMask } : {}) },
     });
-    return { version, etag: etagFor(m.revision), bindings };
-  });
-  return { policy: value, revision };
+    return { policy: { version, etag: dryRun ? current.etag : etagFor(m.revision), bindings }, deltas, changed: true };
+  }, { dryRun });
+  return { policy: value.policy, revision, bindingDeltas: value.deltas, changed: value.changed, dryRun };
 }
 
 export async function testIamPermissions(ctx: AdminContext, resource: string, input: unknown): Promise<{ permissions: string[] }> {
@@ -193,6 +221,14 @@ export async function testIamPermissions(ctx: AdminContext, resource: string, in
   const now = new Date();
   const principal = ctx.actor.principal;
   return { permissions: req.permissions.filter((p) => KNOWN_PERMISSIONS.has(p) && holds(snapshot, principal, p, resource, now)) };
+}
+
+/**
+ * Whether two policies with no binding deltas between them (the same members under the same roles
+ * and conditions) also list them in the same order — then storing one over the other changes nothing.
+ */
+function sameOrder(a: readonly PolicyBinding[], b: readonly PolicyBinding[]): boolean {
+  return a.length === b.length && a.every((x, i) => canonicalJson(x.condition ?? null) === canonicalJson(b[i]!.condition ?? null) && x.role === b[i]!.role && x.members.length === b[i]!.members.length && x.members.every((m, j) => m === b[i]!.members[j]));
 }
 
 /** Bindings with the same role and condition are one binding (IAM merges them), at the first one's place. */

@@ -1,6 +1,7 @@
 // Admin-activity audit entries (Cloud Audit Log "activity" shape), written in the SAME
 // transaction as the change they describe: a change without its record cannot commit.
 import type { Prisma } from "@/lib/generated/prisma/client";
+import { jsonRowsInsertSql, jsonRowsParam } from "@/lib/db/json-rows";
 import { chainHash } from "./chain";
 
 export interface BindingDelta {
@@ -21,21 +22,32 @@ interface DeltaBinding {
  * member, condition) that is in one and not the other, additions first.
  */
 export function bindingDeltas(before: { bindings: readonly DeltaBinding[] } | undefined, after: { bindings: readonly DeltaBinding[] } | undefined): BindingDelta[] {
-  const flat = (p: { bindings: readonly DeltaBinding[] } | undefined) =>
-    new Map(
-      (p?.bindings ?? []).flatMap((b) =>
-        b.members.map((m) => {
-          const d: BindingDelta = { action: "ADD", role: b.role, member: m, ...(b.condition ? { condition: b.condition } : {}) };
-          return [JSON.stringify([b.role, m, b.condition ?? null]), d] as const;
-        }),
-      ),
-    );
+  // Grouped by (role, condition), encoded once per binding: a policy of 1,000 members costs
+  // set lookups, not 1,000 encodings.
+  const flat = (p: { bindings: readonly DeltaBinding[] } | undefined) => {
+    const out = new Map<string, { binding: DeltaBinding; members: Set<string> }>();
+    for (const b of p?.bindings ?? []) {
+      const c = b.condition;
+      const key = JSON.stringify(c ? [b.role, c.title, c.description ?? null, c.expression] : [b.role]);
+      let entry = out.get(key);
+      if (!entry) out.set(key, (entry = { binding: b, members: new Set() }));
+      for (const m of b.members) entry.members.add(m);
+    }
+    return out;
+  };
+  const only = (action: BindingDelta["action"], from: ReturnType<typeof flat>, other: ReturnType<typeof flat>): BindingDelta[] => {
+    const out: BindingDelta[] = [];
+    for (const [key, { binding, members }] of from) {
+      const there = other.get(key)?.members;
+      for (const member of members) {
+        if (!there?.has(member)) out.push({ action, role: binding.role, member, ...(binding.condition ? { condition: binding.condition } : {}) });
+      }
+    }
+    return out;
+  };
   const a = flat(before);
   const b = flat(after);
-  return [
-    ...[...b].filter(([k]) => !a.has(k)).map(([, d]) => ({ ...d, action: "ADD" as const })),
-    ...[...a].filter(([k]) => !b.has(k)).map(([, d]) => ({ ...d, action: "REMOVE" as const })),
-  ];
+  return [...only("ADD", b, a), ...only("REMOVE", a, b)];
 }
 
 export interface AdminActivity {
@@ -82,12 +94,45 @@ export function hashedAdminFields(e: {
   };
 }
 
-export async function recordAdminActivity(tx: Prisma.TransactionClient, entries: AdminActivity[]): Promise<void> {
+const ADMIN_COLUMNS = {
+  insertId: "text",
+  timestamp: "timestamp(3)",
+  actor: "text",
+  methodName: "text",
+  serviceName: "text",
+  resourceName: "text",
+  bindingDeltas: "jsonb",
+  request: "jsonb",
+  response: "jsonb",
+  callerIp: "text",
+  userAgent: "text",
+  revision: "bigint",
+  prevHash: "text",
+  hash: "text",
+};
+
+/**
+ * Appends `entries` to the admin-activity stream, in order, hash-chained onto its head (locked
+ * until the transaction ends, so concurrent writers append one after the other). The chain is
+ * computed here and the records are written in one statement: the hash covers each record as
+ * verify reads it back (hashedAdminFields), so how the rows are inserted does not matter to it.
+ */
+export async function recordAdminActivity(
+  tx: Prisma.TransactionClient,
+  entries: AdminActivity[],
+  /** The chain's head, when the caller locked it (FOR UPDATE) in this transaction already. */
+  opts: { head?: string } = {},
+): Promise<void> {
   if (entries.length === 0) return;
-  await tx.$executeRaw`INSERT INTO "AuditChainHead" (stream) VALUES ('admin_activity') ON CONFLICT DO NOTHING`;
-  const [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
+  let [head] = opts.head !== undefined ? [{ lastHash: opts.head }] : await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
+  if (!head) {
+    // The stream's first record: make its head (or find the one a concurrent first record made).
+    await tx.$executeRaw`INSERT INTO "AuditChainHead" (stream) VALUES ('admin_activity') ON CONFLICT DO NOTHING`;
+    [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
+  }
   let prevHash = head?.lastHash ?? "";
   const timestamp = new Date();
+  const rows: object[] = [];
   for (const e of entries) {
     const row = {
       insertId: crypto.randomUUID(),
@@ -104,17 +149,23 @@ export async function recordAdminActivity(tx: Prisma.TransactionClient, entries:
       revision: e.revision ?? null,
     };
     const hash = chainHash(prevHash, hashedAdminFields(row));
-    await tx.adminActivityLog.create({
-      data: {
-        ...row,
-        bindingDeltas: (e.bindingDeltas ?? undefined) as Prisma.InputJsonValue | undefined,
-        request: e.request,
-        response: e.response,
-        prevHash,
-        hash,
-      },
+    // Absent JSON values are SQL NULL (left out: a JSON null would be stored as JSON), as before.
+    rows.push({
+      ...row,
+      timestamp: timestamp.toISOString(),
+      bindingDeltas: e.bindingDeltas ?? undefined,
+      request: e.request ?? undefined,
+      response: e.response ?? undefined,
+      revision: e.revision?.toString(),
+      prevHash,
+      hash,
     });
     prevHash = hash;
   }
-  await tx.$executeRaw`UPDATE "AuditChainHead" SET "lastHash" = ${prevHash} WHERE stream = 'admin_activity'`;
+  // The records and the chain's new head in one statement.
+  await tx.$executeRawUnsafe(
+    `WITH records AS (${jsonRowsInsertSql("AdminActivityLog", ADMIN_COLUMNS)}) UPDATE "AuditChainHead" SET "lastHash" = $2 WHERE stream = 'admin_activity'`,
+    jsonRowsParam(ADMIN_COLUMNS, rows),
+    prevHash,
+  );
 }

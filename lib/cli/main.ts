@@ -19,6 +19,8 @@ import { SYSTEM_CLI, type AdminContext } from "@/lib/admin/context";
 import { createUser, resetUserPassword, updateUser } from "@/lib/admin/users";
 import { rotateSigningKeys } from "@/lib/admin/signing-keys";
 import { findConsoleUsers } from "@/lib/auth/users";
+import { getIamPolicy, setIamPolicy } from "@/lib/admin/policies";
+import { describeDeltas, formatPolicyFile, parsePolicyFile, policyFileFormat } from "@/lib/admin/policy-file";
 import { verifyAll } from "@/lib/audit/verify";
 import { resolveAuthSecret } from "@/lib/server/secret";
 import { KeyRing, findSigningKeys, describeSigningKeys } from "@/lib/identity/keys";
@@ -35,6 +37,12 @@ const USAGE = `Usage: npm run gatehouse -- <command>
 
   apply -f FILE [--dry-run]          make the database match a world file (YAML or JSON)
   export [-o FILE]                   write the current world as a world file
+  policy get RESOURCE [-o FILE]      print a resource's IAM policy as gcloud's get-iam-policy does
+                                     (JSON; YAML when FILE ends in .yaml or .yml)
+  policy set RESOURCE -f FILE [--dry-run]
+                                     set it from such a file, as gcloud's set-iam-policy does (a
+                                     stale etag is refused); prints the binding changes;
+                                     --dry-run: check everything, write nothing
   proxy-key create --name NAME [--trusted] [--scope RESOURCE]… [--region-header HEADER]
                                      create a proxy credential (printed once, stored hashed);
                                      --trusted: may assert principals, what-if times, explain;
@@ -89,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
       const world = parseWorld(text, values.file);
       const database = await resolveDatabase(env());
       try {
-        const result = await applyWorld(db(), world, { dryRun: values["dry-run"], actor: ACTOR, catalog: worldCatalog() });
+        const result = await applyWorld({ db: db(), actor: SYSTEM_CLI }, world, { dryRun: values["dry-run"], catalog: worldCatalog() });
         for (const c of result.changes) console.log(describeChange(c));
         const n = result.changes.length;
         if (n === 0) console.log("No changes: the database already matches the file.");
@@ -111,6 +119,44 @@ async function main(argv: string[]): Promise<number> {
           fs.writeFileSync(values.output, text);
           console.error(`Wrote ${values.output}`);
         } else process.stdout.write(text);
+      } finally {
+        await database.stop();
+      }
+      return 0;
+    }
+    case "policy": {
+      const [sub, resource, ...args] = rest;
+      if ((sub !== "get" && sub !== "set") || !resource || resource.startsWith("-")) {
+        throw new UsageError("policy takes: get RESOURCE [-o FILE] | set RESOURCE -f FILE [--dry-run]");
+      }
+      const { values } = parseArgs({ args, options: { output: { type: "string", short: "o" }, file: { type: "string", short: "f" }, "dry-run": { type: "boolean" } } });
+      if (sub === "get" && (values.file || values["dry-run"])) throw new UsageError("policy get takes: RESOURCE [-o FILE]");
+      if (sub === "set" && (!values.file || values.output)) throw new UsageError("policy set takes: RESOURCE -f FILE [--dry-run]");
+      const text = sub === "set" ? readFile(values.file!) : "";
+      const policy = sub === "set" ? parsePolicyFile(text, values.file!) : null;
+      const database = await resolveDatabase(env());
+      try {
+        const admin = { db: db(), actor: SYSTEM_CLI };
+        if (sub === "get") {
+          const out = formatPolicyFile(await getIamPolicy(admin, resource, { options: { requestedPolicyVersion: 3 } }), policyFileFormat(values.output));
+          if (values.output) {
+            fs.writeFileSync(values.output, out);
+            console.error(`Wrote the policy of ${resource} to ${values.output}`);
+          } else process.stdout.write(out);
+          return 0;
+        }
+        const r = await setIamPolicy(admin, resource, { policy }, { dryRun: values["dry-run"] }).catch((e: unknown) => {
+          if (e instanceof AppError && e.code === "ABORTED") {
+            throw new AppError("ABORTED", `the policy of ${resource} has changed since ${values.file} was read (its etag is not the current one): get it again, make the edit again, and set that`);
+          }
+          throw e;
+        });
+        for (const line of describeDeltas(r.bindingDeltas)) console.log(line);
+        const n = r.bindingDeltas.length;
+        const count = `${n} binding change${n === 1 ? "" : "s"}${n === 0 ? " (the bindings' order)" : ""}`;
+        if (!r.changed) console.log(`No changes: the policy of ${resource} already matches ${values.file}.`);
+        else if (r.dryRun) console.log(`Dry run: ${count} would be made to the policy of ${resource}; nothing was written.`);
+        else console.log(`Updated the policy of ${resource}: ${count} at revision ${r.revision} (etag ${r.policy.etag}).`);
       } finally {
         await database.stop();
       }

@@ -1,6 +1,8 @@
 // The global policy revision: one counter, bumped by every IAM write inside the write's own
 // transaction, and announced with NOTIFY (delivered on commit) so every instance's engine follows.
 import type { Prisma } from "@/lib/generated/prisma/client";
+import { insertJsonRows } from "./json-rows";
+import { BINDINGS_JSON } from "./policy-rows";
 
 export const REVISION_CHANNEL = "gatehouse_revision";
 
@@ -48,5 +50,42 @@ export interface PolicyChangeRef {
 export async function recordChanges(tx: Prisma.TransactionClient, revision: bigint, changes: readonly PolicyChangeRef[]): Promise<void> {
   const unique = new Map(changes.map((c) => [`${c.kind}\u0000${c.key}`, c]));
   if (unique.size === 0) return;
-  await tx.policyChange.createMany({ data: [...unique.values()].map((c) => ({ revision, kind: c.kind, key: c.key })) });
+  await insertJsonRows(tx, "PolicyChange", { revision: "bigint", kind: "text", key: "text" }, [...unique.values()].map((c) => ({ revision: revision.toString(), kind: c.kind, key: c.key })));
+}
+
+/**
+ * Commits revision `revision` (the locked one + 1) in one statement: bumps the counter (NOTIFY,
+ * delivered on commit), records what changed for the engines (PolicyChange) and keeps the new
+ * version of every changed policy (PolicyVersion, as readPolicies reads it; a policy whose row is
+ * gone is kept with no etag and no bindings). `written`: policies whose stored form the caller
+ * knows (lib/db/bulk.ts policiesWritten, when nothing else changed them) — kept as given instead
+ * of being rebuilt from their rows. Returns the revision the counter reached, which is
+ * `revision` unless someone wrote without holding the lock.
+ */
+export async function commitRevision(
+  tx: Prisma.TransactionClient,
+  revision: bigint,
+  changes: readonly PolicyChangeRef[],
+  written: ReadonlyMap<string, { etag: string; bindings: unknown }> = new Map(),
+): Promise<bigint | null> {
+  const unique = [...new Map(changes.map((c) => [`${c.kind}\u0000${c.key}`, { kind: c.kind, key: c.key }])).values()];
+  const policies = [...new Set(changes.filter((c) => c.kind === "policy").map((c) => c.key))];
+  const known = policies.filter((p) => written.has(p)).map((p) => ({ resourceName: p, etag: written.get(p)!.etag, bindings: JSON.stringify(written.get(p)!.bindings) }));
+  const read = policies.filter((p) => !written.has(p));
+  const rows = await tx.$queryRawUnsafe<{ value: bigint }[]>(
+    `WITH bumped AS (UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value),
+     changes AS (INSERT INTO "PolicyChange" (revision, kind, key) SELECT $3::bigint, r.kind, r.key FROM json_to_recordset($1::json) AS r(kind text, key text)),
+     versions AS (INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
+       SELECT n.name, $3::bigint, p.etag, (${BINDINGS_JSON})::jsonb
+       FROM json_array_elements_text($2::json) AS n(name) LEFT JOIN "AllowPolicy" p ON p."resourceName" = n.name),
+     known AS (INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
+       SELECT k."resourceName", $3::bigint, k.etag, k.bindings::jsonb FROM json_to_recordset($5::json) AS k("resourceName" text, etag text, bindings text))
+     SELECT b.value FROM bumped b, pg_notify($4, b.value::text)`,
+    JSON.stringify(unique),
+    JSON.stringify(read),
+    revision.toString(),
+    REVISION_CHANNEL,
+    JSON.stringify(known),
+  );
+  return rows[0] ? BigInt(rows[0].value) : null;
 }

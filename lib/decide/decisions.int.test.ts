@@ -17,7 +17,7 @@ import { parseWorld } from "@/lib/world/parse";
 import { worldCatalog } from "@/lib/world/catalog";
 import { validateWorld } from "@/lib/world/validate";
 import { canonicalWorld } from "@/lib/world/canonical";
-import { DEMO_WORLD_FILE } from "@/lib/db/seed";
+import { DEMO_WORLD_FILE } from "@/lib/admin/seed";
 import { createProxyKey, revokeProxyKey } from "@/lib/admin/proxy-keys";
 import { SYSTEM_CLI } from "@/lib/admin/context";
 import { verifyDataAccess } from "@/lib/audit/verify";

@@ -10,9 +10,10 @@
 import pg from "pg";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { compile } from "@/lib/policy";
+import { compile, withPolicy } from "@/lib/policy";
+import type { StoredPolicy } from "@/lib/db/policy-rows";
 import { REVISION_CHANNEL, type ChangeKind } from "@/lib/db/revision";
-import { applyChanges, loadAll, loadOwners, type LoadedState } from "./load";
+import { applyChanges, loadAll, loadOwners, toPolicy, type LoadedState } from "./load";
 
 export interface EngineState extends LoadedState {
   revision: bigint;
@@ -115,6 +116,20 @@ export class PolicyEngine {
     return reached;
   }
 
+  /**
+   * A policy-only revision committed by this process (lib/admin/mutation.ts): applied from the
+   * rows as written, without reading them back, when the snapshot is still at `from` — the
+   * next write here need not wait for the change feed. Anything else is left to sync(), which
+   * finds the revision already reached (or, having raced ahead, applies the same rows).
+   */
+  adopt(from: bigint, to: bigint, policies: ReadonlyMap<string, StoredPolicy>): void {
+    if (this.stopped || this.state.revision !== from || to !== from + 1n) return;
+    let snapshot = this.state.snapshot;
+    for (const [name, row] of policies) snapshot = withPolicy(snapshot, toPolicy(name, row, this.state.owners), to);
+    this.state = { ...this.state, snapshot, revision: to };
+    this.release();
+  }
+
   /** Brings the snapshot up to the database's revision. Concurrent calls coalesce. */
   sync(): Promise<void> {
     if (this.syncing) {
@@ -166,13 +181,14 @@ export class PolicyEngine {
 
   private async syncOnce(): Promise<void> {
     const from = this.state.revision;
-    const row = await this.prisma.policyRevision.findUnique({ where: { id: 1 } });
-    const to = row?.value ?? 0n;
+    // The database's revision and what changed up to it, in one round trip.
+    const [row] = await this.prisma.$queryRaw<{ value: bigint; changes: string }[]>`
+      SELECT r.value, COALESCE((SELECT json_agg(json_build_array(c.revision::text, c.kind, c.key)) FROM "PolicyChange" c
+        WHERE c.revision > ${from} AND c.revision <= r.value), '[]'::json)::text AS changes
+      FROM "PolicyRevision" r WHERE r.id = 1`;
+    const to = row ? BigInt(row.value) : 0n;
     if (to <= from) return;
-    const changes = await this.prisma.policyChange.findMany({
-      where: { revision: { gt: from, lte: to } },
-      select: { revision: true, kind: true, key: true },
-    });
+    const changes = (JSON.parse(row!.changes) as [string, string, string][]).map(([revision, kind, key]) => ({ revision: BigInt(revision), kind, key }));
     const seen = new Set(changes.map((c) => c.revision));
     let complete = true;
     for (let r = from + 1n; r <= to; r++) if (!seen.has(r)) complete = false;

@@ -21,6 +21,7 @@ import {
   type Snapshot,
 } from "@/lib/policy";
 import type { ChangeKind } from "@/lib/db/revision";
+import { readPolicies, type StoredPolicy } from "@/lib/db/policy-rows";
 
 type Tx = Prisma.TransactionClient;
 
@@ -44,9 +45,6 @@ export function toNode(r: NodeRow): HierarchyNode {
   return n;
 }
 
-const policyInclude = { bindings: { orderBy: { position: "asc" }, include: { members: { orderBy: { position: "asc" } } } } } as const;
-type PolicyRow = Prisma.AllowPolicyGetPayload<{ include: typeof policyInclude }>;
-
 /**
  * Bootstrap admins (GATEHOUSE_BOOTSTRAP_ADMINS) hold roles/owner on every organization: added as
  * one more binding on each organization's policy, so queries and checks see the same grant.
@@ -56,15 +54,9 @@ export function withBootstrap(resource: string, bindings: AllowPolicy["bindings"
   return [...bindings, { role: "roles/owner", members: bootstrapAdmins.map((e) => `user:${e}`) }];
 }
 
-export function toPolicy(resource: string, row: PolicyRow | null, bootstrapAdmins: readonly string[]): AllowPolicy {
-  const bindings: AllowPolicy["bindings"] = (row?.bindings ?? []).map((b) => ({
-    role: b.role,
-    members: b.members.map((m) => m.member),
-    ...(b.conditionExpression !== null
-      ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
-      : {}),
-  }));
-  return { resource, version: row?.version ?? 1, ...(row ? { etag: row.etag } : {}), bindings: withBootstrap(resource, bindings, bootstrapAdmins) };
+/** The core's policy of `resource` from its stored row (readPolicies: bindings already in the core's shape). */
+export function toPolicy(resource: string, row: StoredPolicy | null, bootstrapAdmins: readonly string[]): AllowPolicy {
+  return { resource, version: row?.version ?? 1, ...(row ? { etag: row.etag } : {}), bindings: withBootstrap(resource, row?.bindings ?? [], bootstrapAdmins) };
 }
 
 const denyInclude = { rules: { orderBy: { position: "asc" } } } as const;
@@ -88,8 +80,8 @@ export async function loadNodes(tx: Tx, names?: string[]): Promise<NodeRow[]> {
   return tx.node.findMany({ select: nodeSelect, ...(names ? { where: { name: { in: names } } } : {}) });
 }
 
-export async function loadPolicies(tx: Tx, resources?: string[]): Promise<PolicyRow[]> {
-  return tx.allowPolicy.findMany({ include: policyInclude, ...(resources ? { where: { resourceName: { in: resources } } } : {}) });
+export async function loadPolicies(tx: Tx, resources?: string[]): Promise<StoredPolicy[]> {
+  return readPolicies(tx, resources);
 }
 
 export async function loadDenyPolicies(tx: Tx, attachedTo?: string[]): Promise<DenyPolicy[]> {

@@ -16,7 +16,7 @@ import { parseEnv, ConfigError, type Env } from "@/lib/env";
 import { resolveDatabase, DatabaseUnavailableError, type ResolvedDatabase } from "@/lib/db/connect";
 import { MigrationError } from "@/lib/db/migrate";
 import { db } from "@/lib/db/client";
-import { isEmpty, seedDemo } from "@/lib/db/seed";
+import { isEmpty, seedDemo } from "@/lib/admin/seed";
 import { readDemoCredentials } from "@/lib/auth/providers";
 import { needsFirstAdmin } from "@/lib/auth/users";
 import { handleHotPath } from "@/lib/decide/http";

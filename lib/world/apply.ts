@@ -3,13 +3,21 @@
 // difference of two canonical worlds (the database's export and the file), so applying the same
 // file twice changes nothing, and every change is recorded as an admin-activity entry together
 // with a single revision bump.
+//
+// It is one lib/admin mutation (runMutation): the revision row lock serialises it with every
+// other writer, the plan is made from the database as of that lock, and the changes, their
+// records and the revision commit together (a dry run rolls all of it back). Runs of changes
+// that are the same kind of write go to the set-based writers (lib/db/bulk.ts) — one statement
+// per table instead of one or more per row — which is what lets a 10k world apply in seconds.
 import { createHash } from "node:crypto";
-import { Prisma, type PrismaClient } from "@/lib/generated/prisma/client";
+import type { Prisma, PrismaClient } from "@/lib/generated/prisma/client";
 import { AppError } from "@/lib/errors";
 import { canonicalJson } from "@/lib/audit/chain";
-import { bindingDeltas, recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
-import { bumpRevision, recordChanges } from "@/lib/db/revision";
-import { RowWriter } from "@/lib/db/writers";
+import { bindingDeltas } from "@/lib/audit/admin";
+import * as bulk from "@/lib/db/bulk";
+import type { RowWriter } from "@/lib/db/writers";
+import type { Actor, AdminContext } from "@/lib/admin/context";
+import { runMutation, type MutationAudit, type MutationScope } from "@/lib/admin/mutation";
 import { canonicalEntry, canonicalWorld, KEY, type Entry } from "./canonical";
 import { exportWorld } from "./export";
 import { parseResourceName } from "./names";
@@ -147,7 +155,7 @@ const NOUN: Record<Section, string> = {
   denyPolicies: "DenyPolicy",
 };
 
-function auditFor(c: Change, actor: string, revision: bigint): AdminActivity {
+function auditFor(c: Change): MutationAudit {
   const verb = { create: "Create", update: "Update", delete: "Delete" }[c.action];
   const resourceName =
     c.section === "users" ? `users/${c.key}` : c.section === "groups" ? `groups/${c.key}` : c.section === "serviceAccounts" ? `serviceAccounts/${c.key}` : c.key.split("#")[0] ?? c.key;
@@ -155,22 +163,18 @@ function auditFor(c: Change, actor: string, revision: bigint): AdminActivity {
     const parsed = parseResourceName(c.key);
     const service = parsed && ["ORGANIZATION", "FOLDER", "PROJECT"].includes(parsed.kind) ? "cloudresourcemanager.googleapis.com" : SERVICE.policies;
     return {
-      actor,
       methodName: "SetIamPolicy",
       serviceName: service,
       resourceName,
       bindingDeltas: bindingDeltas(c.before as Entry<"policies"> | undefined, c.after as Entry<"policies"> | undefined),
       request: { policy: (c.after ?? { bindings: [] }) as Prisma.InputJsonValue, source: "world-file" },
-      revision,
     };
   }
   return {
-    actor,
     methodName: `${verb}${NOUN[c.section]}`,
     serviceName: SERVICE[c.section],
     resourceName,
     request: { before: (c.before ?? null) as Prisma.InputJsonValue, after: (c.after ?? null) as Prisma.InputJsonValue, source: "world-file" } as Prisma.InputJsonValue,
-    revision,
   };
 }
 
@@ -182,8 +186,14 @@ function merged(current: World, desired: World): World {
 }
 
 export interface ApplyOptions {
+  /** Plan, write and check everything, then roll it all back: the changes come back, nothing is kept. */
   dryRun?: boolean;
-  actor: string;
+  /**
+   * Who applies, when the first argument is a database client rather than an AdminContext: a
+   * system actor, or its name ("system:cli"; a name without the prefix gets it). Default
+   * SYSTEM_CLI.
+   */
+  actor?: Actor | string;
   catalog: WorldCatalog;
   /**
    * Reference checks (unknown roles, undeclared groups, group cycles…). On by default and always
@@ -193,30 +203,103 @@ export interface ApplyOptions {
   referenceChecks?: boolean;
 }
 
-export async function applyWorld(prisma: PrismaClient, file: World, opts: ApplyOptions): Promise<ApplyResult> {
+function systemActor(a: Actor | string | undefined): Actor {
+  if (a === undefined) return { kind: "system", name: "system:cli" };
+  if (typeof a !== "string") return a;
+  return { kind: "system", name: a.startsWith("system:") ? (a as `system:${string}`) : `system:${a}` };
+}
+
+/**
+ * Applies a world file as one mutation. The actor must be a system actor (the CLI, the seed):
+ * a world file rewrites instance-wide things (organizations, issuers, every policy), which no
+ * per-change authorisation of a principal is defined for; principals change the world through
+ * the admin API's methods.
+ */
+export async function applyWorld(target: AdminContext | PrismaClient, file: World, opts: ApplyOptions): Promise<ApplyResult> {
+  const ctx: AdminContext = "actor" in target && "db" in target ? target : { db: target, actor: systemActor(opts.actor) };
+  if (ctx.actor.kind !== "system") throw new AppError("PERMISSION_DENIED", "a world file is applied by the CLI or the seed (a system actor), not by a principal");
+  const { value, revision } = await runMutation(ctx, (m) => applyWorldIn(m, file, opts), { dryRun: opts.dryRun });
+  return { changes: value, revision };
+}
+
+/** The body of applyWorld, inside a mutation that may do more (the seed adds its console account). */
+export async function applyWorldIn(m: MutationScope, file: World, opts: Pick<ApplyOptions, "catalog" | "referenceChecks">): Promise<Change[]> {
   const desired = canonicalWorld(withDefaults(file));
-  return prisma.$transaction(
-    async (tx) => {
-      // Serialise applies (and every other IAM write, which also bumps the revision row).
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(7261001)`;
-      const current = await exportWorld(tx);
-      const problems = opts.referenceChecks === false ? [] : validateWorld(merged(current, desired), opts.catalog);
-      if (problems.length) throw new AppError("FAILED_PRECONDITION", `the world file is inconsistent (${problems.length} problem${problems.length > 1 ? "s" : ""})`, problems);
-      const changes = planChanges(current, desired);
-      if (opts.dryRun || changes.length === 0) return { changes, revision: null };
-      const revision = await bumpRevision(tx);
-      const w = new RowWriter(tx, revision);
-      for (const c of changes) await writeChange(w, c);
-      await w.removeOrphanContainers(new Set((desired.policies ?? []).map((p) => p.resource)));
-      await recordChanges(tx, revision, w.changed);
-      await recordAdminActivity(
-        tx,
-        changes.map((c) => auditFor(c, opts.actor, revision)),
-      );
-      return { changes, revision };
-    },
-    { timeout: 120_000, maxWait: 30_000, isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted },
-  );
+  const current = await exportWorld(m.tx);
+  const problems = opts.referenceChecks === false ? [] : validateWorld(merged(current, desired), opts.catalog);
+  if (problems.length) throw new AppError("FAILED_PRECONDITION", `the world file is inconsistent (${problems.length} problem${problems.length > 1 ? "s" : ""})`, problems);
+  const changes = planChanges(current, desired);
+  if (changes.length === 0) return changes;
+  await writeChanges(m.write, changes);
+  await m.write.removeOrphanContainers(new Set((desired.policies ?? []).map((p) => p.resource)));
+  for (const c of changes) m.audit(auditFor(c));
+  return changes;
+}
+
+/**
+ * Which set-based writer (lib/db/bulk.ts) a change can go to, if any: creates of containers,
+ * creates and updates of resources, principals, groups and policies (upserts and replacements,
+ * whatever the row held). Container updates (a changed project number re-derives audiences
+ * below it) and deletes (the deleted: rewrite) stay row by row.
+ */
+function batchOf(c: Change): string | null {
+  switch (c.section) {
+    case "organizations":
+    case "folders":
+    case "projects":
+      return c.action === "create" ? "containers" : null;
+    case "resources":
+    case "groups":
+      return c.action === "delete" ? null : c.section;
+    case "users":
+    case "serviceAccounts":
+      return c.action === "delete" ? null : "principals";
+    case "policies":
+      return "policies"; // a delete is a replacement by no bindings
+    default:
+      return null;
+  }
+}
+
+/**
+ * Executes the plan in its order: each run of consecutive changes with the same batch goes to
+ * one set-based write (which has the effect of writing them one by one, in order), every other
+ * change to its row writer.
+ */
+async function writeChanges(w: RowWriter, changes: readonly Change[]): Promise<void> {
+  for (let i = 0; i < changes.length; ) {
+    const batch = batchOf(changes[i]!);
+    let j = i + 1;
+    if (batch) while (j < changes.length && batchOf(changes[j]!) === batch) j++;
+    const run = changes.slice(i, j);
+    i = j;
+    const after = <S extends Section>(c: Change) => c.after as Entry<S>;
+    switch (batch) {
+      case null:
+        await writeChange(w, run[0]!);
+        break;
+      case "containers":
+        await bulk.createContainers(w, run.map((c) => containerInput(c.section, c.key, after<"projects">(c) as Entry<"organizations"> & Entry<"projects">)));
+        break;
+      case "resources":
+        await bulk.upsertResources(w, run.map((c) => after<"resources">(c)));
+        break;
+      case "principals":
+        await bulk.upsertPrincipals(w, run.map((c) => ({ ...after<"serviceAccounts">(c), kind: c.section === "users" ? "USER" : "SERVICE_ACCOUNT" })));
+        break;
+      case "groups":
+        await bulk.upsertGroups(w, run.map((c) => ({ ...after<"groups">(c), members: after<"groups">(c).members ?? [] })));
+        break;
+      case "policies":
+        await bulk.setPolicies(w, run.map((c) => after<"policies">(c) ?? { resource: c.key, bindings: [] }));
+        break;
+    }
+  }
+}
+
+function containerInput(section: Section, name: string, e: Entry<"organizations"> & Partial<Entry<"projects">> & Partial<Entry<"folders">>) {
+  const kind = section === "organizations" ? "ORGANIZATION" : section === "folders" ? "FOLDER" : "PROJECT";
+  return { kind, name, shortId: e.id, parent: e.parent ?? null, displayName: e.displayName, domain: e.domain, projectNumber: e.number } as const;
 }
 
 /** Executes one planned change through the row writers (lib/db/writers.ts). */
@@ -225,12 +308,8 @@ async function writeChange(w: RowWriter, c: Change): Promise<void> {
   switch (c.section) {
     case "organizations":
     case "folders":
-    case "projects": {
-      if (c.action === "delete") return w.deleteNode(c.key);
-      const e = after as Entry<"organizations"> & Partial<Entry<"projects">> & Partial<Entry<"folders">>;
-      const kind = c.section === "organizations" ? "ORGANIZATION" : c.section === "folders" ? "FOLDER" : "PROJECT";
-      return w.upsertContainer({ kind, name: c.key, shortId: e.id, parent: e.parent ?? null, displayName: e.displayName, domain: e.domain, projectNumber: e.number });
-    }
+    case "projects":
+      return c.action === "delete" ? w.deleteNode(c.key) : w.upsertContainer(containerInput(c.section, c.key, after));
     case "resources":
       return c.action === "delete" ? w.deleteNode(c.key) : w.upsertResource(after as Entry<"resources">);
     case "users":

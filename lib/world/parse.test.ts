@@ -3,7 +3,7 @@
 // with their position in the file.
 import { describe, expect, it } from "vitest";
 import { AppError } from "@/lib/errors";
-import { parseWorld } from "./parse";
+import { hasDuplicateKeys, parseWorld } from "./parse";
 import { validateWorld } from "./validate";
 import { worldCatalog } from "./catalog";
 import type { World } from "./schema";
@@ -128,5 +128,42 @@ describe("trustedIssuers", () => {
     const { ZTrustedIssuer } = await import("./schema");
     const ok: NonNullable<World["trustedIssuers"]>[number] = ZTrustedIssuer.parse({ issuer: "https://idp.example.com", audiences: ["g"], domains: ["example.com"] });
     expect(ok.domains).toEqual(["example.com"]);
+  });
+});
+
+describe("JSON world files", () => {
+  const yaml = `organizations: [{ id: "1", displayName: "Ex \\"ample\\"", domain: example.com }]
+projects: [{ id: demo, number: "100200300", parent: organizations/1 }]
+users: [{ email: Alice@Example.com }]
+groups: [{ email: eng@example.com, members: [user:ALICE@example.com] }]
+policies: [{ resource: projects/demo, bindings: [{ role: roles/viewer, members: [group:eng@example.com],
+  condition: { title: t, expression: "request.path.startsWith('/a')" } }] }]
+`;
+
+  it("reads a JSON file exactly as the same file in YAML", () => {
+    const fromYaml = parseWorld(yaml, "w.yaml");
+    const json = JSON.stringify(fromYaml, null, 2);
+    expect(parseWorld(json, "w.json")).toEqual(fromYaml);
+    // Canonicalisation (lower-cased emails) happens on the JSON path too.
+    expect(parseWorld(JSON.stringify({ users: [{ email: "Bob@Example.com" }] }), "w.json").users).toEqual([{ email: "bob@example.com" }]);
+  });
+
+  it("refuses a repeated key in JSON as in YAML, with its position", () => {
+    const text = `{ "users": [{ "email": "a@example.com", "displayName": "A", "displayName": "B" }] }`;
+    expect(problems(text)[0]).toMatch(/^w\.yaml:1:\d+: .*unique/i);
+    expect(() => parseWorld(`{ "users": [], "users": [] }`)).toThrow(AppError);
+  });
+
+  it("reports a JSON file's problems with their positions", () => {
+    expect(problems(`{\n  "users": [{ "email": "a@example.com", "colour": "red" }]\n}`)).toEqual([`w.yaml:2:41: users[0].colour: unknown key "colour"`]);
+  });
+
+  it("finds repeated keys at any depth, escaped or not, and only keys", () => {
+    expect(hasDuplicateKeys(`{"a":1,"b":{"a":2}}`)).toBe(false);
+    expect(hasDuplicateKeys(`{"a":"a","b":["a","a",{"a":1}]}`)).toBe(false);
+    expect(hasDuplicateKeys(`{"a":{"x":1,"y":[1,{"z":1,"z":2}]}}`)).toBe(true);
+    expect(hasDuplicateKeys(`{"\\u0061":1,"a":2}`)).toBe(true);
+    expect(hasDuplicateKeys(`{"a\\"":1,"a":2,"b":"\\\\"}`)).toBe(false);
+    expect(hasDuplicateKeys(`[{"a":1},{"a":1}]`)).toBe(false);
   });
 });

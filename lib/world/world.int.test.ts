@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { AppError } from "@/lib/errors";
 import { verifyAdminActivity } from "@/lib/audit/verify";
 import { verifyPassword } from "@/lib/auth/password";
-import { seedDemo, DEMO_WORLD_FILE, isEmpty } from "@/lib/db/seed";
+import { seedDemo, DEMO_WORLD_FILE, isEmpty } from "@/lib/admin/seed";
 import { applyWorld } from "./apply";
 import { canonicalWorld } from "./canonical";
 import { exportWorld } from "./export";
@@ -63,8 +63,12 @@ describe("demo seed", () => {
     const creds = JSON.parse(fs.readFileSync(path.join(dataDir, "demo-credentials.json"), "utf8")) as { password: string };
     expect(creds.password).toBe(seeded.password);
 
+    // One record per change of the world, and one for the demo admin's console account.
     const report = await verifyAdminActivity(t.prisma);
-    expect(report).toMatchObject({ ok: true, records: seeded.changes });
+    expect(report).toMatchObject({ ok: true, records: seeded.changes + 1 });
+    const records = await t.prisma.adminActivityLog.findMany({ orderBy: { seq: "asc" } });
+    expect(new Set(records.map((r) => [r.actor, r.revision].join(" ")))).toEqual(new Set([`system:seed ${seeded.revision}`]));
+    expect(records.at(-1)).toMatchObject({ methodName: "CreateConsoleAccount", resourceName: "users/admin@example.com" });
   });
 });
 
@@ -88,13 +92,55 @@ describe("apply", () => {
     expect((await t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value).toBe(1n);
   });
 
+  it("keeps every changed policy's new version as getIamPolicy shows it, emptied ones included", async () => {
+    const w = parseWorld(demoText);
+    const payments = { resource: "projects/payments", bindings: [
+      { role: "roles/viewer", members: ["user:carol@example.com", "user:alice@example.com"], condition: { title: "Weekdays", description: "Mon–Fri", expression: "request.time.getDayOfWeek() < 5" } },
+      { role: "roles/iap.httpsResourceAccessor", members: ["group:sre@example.com"] },
+    ] };
+    const emptied = w.policies!.find((p) => p.resource !== "projects/payments")!.resource;
+    w.policies = [...w.policies!.filter((p) => p.resource !== "projects/payments" && p.resource !== emptied), payments];
+    const r = await applyWorld(t.prisma, w, opts);
+    expect(r.changes.filter((c) => c.section === "policies").map((c) => `${c.action} ${c.key}`).sort()).toEqual([`delete ${emptied}`, "update projects/payments"]);
+    const versions = await t.prisma.policyVersion.findMany({ where: { revision: r.revision! }, orderBy: { resourceName: "asc" } });
+    // The reference: the stored rows mapped as lib/admin/policies.ts maps them for getIamPolicy.
+    const stored = await t.prisma.allowPolicy.findMany({
+      where: { resourceName: { in: [emptied, "projects/payments"] } },
+      orderBy: { resourceName: "asc" },
+      include: { bindings: { orderBy: { position: "asc" }, include: { members: { orderBy: { position: "asc" } } } } },
+    });
+    expect(versions.map((v) => ({ resourceName: v.resourceName, etag: v.etag, bindings: v.bindings }))).toEqual(
+      stored.map((p) => ({
+        resourceName: p.resourceName,
+        etag: p.etag,
+        bindings: p.bindings.map((b) => ({
+          role: b.role,
+          members: b.members.map((m) => m.member),
+          ...(b.conditionExpression !== null
+            ? { condition: { title: b.conditionTitle ?? "", expression: b.conditionExpression, ...(b.conditionDescription ? { description: b.conditionDescription } : {}) } }
+            : {}),
+        })),
+      })),
+    );
+    expect(versions.find((v) => v.resourceName === emptied)?.bindings).toEqual([]);
+    expect(versions.find((v) => v.resourceName === "projects/payments")?.bindings).toEqual([
+      // canonical order: by role
+      { role: "roles/iap.httpsResourceAccessor", members: ["group:sre@example.com"] },
+      { role: "roles/viewer", members: ["user:alice@example.com", "user:carol@example.com"], condition: { title: "Weekdays", description: "Mon–Fri", expression: "request.time.getDayOfWeek() < 5" } },
+    ]);
+    await applyWorld(t.prisma, parseWorld(demoText), opts);
+  });
+
   it("dry-run plans without writing", async () => {
     const w: World = { ...parseWorld(demoText), users: [...(parseWorld(demoText).users ?? []), { email: "zed@example.com" }] };
     const before = await t.prisma.adminActivityLog.count();
+    const revision = (await t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value;
     const plan = await applyWorld(t.prisma, w, { ...opts, dryRun: true });
-    expect(plan.changes).toEqual([expect.objectContaining({ section: "users", action: "create", key: "zed@example.com" })]);
+    expect(plan).toEqual({ changes: [expect.objectContaining({ section: "users", action: "create", key: "zed@example.com" })], revision: null });
     expect(await t.prisma.principal.findUnique({ where: { email: "zed@example.com" } })).toBeNull();
     expect(await t.prisma.adminActivityLog.count()).toBe(before);
+    expect((await t.prisma.policyRevision.findUniqueOrThrow({ where: { id: 1 } })).value).toBe(revision);
+    expect(await t.prisma.policyChange.count({ where: { revision: { gt: revision } } })).toBe(0);
   });
 
   it("records binding deltas for a policy change", async () => {
