@@ -73,8 +73,6 @@ const USAGE = `Usage: npm run gatehouse -- <command>
   service-account-key disable|enable|delete --email SA --key KEY_ID
 `;
 
-const ACTOR = "system:cli";
-
 /** The CLI's admin context: the system actor; the instance's secret and URL for the writes that need them. */
 function cliAdmin(withInstance = false): AdminContext {
   if (!withInstance) return { db: db(), actor: SYSTEM_CLI };
