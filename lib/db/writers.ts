@@ -363,5 +363,30 @@ export class RowWriter {
     for (const g of groups) this.changed.push({ kind: "group", key: g.groupEmail });
     await this.tx.bindingMember.updateMany({ where: { member: from }, data: { member: to } });
     await this.tx.groupMember.updateMany({ where: { member: from }, data: { member: to } });
+    // Deny rules name principals too, as v1 member strings or IAM v2 identifiers: a new account
+    // with the same email is neither denied nor excepted by what named the old one.
+    const names = [from, ...v2Identifiers(from)].map((n) => n.toLowerCase());
+    const denies = await this.tx.$queryRaw<{ attachedTo: string }[]>`
+      UPDATE "DenyRule" r SET
+        "deniedPrincipals" = COALESCE((SELECT array_agg(CASE WHEN lower(p) = ANY(${names}::text[]) THEN ${to} ELSE p END ORDER BY o)
+                                       FROM unnest(r."deniedPrincipals") WITH ORDINALITY AS u(p, o)), '{}'),
+        "exceptionPrincipals" = COALESCE((SELECT array_agg(CASE WHEN lower(p) = ANY(${names}::text[]) THEN ${to} ELSE p END ORDER BY o)
+                                          FROM unnest(r."exceptionPrincipals") WITH ORDINALITY AS u(p, o)), '{}')
+      FROM "DenyPolicy" d
+      WHERE d.name = r."policyName"
+        AND EXISTS (SELECT 1 FROM unnest(r."deniedPrincipals" || r."exceptionPrincipals") AS x(p) WHERE lower(x.p) = ANY(${names}::text[]))
+      RETURNING d."attachedTo"`;
+    for (const d of denies) this.changed.push({ kind: "denyPolicies", key: d.attachedTo });
   }
+}
+
+/** The IAM v2 principal identifiers a deny rule may name a v1 member with (lib/policy/members.ts parseDenyPrincipal). */
+function v2Identifiers(member: string): string[] {
+  const colon = member.indexOf(":");
+  const kind = member.slice(0, colon);
+  const email = member.slice(colon + 1);
+  if (kind === "user") return [`principal://goog/subject/${email}`];
+  if (kind === "serviceAccount") return [`principal://iam.googleapis.com/projects/-/serviceAccounts/${email}`];
+  if (kind === "group") return [`principalSet://goog/group/${email}`];
+  return [];
 }

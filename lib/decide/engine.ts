@@ -174,7 +174,8 @@ export class PolicyEngine {
       },
       { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: 120_000 },
     );
-    this.state = { snapshot: compile(data, revision), side, owners, revision };
+    // Never back: an adopted write may already be ahead of what this load read.
+    if (!this.state || revision >= this.state.revision) this.state = { snapshot: compile(data, revision), side, owners, revision };
     this.lastSyncAt = Date.now();
     this.opts.log?.(`policy snapshot loaded at revision ${revision} in ${Math.round(performance.now() - started)} ms (${data.nodes.length} nodes, ${data.policies?.length ?? 0} policies, ${data.groups?.length ?? 0} groups)`);
   }
@@ -209,7 +210,9 @@ export class PolicyEngine {
     const next = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins)), revision: to };
     // Issuers and credentials first: a revision is reached (waitFor) only once all of it is in.
     await this.opts.onChange?.(byKind);
-    this.state = next;
+    // INVARIANT: the revision only moves forward. A write of this process may have been adopted
+    // meanwhile (adopt: complete for its revision), past `to`: then this older result is dropped.
+    if (next.revision > this.state.revision) this.state = next;
   }
 
   private async listen(): Promise<void> {

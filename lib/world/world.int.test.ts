@@ -173,6 +173,32 @@ describe("apply", () => {
     expect(newBob.id).not.toBe(bob.id);
     expect(await t.prisma.bindingMember.count({ where: { member: "user:bob@example.com" } })).toBe(0);
   });
+
+  it("a deleted principal's or group's name in deny rules — denied or excepted, v1 or v2 — becomes deleted: too", async () => {
+    const w = parseWorld(demoText);
+    const deny = {
+      attachedTo: "projects/demo",
+      name: "lockdown",
+      rules: [
+        {
+          deniedPrincipals: ["group:oncall@example.com", "principal://goog/subject/Carol@Example.com", "user:mallory@example.com"],
+          exceptionPrincipals: ["user:carol@example.com", "principalSet://goog/group/oncall@example.com"],
+          deniedPermissions: ["iap.webServiceVersions.accessViaIAP"],
+        },
+      ],
+    };
+    await applyWorld(t.prisma, { ...w, denyPolicies: [deny] }, opts);
+    const carol = await t.prisma.principal.findUniqueOrThrow({ where: { email: "carol@example.com" } });
+    await applyWorld(t.prisma, { users: w.users!.filter((u) => u.email !== "carol@example.com"), groups: w.groups!.filter((g) => g.email !== "oncall@example.com").map((g) => ({ ...g, members: g.members?.filter((m) => m !== "group:oncall@example.com") })) }, opts);
+    const rule = await t.prisma.denyRule.findFirstOrThrow({ where: { policy: { policyId: "lockdown" } } });
+    const deletedCarol = `deleted:user:carol@example.com?uid=${carol.id}`;
+    const deletedGroup = expect.stringMatching(/^deleted:group:oncall@example\.com\?uid=/);
+    expect([...rule.deniedPrincipals].sort()).toEqual([deletedGroup, deletedCarol, "user:mallory@example.com"]);
+    expect([...rule.exceptionPrincipals].sort()).toEqual([deletedGroup, deletedCarol]);
+    // The change feed names the deny policies, so engines reload them.
+    const feed = await t.prisma.policyChange.findMany({ where: { kind: "denyPolicies", key: "projects/demo" }, orderBy: { revision: "desc" }, take: 1 });
+    expect(feed).toHaveLength(1);
+  });
 });
 
 describe("disabled principals", () => {
