@@ -11,6 +11,10 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"]],
   timeout: 30_000,
+  // Sign-ins and password changes hash with scrypt at OWASP's cost (~0.7 s of one core each, by
+  // design), and the CLI the account tests spawn compiles on start: with two workers on two cores
+  // a page that waits on a hash can take several seconds, so web-first assertions wait up to 15 s.
+  expect: { timeout: 15_000 },
   use: {
     baseURL: E2E.baseURL,
     trace: "retain-on-failure",

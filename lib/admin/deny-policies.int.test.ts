@@ -56,18 +56,8 @@ afterAll(async () => {
 });
 
 const rows = () => k.t.prisma.denyPolicy.findMany({ orderBy: { name: "asc" }, include: { rules: { orderBy: { position: "asc" }, omit: { id: true } } }, omit: { createdAt: true, updatedAt: true } });
-async function refused(fn: () => Promise<ApiAnswer>, status: number, code: string, says?: string | RegExp) {
-  const r = await k.changesNothing(fn, rows);
-  expectError(r, status, code, says);
-  return r;
-}
-async function oneRecord(fn: () => Promise<ApiAnswer>, status: number) {
-  const before = await k.auditCount();
-  const r = await fn();
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect(await k.auditCount()).toBe(before + 1);
-  return { r, audit: await k.lastAudit() };
-}
+const refused = (fn: () => Promise<ApiAnswer>, status: number, code: string, says?: string | RegExp) => k.refused(rows, fn, status, code, says);
+const oneRecord = (fn: () => Promise<ApiAnswer>, status: number) => k.oneRecord(fn, status);
 
 type Rule = { description?: string; denyRule: { deniedPrincipals: string[]; exceptionPrincipals?: string[]; deniedPermissions: string[]; exceptionPermissions?: string[]; denialCondition?: { title?: string; expression: string } } };
 const guard = async () => (await k.api("owner", "GET", `${base(P1)}/guard`)).body as { etag: string; rules: Rule[]; displayName: string };

@@ -1,20 +1,12 @@
 // Privilege-escalation attempts against the admin API's policy methods (DESIGN.md §3 guard rails,
 // lib/admin/authz.ts rules). Every refused attempt must change nothing: no revision, no record,
 // no binding. Each has a positive control nearby, so a guard that refused everything would fail.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
-import { applyWorld } from "@/lib/world/apply";
-import { parseWorld } from "@/lib/world/parse";
-import { worldCatalog } from "@/lib/world/catalog";
+import type { TestDatabase } from "@/lib/test/db";
+import { startAdminStack, TEST_PUBLIC_URL, type AdminStack } from "@/lib/test/admin-stack";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
-import { hotPathServer, startDecisionStack, type DecisionStack } from "@/lib/decide/stack";
+import type { DecisionStack } from "@/lib/decide/stack";
 
-const PUBLIC_URL = "http://gatehouse.test";
 const ORG = "organizations/1";
 const PROJECT = "projects/p1";
 const APP = "projects/p1/iap_web/compute/services/app";
@@ -45,39 +37,27 @@ const WORLD = {
   ],
 };
 
+let a: AdminStack;
 let t: TestDatabase;
 let stack: DecisionStack;
-let server: Server;
 let base: string;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  await applyWorld(t.prisma, parseWorld(JSON.stringify(WORLD)), { actor: "test", catalog: worldCatalog() });
-  stack = await startDecisionStack({
-    prisma: t.prisma,
-    databaseUrl: t.url,
-    publicUrl: PUBLIC_URL,
-    authSecret: "test-only-auth-secret-0123456789abcdef",
-    bootstrapAdmins: [],
-    spoolDir: fs.mkdtempSync(path.join(os.tmpdir(), "gh-esc-")),
-  });
-  server = hotPathServer(stack.ctx);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  a = await startAdminStack(WORLD);
+  ({ t, stack, base } = a);
   for (const u of USERS.filter((u) => u !== "gone")) {
-    tokens[u] = (await issueIdTokenForPrincipal(t.prisma, stack.ctx.ring, { principal: `user:${u}@acme.test`, audience: PUBLIC_URL })).token;
+    tokens[u] = (await issueIdTokenForPrincipal(t.prisma, stack.ctx.ring, { principal: `user:${u}@acme.test`, audience: TEST_PUBLIC_URL })).token;
   }
   // A token minted before the account was disabled (the CLI refuses to mint one for it now).
   await t.prisma.principal.update({ where: { email: "gone@acme.test" }, data: { disabled: false } });
-  tokens.gone = (await issueIdTokenForPrincipal(t.prisma, stack.ctx.ring, { principal: "user:gone@acme.test", audience: PUBLIC_URL })).token;
+  tokens.gone = (await issueIdTokenForPrincipal(t.prisma, stack.ctx.ring, { principal: "user:gone@acme.test", audience: TEST_PUBLIC_URL })).token;
   await t.prisma.principal.update({ where: { email: "gone@acme.test" }, data: { disabled: true } });
+  await stack.ctx.engine.waitFor(await a.revision(), 2000);
 });
 
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
-  await stack?.stop();
-  await t?.drop();
+  await a?.stop();
 });
 
 type Binding = { role: string; members: string[]; condition?: { title: string; expression: string } };

@@ -4,7 +4,7 @@
 // group that holds more, lifting a denial by joining or leaving a group) refused and changing
 // nothing, each next to a positive control.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError, startAdminTestStack, type AdminTestStack } from "@/lib/test/admin-stack";
+import { expectError, startAdminTestStack, type AdminTestStack, type ApiAnswer } from "@/lib/test/admin-stack";
 
 const ORG = "organizations/1";
 const PROJECT = "projects/p1";
@@ -81,21 +81,9 @@ const rows = async () => [
 const members = async (g: string) => (await k.t.prisma.groupMember.findMany({ where: { groupEmail: g }, orderBy: { member: "asc" } })).map((r) => r.member);
 const add = (who: string, group: string, member: string) => k.api(who, "POST", `/api/v1/groups/${group}/members`, { member });
 
-/** A refused change: status and code, and nothing written. */
-async function refused(fn: () => ReturnType<AdminTestStack["api"]>, status: number, code: string, says?: string | RegExp) {
-  const r = await k.changesNothing(fn, rows);
-  expectError(r, status, code, says);
-  return r;
-}
+const refused = (fn: () => Promise<ApiAnswer>, status: number, code: string, says?: string | RegExp) => k.refused(rows, fn, status, code, says);
 
-/** A change that must leave exactly one admin-activity record; returns the answer and the record. */
-async function oneRecord(fn: () => ReturnType<AdminTestStack["api"]>, status: number) {
-  const before = await k.auditCount();
-  const r = await fn();
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect(await k.auditCount()).toBe(before + 1);
-  return { r, audit: await k.lastAudit() };
-}
+const oneRecord = (fn: () => Promise<ApiAnswer>, status: number) => k.oneRecord(fn, status);
 
 describe("groups: create, get, list, update", () => {
   it("creates a group with members; one CreateGroup record with the member deltas", async () => {

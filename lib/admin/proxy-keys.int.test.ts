@@ -1,19 +1,11 @@
 // Proxy credentials through the admin API: instance-wide (owners only), the secret shown once,
 // paged listing, revocation enforced on the decision path, bad input refused with nothing written.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
-import { applyWorld } from "@/lib/world/apply";
-import { parseWorld } from "@/lib/world/parse";
-import { worldCatalog } from "@/lib/world/catalog";
+import type { TestDatabase } from "@/lib/test/db";
+import { startAdminStack, TEST_PUBLIC_URL, type AdminStack } from "@/lib/test/admin-stack";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
-import { hotPathServer, startDecisionStack, type DecisionStack } from "@/lib/decide/stack";
+import type { DecisionStack } from "@/lib/decide/stack";
 
-const PUBLIC_URL = "http://gatehouse.test";
 const WORLD = {
   organizations: [{ id: "1", domain: "acme.test" }, { id: "2", domain: "other.test" }],
   projects: [{ id: "p1", number: "4242", parent: "organizations/1" }],
@@ -26,33 +18,20 @@ const WORLD = {
   ],
 };
 
+let a: AdminStack;
 let t: TestDatabase;
 let stack: DecisionStack;
-let server: Server;
 let base: string;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  await applyWorld(t.prisma, parseWorld(JSON.stringify(WORLD)), { actor: "test", catalog: worldCatalog() });
-  stack = await startDecisionStack({
-    prisma: t.prisma,
-    databaseUrl: t.url,
-    publicUrl: PUBLIC_URL,
-    authSecret: "test-only-auth-secret-0123456789abcdef",
-    bootstrapAdmins: [],
-    spoolDir: fs.mkdtempSync(path.join(os.tmpdir(), "gh-pk-")),
-  });
-  server = hotPathServer(stack.ctx);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  for (const u of ["owner", "half", "bob"]) tokens[u] = (await issueIdTokenForPrincipal(t.prisma, stack.ctx.ring, { principal: `user:${u}@acme.test`, audience: PUBLIC_URL })).token;
+  a = await startAdminStack(WORLD);
+  ({ t, stack, base } = a);
+  for (const u of ["owner", "half", "bob"]) tokens[u] = (await issueIdTokenForPrincipal(t.prisma, stack.ctx.ring, { principal: `user:${u}@acme.test`, audience: TEST_PUBLIC_URL })).token;
 });
 
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
-  await stack?.stop();
-  await t?.drop();
+  await a?.stop();
 });
 
 async function api(who: string | null, method: string, p: string, body?: unknown) {

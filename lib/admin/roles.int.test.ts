@@ -63,18 +63,8 @@ afterAll(async () => {
 });
 
 const rows = () => k.t.prisma.role.findMany({ orderBy: { name: "asc" }, omit: { createdAt: true, updatedAt: true } });
-async function refused(fn: () => Promise<ApiAnswer>, status: number, code: string, says?: string | RegExp) {
-  const r = await k.changesNothing(fn, rows);
-  expectError(r, status, code, says);
-  return r;
-}
-async function oneRecord(fn: () => Promise<ApiAnswer>, status: number) {
-  const before = await k.auditCount();
-  const r = await fn();
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect(await k.auditCount()).toBe(before + 1);
-  return { r, audit: await k.lastAudit() };
-}
+const refused = (fn: () => Promise<ApiAnswer>, status: number, code: string, says?: string | RegExp) => k.refused(rows, fn, status, code, says);
+const oneRecord = (fn: () => Promise<ApiAnswer>, status: number) => k.oneRecord(fn, status);
 const role = (name: string) => `/api/v1/${name}`;
 const create = (who: string, parent: string, roleId: string, permissions: string[], extra: object = {}) =>
   k.api(who, "POST", `/api/v1/${parent}/roles`, { roleId, role: { title: roleId, includedPermissions: permissions, ...extra } });

@@ -161,6 +161,10 @@ export interface AdminTestStack {
   holds(principal: string, permission: string, resource: string): boolean;
   /** Runs `fn` and checks that the revision, the audit log and whatever `rows` reads are unchanged. */
   changesNothing<T>(fn: () => Promise<T>, rows?: () => Promise<unknown>): Promise<T>;
+  /** A refused change: `status` and `code` (and a message matching `says`), and nothing written (changesNothing over `rows`). */
+  refused(rows: () => Promise<unknown>, fn: () => Promise<ApiAnswer>, status: number, code: string, says?: string | RegExp): Promise<ApiAnswer>;
+  /** A change that must leave exactly one admin-activity record; the answer and that record. */
+  oneRecord(fn: () => Promise<ApiAnswer>, status: number): Promise<{ r: ApiAnswer; audit: Awaited<ReturnType<AdminTestStack["lastAudit"]>> }>;
   close(): Promise<void>;
 }
 
@@ -183,6 +187,20 @@ export async function startAdminTestStack(world: object, _users: readonly string
       const r = await fn();
       expect(await seen(rows), "a refused change changed something").toBe(before);
       return r;
+    },
+    async refused(rows, fn, status, code, says) {
+      const before = await seen(rows);
+      const r = await fn();
+      expect(await seen(rows), "a refused change changed something").toBe(before);
+      expectError(r, status, code, says);
+      return r;
+    },
+    async oneRecord(fn, status) {
+      const before = await auditCount();
+      const r = await fn();
+      expect(r.status, JSON.stringify(r.body)).toBe(status);
+      expect(await auditCount()).toBe(before + 1);
+      return { r, audit: await t.prisma.adminActivityLog.findFirstOrThrow({ orderBy: { seq: "desc" } }) };
     },
     close: () => a.stop(),
   };
