@@ -4,6 +4,7 @@ export { Badge, type BadgeProps, type BadgeTone } from "./badge";
 export { Button, buttonClasses, type ButtonProps, type ButtonSize, type ButtonVariant } from "./button";
 export { Card, CardBody, CardFooter, CardHeader } from "./card";
 export { Code } from "./code";
+export { ConfirmDialog, Dialog, type ConfirmDialogProps, type DialogProps } from "./dialog";
 export { EmptyState, type EmptyStateProps } from "./empty-state";
 export { Field, type FieldControlProps, type FieldProps } from "./field";
 export { Icon, type IconName } from "./icon";

@@ -2,6 +2,7 @@
 // this process-wide registry. The server registers closures over its own engine, so the console
 // never holds a second copy of the snapshot and never depends on module identity across bundles.
 import { evaluate, whatCan, type CheckInput, type Decision, type WhatCanEntry } from "@/lib/policy";
+import type { EngineView, InstanceConfig } from "@/lib/admin/context";
 import type { PolicyEngine } from "./engine";
 
 export interface EngineQueries {
@@ -11,15 +12,30 @@ export interface EngineQueries {
   whatCan(principal: string, permission: string): WhatCanEntry[];
 }
 
-const KEY = Symbol.for("gatehouse.engineQueries");
-type Holder = { [KEY]?: EngineQueries };
+/** What the console's server actions hand to lib/admin: the same engine and configuration the admin API uses. */
+export interface AdminDeps {
+  engine: EngineView;
+  instance: InstanceConfig;
+}
 
-export function registerEngine(engine: PolicyEngine): void {
+const KEY = Symbol.for("gatehouse.engineQueries");
+const ADMIN = Symbol.for("gatehouse.adminDeps");
+type Holder = { [KEY]?: EngineQueries; [ADMIN]?: AdminDeps };
+
+export function registerEngine(engine: PolicyEngine, instance?: InstanceConfig): void {
   (globalThis as Holder)[KEY] = {
     revision: () => engine.current().revision.toString(),
     evaluate: (check) => evaluate(engine.current().snapshot, check),
     whatCan: (principal, permission) => whatCan(engine.current().snapshot, principal, permission, { request: { time: new Date() } }),
   };
+  if (instance) (globalThis as Holder)[ADMIN] = { engine, instance };
+}
+
+/** The live engine and instance configuration for lib/admin calls made by the console. */
+export function adminDeps(): AdminDeps {
+  const d = (globalThis as Holder)[ADMIN];
+  if (!d) throw new Error("the policy engine is not running in this process: start Gatehouse with `npm run dev` or `npm start`");
+  return d;
 }
 
 /** The live engine's queries; throws when the console runs without the Gatehouse server. */

@@ -92,7 +92,7 @@ async function start(): Promise<void> {
     log: (m) => console.log(`  ${m}`),
   });
   const ctx = stack.ctx;
-  registerEngine(ctx.engine);
+  registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL });
 
   let handle: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
   let closeNext = async () => {};
