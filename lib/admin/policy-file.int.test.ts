@@ -185,7 +185,8 @@ describe("the API's dryRun flag", () => {
   });
 });
 
-describe("CLI: policy get / policy set", () => {
+// Each test spawns the CLI (tsx compiles it on start) several times: allow for a loaded machine.
+describe("CLI: policy get / policy set", { timeout: 240_000 }, () => {
   const env = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: t.url, NODE_ENV: "production", GATEHOUSE_SEED_DEMO: "false" });
   const gatehouse = (...args: string[]) => runCli(env(), args, 120_000);
 
