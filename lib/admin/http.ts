@@ -109,7 +109,15 @@ async function authenticate(ctx: AdminHttpContext, req: IncomingMessage): Promis
   if (!session) throw new AppError("UNAUTHENTICATED", "sign in to the console, or send Authorization: Bearer <ID token>");
   // CSRF: a cookie comes with any cross-site request; only Gatehouse's own pages may change
   // anything with it. (A cross-site GET cannot read the answer.)
-  if (req.method !== "GET" && req.method !== "HEAD" && header(req, "origin") !== new URL(ctx.publicUrl).origin) {
+  const origin = header(req, "origin");
+  if (req.method !== "GET" && req.method !== "HEAD" && origin !== new URL(ctx.publicUrl).origin) {
+    throw new AppError("PERMISSION_DENIED", "a request authenticated by the console session must come from the console (Origin)");
+  }
+  // A read has effects too (reading the audit trail is recorded) and a download needs no script:
+  // a GET that says it comes from another site (Origin, or the browser's Sec-Fetch-Site) is refused.
+  // A same-origin navigation (the console's export link) sends no Origin, and Sec-Fetch-Site: same-origin.
+  const site = header(req, "sec-fetch-site");
+  if ((origin !== undefined && origin !== new URL(ctx.publicUrl).origin) || (site !== undefined && site !== "same-origin" && site !== "none")) {
     throw new AppError("PERMISSION_DENIED", "a request authenticated by the console session must come from the console (Origin)");
   }
   const standing = await sessionStanding(ctx.prisma, session.email, session.authAt);

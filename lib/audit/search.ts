@@ -144,7 +144,9 @@ function plan(ctx: AdminContext, f: AuditFilter, scope: Scope): Plan {
     // exactly as a resource that does not exist.
     if (!mayName(scope, f.resource, known)) throw denied(READ_PERMISSION[stream], f.resource);
     const names = known ? subtree(ctx, f.resource) : [f.resource];
-    where.push(Prisma.sql`("resourceName" = ANY(${names}::text[]) OR "resourceName" LIKE ${likePrefix(f.resource)})`);
+    // Names the hierarchy does not know lie textually under the resource or a container below it.
+    const prefixes = [f.resource, ...names.filter((n) => /^(folders|projects)\/[^/]+$/.test(n))].map(likePrefix);
+    where.push(Prisma.sql`("resourceName" = ANY(${names}::text[]) OR "resourceName" LIKE ANY(${prefixes}::text[]))`);
   }
   if (f.principal !== undefined) {
     const p = normalisedPrincipal(stream, f.principal);
