@@ -53,7 +53,6 @@ export interface AuditLogEntry {
 
 /** A DataAccessLog row as read (JSON columns untyped; `regionCode` once the write side stores it). */
 export interface DataAccessRow {
-  seq: bigint;
   decisionId: string;
   timestamp: Date;
   principal: string | null;
@@ -78,7 +77,6 @@ export interface DataAccessRow {
 
 /** An AdminActivityLog row as read. */
 export interface AdminActivityRow {
-  seq: bigint;
   insertId: string;
   timestamp: Date;
   actor: string;
@@ -151,6 +149,20 @@ function rpcStatus(stored: unknown): RpcStatus | null {
   return { ...(typeof s.code === "number" ? { code: s.code } : {}), ...(typeof s.message === "string" ? { message: s.message } : {}) };
 }
 
+/**
+ * A JSON value with its object keys sorted: PostgreSQL's jsonb keeps its own key order, so the
+ * same record reads back the same whether it comes from memory (the sink) or the database.
+ */
+function sortedKeys(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
+  );
+}
+
 function emailOf(principal: string | null): string | undefined {
   if (!principal) return undefined;
   const i = principal.indexOf(":");
@@ -199,7 +211,7 @@ export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
         reason: r.reason,
         revision: r.revision.toString(),
         latencyUs: r.latencyUs,
-        ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
+        ...(r.decidedBy ? { decidedBy: sortedKeys(r.decidedBy) } : {}),
         ...(r.unsatisfiedLevels.length ? { unsatisfiedAccessLevels: r.unsatisfiedLevels } : {}),
         ...(r.proxyCredentialId ? { proxyCredentialId: r.proxyCredentialId } : {}),
         ...(r.whatIfTime ? { whatIfTime: r.whatIfTime.toISOString() } : {}),

@@ -174,12 +174,15 @@ function plan(ctx: AdminContext, f: AuditFilter, scope: Scope): Plan {
   return { stream, where };
 }
 
-async function fetchRows(ctx: AdminContext, p: Plan, after: Key | undefined, take: number): Promise<(AdminActivityRow | DataAccessRow)[]> {
+/** A stored row: its columns and its key. */
+type StoredRow = (AdminActivityRow | DataAccessRow) & { seq: bigint };
+
+async function fetchRows(ctx: AdminContext, p: Plan, after: Key | undefined, take: number): Promise<StoredRow[]> {
   const where = [...p.where];
   if (after) where.push(Prisma.sql`("timestamp", "seq") < (${after.t}::timestamp(3), ${after.s}::bigint)`);
   const cond = where.length ? Prisma.sql`WHERE ${Prisma.join(where, " AND ")}` : Prisma.empty;
   const table = p.stream === "admin_activity" ? Prisma.raw(`"AdminActivityLog"`) : Prisma.raw(`"DataAccessLog"`);
-  return ctx.db.$queryRaw<(AdminActivityRow | DataAccessRow)[]>`SELECT * FROM ${table} ${cond} ORDER BY "timestamp" DESC, "seq" DESC LIMIT ${take}`;
+  return ctx.db.$queryRaw<StoredRow[]>`SELECT * FROM ${table} ${cond} ORDER BY "timestamp" DESC, "seq" DESC LIMIT ${take}`;
 }
 
 function toEntry(stream: AuditStream, row: AdminActivityRow | DataAccessRow): AuditLogEntry {
