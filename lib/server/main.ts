@@ -94,7 +94,7 @@ async function start(): Promise<void> {
     storeDataAccess: env.GATEHOUSE_AUDIT_STORE_DATA_ACCESS,
   });
   const ctx = stack.ctx;
-  registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL });
+  registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL }, ctx.log);
 
   let handle: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
   let closeNext = async () => {};
