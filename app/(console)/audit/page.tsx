@@ -192,7 +192,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                   )}
                   <TableCell className="text-right whitespace-nowrap">
                     {r.whyHref ? (
-                      <Link href={r.whyHref} className={buttonClasses({ variant: "ghost", size: "sm" })} aria-label={`Why: decision ${r.insertId}`}>
+                      <Link href={r.whyHref} className={buttonClasses({ variant: "ghost", size: "sm" })} aria-label={`Explain decision ${r.insertId}`}>
                         Why?
                       </Link>
                     ) : null}
