@@ -18,6 +18,7 @@ export function EntryDetails({ row }: { row: AuditRow }) {
         open={open}
         onClose={() => setOpen(false)}
         size="lg"
+        className="text-left"
         title={`${row.methodName} · ${row.resourceName}`}
         description={`${row.timestamp} · insertId ${row.insertId}`}
         footer={
