@@ -177,9 +177,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                   <TableCell className="font-mono text-xs whitespace-nowrap">
                     <time dateTime={r.timestamp}>{r.timestamp.replace("T", " ").replace("Z", "")}</time>
                   </TableCell>
-                  <TableCell className="min-w-48 break-all">{r.principal}</TableCell>
+                  <TableCell className="min-w-44 break-all">{r.principal}</TableCell>
                   <TableCell>{r.methodName}</TableCell>
-                  <TableCell className="min-w-64 font-mono text-xs break-all">{r.resourceName}</TableCell>
+                  <TableCell className="min-w-56 font-mono text-xs break-all">{r.resourceName}</TableCell>
                   {dataAccess ? (
                     <TableCell className="whitespace-nowrap">
                       <Badge tone={r.granted ? "success" : "danger"} dot>
