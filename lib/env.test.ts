@@ -22,6 +22,14 @@ describe("configuration", () => {
     expect(parseEnv({ GATEHOUSE_OIDC_ALLOW_UNVERIFIED_EMAIL: "true" }).GATEHOUSE_OIDC_ALLOW_UNVERIFIED_EMAIL).toBe(true);
   });
 
+  it("ships the data-access stream to stdout or a file when told, and stores it in PostgreSQL unless told not to", () => {
+    expect(parseEnv({}).GATEHOUSE_AUDIT_SINK).toBeUndefined();
+    expect(parseEnv({}).GATEHOUSE_AUDIT_STORE_DATA_ACCESS).toBe(true);
+    expect(parseEnv({ GATEHOUSE_AUDIT_SINK: "stdout" }).GATEHOUSE_AUDIT_SINK).toEqual({ kind: "stdout" });
+    const shipped = parseEnv({ GATEHOUSE_AUDIT_SINK: "file:/var/log/gatehouse/audit.ndjson", GATEHOUSE_AUDIT_STORE_DATA_ACCESS: "false" });
+    expect([shipped.GATEHOUSE_AUDIT_SINK, shipped.GATEHOUSE_AUDIT_STORE_DATA_ACCESS]).toEqual([{ kind: "file", path: "/var/log/gatehouse/audit.ndjson" }, false]);
+  });
+
   it("derives the public URL from PORT and normalises the admin list", () => {
     expect(parseEnv({ PORT: "8080" }).GATEHOUSE_PUBLIC_URL).toBe("http://localhost:8080");
     expect(parseEnv({ GATEHOUSE_PUBLIC_URL: "https://gh.example.test/" }).GATEHOUSE_PUBLIC_URL).toBe("https://gh.example.test");
@@ -36,6 +44,9 @@ describe("configuration", () => {
     [{ GATEHOUSE_OIDC_ISSUER: "https://idp.example.test" }, /must be set together/],
     [{ GATEHOUSE_MAX_STALENESS_SECONDS: "1" }, /GATEHOUSE_MAX_STALENESS_SECONDS: must be at least 5 seconds/],
     [{ GATEHOUSE_SEED_DEMO: "yes" }, /GATEHOUSE_SEED_DEMO/],
+    [{ GATEHOUSE_AUDIT_SINK: "syslog" }, /GATEHOUSE_AUDIT_SINK must be stdout or file:PATH/],
+    [{ GATEHOUSE_AUDIT_SINK: "file:" }, /GATEHOUSE_AUDIT_SINK must be stdout or file:PATH/],
+    [{ GATEHOUSE_AUDIT_STORE_DATA_ACCESS: "false" }, /needs GATEHOUSE_AUDIT_SINK/],
   ] as [Record<string, string>, RegExp][])("refuses %o with a readable message", (source, message) => {
     expect(() => parseEnv(source)).toThrow(ConfigError);
     expect(() => parseEnv(source)).toThrow(message);

@@ -2,6 +2,7 @@
 // The custom server resolves the database (embedded or DATABASE_URL) and AUTH_SECRET before Next
 // starts and writes the resolved values back to process.env, so every module reads one truth.
 import { z } from "zod";
+import { parseSinkTarget } from "@/lib/audit/sink";
 
 const emailList = z
   .string()
@@ -64,6 +65,23 @@ export const EnvSchema = z.object({
     .min(5, "must be at least 5 seconds")
     .max(86_400, "must be at most 86400 seconds (one day)")
     .default(60),
+  /**
+   * Also ship every data-access record as NDJSON (Cloud Audit Log entries) to `stdout` or
+   * `file:PATH`, for a log pipeline (docs/audit-pipeline.md). Unset: no shipping.
+   */
+  GATEHOUSE_AUDIT_SINK: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .refine((v) => parseSinkTarget(v) !== undefined, "GATEHOUSE_AUDIT_SINK must be stdout or file:PATH")
+      .transform((v) => parseSinkTarget(v)!)
+      .optional(),
+  ),
+  /** Store data-access records in PostgreSQL (the Audit API reads them there). false needs GATEHOUSE_AUDIT_SINK. */
+  GATEHOUSE_AUDIT_STORE_DATA_ACCESS: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((v) => v === "true" || v === "1"),
   /** Directory for the embedded database and local state. */
   GATEHOUSE_DATA_DIR: z.string().default(".data"),
 });
@@ -84,6 +102,9 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new ConfigError(
       "Invalid configuration:\n  - GATEHOUSE_OIDC_ISSUER, GATEHOUSE_OIDC_CLIENT_ID and GATEHOUSE_OIDC_CLIENT_SECRET must be set together",
     );
+  }
+  if (!env.GATEHOUSE_AUDIT_STORE_DATA_ACCESS && !env.GATEHOUSE_AUDIT_SINK) {
+    throw new ConfigError("Invalid configuration:\n  - GATEHOUSE_AUDIT_STORE_DATA_ACCESS=false needs GATEHOUSE_AUDIT_SINK (decision records would go nowhere)");
   }
   return {
     ...env,

@@ -4,6 +4,7 @@
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import type { LoadedState } from "@/lib/decide/load";
 import type { StoredPolicy } from "@/lib/db/policy-rows";
+import type { DataAccessRecord } from "@/lib/audit/decisions";
 
 /**
  * An IAM principal (the admin API, the console), authorised by the engine like any other
@@ -66,4 +67,6 @@ export interface AdminContext {
    */
   engine?: EngineView;
   requestMeta?: RequestMeta;
+  /** The data-access log, where reads of the audit trail are recorded (lib/audit/search.ts). */
+  accessLog?: { record(r: DataAccessRecord): void };
 }

@@ -18,6 +18,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { AppError, STATUS_BY_CODE, toErrorBody } from "@/lib/errors";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import type { TokenVerifier } from "@/lib/identity/verify";
+import type { DataAccessRecord } from "@/lib/audit/decisions";
+import { auditLogRoutes } from "@/lib/audit/routes";
 import { readConsoleSession } from "@/lib/auth/console-cookie";
 import { sessionStanding } from "@/lib/auth/users";
 import { bearer, header, parseJson, readBody, remoteIp, send } from "@/lib/server/http-io";
@@ -48,6 +50,7 @@ export const ADMIN_ROUTES: readonly ApiRoute[] = [
   ...roleRoutes,
   ...accessLevelRoutes,
   ...denyPolicyRoutes,
+  ...auditLogRoutes,
 ];
 const REST = router(ADMIN_ROUTES);
 
@@ -57,6 +60,8 @@ export interface AdminHttpContext {
   verifier: TokenVerifier;
   authSecret: string;
   publicUrl: string;
+  /** Where reads of the audit trail are recorded (the decision log). */
+  log?: { record(r: DataAccessRecord): void };
 }
 
 /** A policy of 1,500 members with conditions is well under this. */
@@ -104,7 +109,15 @@ async function authenticate(ctx: AdminHttpContext, req: IncomingMessage): Promis
   if (!session) throw new AppError("UNAUTHENTICATED", "sign in to the console, or send Authorization: Bearer <ID token>");
   // CSRF: a cookie comes with any cross-site request; only Gatehouse's own pages may change
   // anything with it. (A cross-site GET cannot read the answer.)
-  if (req.method !== "GET" && req.method !== "HEAD" && header(req, "origin") !== new URL(ctx.publicUrl).origin) {
+  const origin = header(req, "origin");
+  if (req.method !== "GET" && req.method !== "HEAD" && origin !== new URL(ctx.publicUrl).origin) {
+    throw new AppError("PERMISSION_DENIED", "a request authenticated by the console session must come from the console (Origin)");
+  }
+  // A read has effects too (reading the audit trail is recorded) and a download needs no script:
+  // a GET that says it comes from another site (Origin, or the browser's Sec-Fetch-Site) is refused.
+  // A same-origin navigation (the console's export link) sends no Origin, and Sec-Fetch-Site: same-origin.
+  const site = header(req, "sec-fetch-site");
+  if ((origin !== undefined && origin !== new URL(ctx.publicUrl).origin) || (site !== undefined && site !== "same-origin" && site !== "none")) {
     throw new AppError("PERMISSION_DENIED", "a request authenticated by the console session must come from the console (Origin)");
   }
   const standing = await sessionStanding(ctx.prisma, session.email, session.authAt);
@@ -143,6 +156,7 @@ function adminContext(ctx: AdminHttpContext, actor: Actor, req: IncomingMessage)
     engine: ctx.engine,
     instance: { authSecret: ctx.authSecret, publicUrl: ctx.publicUrl },
     requestMeta: { ...(remoteIp(req) ? { callerIp: remoteIp(req) } : {}), ...(header(req, "user-agent") ? { userAgent: header(req, "user-agent") } : {}) },
+    ...(ctx.log ? { accessLog: ctx.log } : {}),
   };
 }
 
@@ -175,6 +189,24 @@ export async function handleAdminApi(ctx: AdminHttpContext, route: AdminRoute, r
   }
 }
 
+/** Streams `chunks`, waiting for the socket to drain; stops reading them when the client goes away. */
+async function sendStream(res: ServerResponse, status: number, stream: { contentType: string; chunks: AsyncIterable<string> }, headers: Record<string, string>): Promise<void> {
+  res.writeHead(status, { "content-type": stream.contentType, "cache-control": "no-store", ...headers });
+  for await (const chunk of stream.chunks) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off("drain", done);
+        res.off("close", done);
+        resolve();
+      };
+      res.on("drain", done);
+      res.on("close", done);
+    });
+  }
+  res.end();
+}
+
 async function handleRest(ctx: AdminHttpContext, route: AdminRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let allow = "GET";
   try {
@@ -191,7 +223,8 @@ async function handleRest(ctx: AdminHttpContext, route: AdminRoute, req: Incomin
     const body = r.body ? parse(r.body, text.trim() === "" ? {} : parseJson(text)) : undefined;
     const query = r.query ? parse(r.query, Object.fromEntries(url.searchParams)) : undefined;
     const out = await r.handler(adminContext(ctx, actor, req), { params: found.params, body, query });
-    send(res, out.status ?? 200, out.body ?? {}, out.headers ?? {});
+    if (out.stream) await sendStream(res, out.status ?? 200, out.stream, out.headers ?? {});
+    else send(res, out.status ?? 200, out.body ?? {}, out.headers ?? {});
   } catch (e) {
     if (res.headersSent) res.destroy();
     else sendAdminError(res, route, e, allow);

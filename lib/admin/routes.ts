@@ -19,6 +19,8 @@ export interface RouteResponse {
   status?: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Instead of `body`: text streamed as it is produced (written with backpressure). */
+  stream?: { contentType: string; chunks: AsyncIterable<string> };
 }
 
 export interface ApiRoute<B = unknown, Q = unknown> {

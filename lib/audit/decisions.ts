@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { chainHashText } from "./chain";
+import type { NdjsonSink } from "./sink";
 
 export interface DataAccessRecord {
   decisionId: string;
@@ -154,7 +155,13 @@ export class DecisionLog {
    */
   private readonly pool: pg.Pool;
 
-  constructor(opts: { databaseUrl: string; spoolDir: string }) {
+  /** Shipping to a log pipeline (sink.ts), and whether records are also stored in PostgreSQL. */
+  private readonly sink: NdjsonSink | undefined;
+  private readonly store: boolean;
+
+  constructor(opts: { databaseUrl: string; spoolDir: string; sink?: NdjsonSink; store?: boolean }) {
+    this.sink = opts.sink;
+    this.store = opts.store ?? true;
     fs.mkdirSync(opts.spoolDir, { recursive: true });
     this.spoolPath = path.join(opts.spoolDir, SPOOL_FILE);
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, connectionTimeoutMillis: 5000 });
@@ -171,6 +178,13 @@ export class DecisionLog {
 
   /** Hot path: O(1), no I/O. */
   record(r: DataAccessRecord): void {
+    if (this.sink) {
+      this.sink.push(r);
+      if (!this.store) {
+        this.stats.recorded++;
+        return;
+      }
+    }
     this.queue.push(storableRecord(r));
     this.stats.recorded++;
     if (this.queue.length >= BATCH_SIZE) void this.flush();
@@ -189,6 +203,7 @@ export class DecisionLog {
   }
 
   async stop(): Promise<void> {
+    this.sink?.close();
     if (this.timer) clearInterval(this.timer);
     if (this.drainTimer) clearInterval(this.drainTimer);
     await this.flush();

@@ -2,7 +2,7 @@
 // this process-wide registry. The server registers closures over its own engine, so the console
 // never holds a second copy of the snapshot and never depends on module identity across bundles.
 import { evaluate, whatCan, type CheckInput, type Decision, type WhatCanEntry } from "@/lib/policy";
-import type { EngineView, InstanceConfig } from "@/lib/admin/context";
+import type { AdminContext, EngineView, InstanceConfig } from "@/lib/admin/context";
 import type { PolicyEngine } from "./engine";
 
 export interface EngineQueries {
@@ -16,19 +16,21 @@ export interface EngineQueries {
 export interface AdminDeps {
   engine: EngineView;
   instance: InstanceConfig;
+  /** The data-access log: the console's reads of the audit trail are recorded there, as the API's are. */
+  accessLog?: AdminContext["accessLog"];
 }
 
 const KEY = Symbol.for("gatehouse.engineQueries");
 const ADMIN = Symbol.for("gatehouse.adminDeps");
 type Holder = { [KEY]?: EngineQueries; [ADMIN]?: AdminDeps };
 
-export function registerEngine(engine: PolicyEngine, instance?: InstanceConfig): void {
+export function registerEngine(engine: PolicyEngine, instance?: InstanceConfig, accessLog?: AdminContext["accessLog"]): void {
   (globalThis as Holder)[KEY] = {
     revision: () => engine.current().revision.toString(),
     evaluate: (check) => evaluate(engine.current().snapshot, check),
     whatCan: (principal, permission) => whatCan(engine.current().snapshot, principal, permission, { request: { time: new Date() } }),
   };
-  if (instance) (globalThis as Holder)[ADMIN] = { engine, instance };
+  if (instance) (globalThis as Holder)[ADMIN] = { engine, instance, ...(accessLog ? { accessLog } : {}) };
 }
 
 /** The live engine and instance configuration for lib/admin calls made by the console. */

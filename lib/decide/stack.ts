@@ -5,6 +5,7 @@ import http from "node:http";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { createPrismaClient } from "@/lib/db/client";
 import { DecisionLog } from "@/lib/audit/decisions";
+import { NdjsonSink, type AuditSinkTarget } from "@/lib/audit/sink";
 import { KeyRing } from "@/lib/identity/keys";
 import { TokenVerifier } from "@/lib/identity/verify";
 import { AppSessions } from "./app-session";
@@ -22,6 +23,10 @@ export interface StackOptions {
   /** See EngineOptions.maxStalenessMs (GATEHOUSE_MAX_STALENESS_SECONDS). */
   maxStalenessMs?: number;
   log?: (message: string) => void;
+  /** GATEHOUSE_AUDIT_SINK: also ship every data-access record as NDJSON (lib/audit/sink.ts). */
+  auditSink?: AuditSinkTarget;
+  /** GATEHOUSE_AUDIT_STORE_DATA_ACCESS: false keeps data-access records out of PostgreSQL (sink only). */
+  storeDataAccess?: boolean;
 }
 
 export interface DecisionStack {
@@ -52,7 +57,12 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
     },
   });
   await engine.start();
-  const log = new DecisionLog({ databaseUrl: o.databaseUrl, spoolDir: o.spoolDir });
+  const log = new DecisionLog({
+    databaseUrl: o.databaseUrl,
+    spoolDir: o.spoolDir,
+    ...(o.auditSink ? { sink: new NdjsonSink(o.auditSink) } : {}),
+    ...(o.storeDataAccess === false ? { store: false } : {}),
+  });
   log.start();
   const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
   usageTimer.unref();

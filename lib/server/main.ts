@@ -90,9 +90,11 @@ async function start(): Promise<void> {
     spoolDir: path.join(env.GATEHOUSE_DATA_DIR, "spool"),
     maxStalenessMs: env.GATEHOUSE_MAX_STALENESS_SECONDS * 1000,
     log: (m) => console.log(`  ${m}`),
+    ...(env.GATEHOUSE_AUDIT_SINK ? { auditSink: env.GATEHOUSE_AUDIT_SINK } : {}),
+    storeDataAccess: env.GATEHOUSE_AUDIT_STORE_DATA_ACCESS,
   });
   const ctx = stack.ctx;
-  registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL });
+  registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL }, ctx.log);
 
   let handle: ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) | null = null;
   let closeNext = async () => {};

@@ -1,0 +1,306 @@
+// A stored audit record as a Cloud Audit Log entry (google.logging.v2.LogEntry whose protoPayload
+// is a google.cloud.audit.AuditLog), so that a pipeline or a script written for Google's audit
+// logs reads Gatehouse's unchanged. The one mapping for the Audit API, its export, the file sink
+// and the console. Gatehouse's own facts that Google's schema has no field for (the reason code,
+// the deciding binding, the revision, the latency) go into `protoPayload.metadata`, the AuditLog's
+// service-specific struct.
+import { resourceTypeOf } from "@/lib/policy/resources";
+
+export const AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog";
+const AUDIT_DATA_TYPE = "type.googleapis.com/google.iam.v1.logging.AuditData";
+
+export type AuditStream = "admin_activity" | "data_access";
+
+/** What the LogEntry's `logName` ends in, per stream (URL-encoded "/", as Google writes it). */
+const LOG_ID: Record<AuditStream, string> = {
+  admin_activity: "cloudaudit.googleapis.com%2Factivity",
+  data_access: "cloudaudit.googleapis.com%2Fdata_access",
+};
+
+/** google.rpc.Status; `{}` is OK. */
+export interface RpcStatus {
+  code?: number;
+  message?: string;
+}
+
+export interface AuditLogEntry {
+  logName: string;
+  insertId: string;
+  timestamp: string;
+  receiveTimestamp: string;
+  severity: "INFO" | "NOTICE" | "WARNING" | "ERROR";
+  resource: { type: string; labels: Record<string, string> };
+  protoPayload: {
+    "@type": typeof AUDIT_LOG_TYPE;
+    status: RpcStatus;
+    authenticationInfo: { principalEmail?: string; principalSubject?: string };
+    requestMetadata: {
+      callerIp?: string;
+      callerSuppliedUserAgent?: string;
+      requestAttributes: Record<string, unknown>;
+      destinationAttributes: Record<string, unknown>;
+    };
+    serviceName: string;
+    methodName: string;
+    authorizationInfo: { resource: string; permission?: string; granted: boolean; resourceAttributes?: Record<string, string> }[];
+    resourceName: string;
+    request?: unknown;
+    response?: unknown;
+    serviceData?: unknown;
+    metadata: Record<string, unknown>;
+  };
+}
+
+/** A DataAccessLog row as read (JSON columns untyped; `regionCode` once the write side stores it). */
+export interface DataAccessRow {
+  decisionId: string;
+  timestamp: Date;
+  principal: string | null;
+  resourceName: string;
+  permission: string;
+  granted: boolean;
+  reason: string;
+  callerIp: string | null;
+  host: string | null;
+  path: string | null;
+  method: string | null;
+  accessLevels: string[];
+  unsatisfiedLevels: string[];
+  decidedBy: unknown;
+  revision: bigint;
+  latencyUs: number;
+  proxyCredentialId: string | null;
+  status: unknown;
+  whatIfTime: Date | null;
+  regionCode?: string | null;
+}
+
+/** An AdminActivityLog row as read. */
+export interface AdminActivityRow {
+  insertId: string;
+  timestamp: Date;
+  actor: string;
+  methodName: string;
+  serviceName: string;
+  resourceName: string;
+  bindingDeltas: unknown;
+  request: unknown;
+  response: unknown;
+  callerIp: string | null;
+  userAgent: string | null;
+  status: unknown;
+  revision: bigint | null;
+}
+
+/**
+ * The log a record belongs to: the project, folder or organization its resource name lies in;
+ * records about what belongs to the whole instance (groups, users, access policies, proxy keys)
+ * go to `organizations/-`.
+ */
+export function logParent(resourceName: string): string {
+  const m = /^(projects|folders|organizations)\/([^/]+)/.exec(resourceName);
+  return m ? `${m[1]}/${m[2]}` : "organizations/-";
+}
+
+/** The monitored resource (LogEntry.resource) of a resource name, with Google's types and labels. */
+export function monitoredResource(resourceName: string): { type: string; labels: Record<string, string> } {
+  const project = /^projects\/([^/]+)/.exec(resourceName)?.[1];
+  let m: RegExpExecArray | null;
+  if ((m = /^projects\/[^/]+\/iap_web\/compute\/services\/([^/]+)/.exec(resourceName))) return { type: "gce_backend_service", labels: { project_id: project!, backend_service_id: m[1]!, location: "global" } };
+  if ((m = /^projects\/[^/]+\/iap_web\/appengine-([^/]+)(?:\/services\/([^/]+))?(?:\/versions\/([^/]+))?/.exec(resourceName))) {
+    return { type: "gae_app", labels: { project_id: project!, module_id: m[2] ?? "", version_id: m[3] ?? "", zone: "" } };
+  }
+  if ((m = /^projects\/[^/]+\/(?:iap_web\/cloud_run-([^/]+)|locations\/([^/]+))\/services\/([^/]+)/.exec(resourceName))) {
+    return { type: "cloud_run_revision", labels: { project_id: project!, location: m[1] ?? m[2]!, service_name: m[3]!, revision_name: "", configuration_name: "" } };
+  }
+  if ((m = /^projects\/[^/]+\/locations\/([^/]+)\/functions\/([^/]+)/.exec(resourceName))) return { type: "cloud_function", labels: { project_id: project!, region: m[1]!, function_name: m[2]! } };
+  if ((m = /^projects\/[^/]+\/iap_tunnel\/zones\/([^/]+)\/instances\/([^/]+)/.exec(resourceName))) return { type: "gce_instance", labels: { project_id: project!, zone: m[1]!, instance_id: m[2]! } };
+  if (project) return { type: "project", labels: { project_id: project } };
+  if ((m = /^folders\/([^/]+)/.exec(resourceName))) return { type: "folder", labels: { folder_id: m[1]! } };
+  if ((m = /^organizations\/([^/]+)/.exec(resourceName))) return { type: "organization", labels: { organization_id: m[1]! } };
+  return { type: "audited_resource", labels: { service: "gatehouse", method: "" } };
+}
+
+/** Reading logs is recorded in the data-access stream too, under the permission it needed. */
+export function isLogRead(permission: string): boolean {
+  return permission.startsWith("logging.");
+}
+
+/** protoPayload.methodName of a data-access record: a decision, or a read of the logs. */
+export function dataAccessMethod(permission: string): "AuthorizeUser" | "ListLogEntries" {
+  return isLogRead(permission) ? "ListLogEntries" : "AuthorizeUser";
+}
+
+/** The API service that owns a permission (`iap.googleapis.com` for `iap.…`). */
+function serviceOfPermission(permission: string): string {
+  return `${permission.slice(0, permission.indexOf(".")) || "iap"}.googleapis.com`;
+}
+
+/** google.rpc.Code of a decision that did not grant, by reason. */
+const DENIED_STATUS: Record<string, RpcStatus> = {
+  UNAUTHENTICATED: { code: 16, message: "UNAUTHENTICATED" },
+  UNKNOWN_RESOURCE: { code: 5, message: "NOT_FOUND" },
+  IAP_DISABLED: { code: 9, message: "FAILED_PRECONDITION" },
+};
+
+function rpcStatus(stored: unknown): RpcStatus | null {
+  if (stored === null || typeof stored !== "object") return null;
+  const s = stored as { code?: unknown; message?: unknown };
+  return { ...(typeof s.code === "number" ? { code: s.code } : {}), ...(typeof s.message === "string" ? { message: s.message } : {}) };
+}
+
+/**
+ * A JSON value with its object keys sorted: PostgreSQL's jsonb keeps its own key order, so the
+ * same record reads back the same whether it comes from memory (the sink) or the database.
+ */
+function sortedKeys(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
+  );
+}
+
+function emailOf(principal: string | null): string | undefined {
+  if (!principal) return undefined;
+  const i = principal.indexOf(":");
+  return i >= 0 ? principal.slice(i + 1) : principal;
+}
+
+export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
+  const time = r.timestamp.toISOString();
+  const status = rpcStatus(r.status) ?? (r.granted ? {} : (DENIED_STATUS[r.reason] ?? { code: 7, message: "PERMISSION_DENIED" }));
+  const type = resourceTypeOf(r.resourceName);
+  const email = emailOf(r.principal);
+  return {
+    logName: `${logParent(r.resourceName)}/logs/${LOG_ID.data_access}`,
+    insertId: r.decisionId,
+    timestamp: time,
+    receiveTimestamp: time,
+    severity: r.granted ? "INFO" : "NOTICE",
+    resource: monitoredResource(r.resourceName),
+    protoPayload: {
+      "@type": AUDIT_LOG_TYPE,
+      status,
+      authenticationInfo: r.principal ? { ...(email ? { principalEmail: email } : {}), principalSubject: r.principal } : {},
+      requestMetadata: {
+        ...(r.callerIp ? { callerIp: r.callerIp } : {}),
+        requestAttributes: {
+          ...(r.method ? { method: r.method } : {}),
+          ...(r.host ? { host: r.host } : {}),
+          ...(r.path ? { path: r.path } : {}),
+          time: (r.whatIfTime ?? r.timestamp).toISOString(),
+          auth: { accessLevels: r.accessLevels },
+        },
+        destinationAttributes: {},
+      },
+      serviceName: serviceOfPermission(r.permission),
+      methodName: dataAccessMethod(r.permission),
+      authorizationInfo: [
+        {
+          resource: r.resourceName,
+          permission: r.permission,
+          granted: r.granted,
+          resourceAttributes: { name: r.resourceName, ...(type ? { type, service: type.slice(0, type.indexOf("/")) } : {}) },
+        },
+      ],
+      resourceName: r.resourceName,
+      metadata: {
+        reason: r.reason,
+        revision: r.revision.toString(),
+        latencyUs: r.latencyUs,
+        ...(r.decidedBy ? { decidedBy: sortedKeys(r.decidedBy) } : {}),
+        ...(r.unsatisfiedLevels.length ? { unsatisfiedAccessLevels: r.unsatisfiedLevels } : {}),
+        ...(r.proxyCredentialId ? { proxyCredentialId: r.proxyCredentialId } : {}),
+        ...(r.whatIfTime ? { whatIfTime: r.whatIfTime.toISOString() } : {}),
+        ...(r.regionCode ? { regionCode: r.regionCode } : {}),
+      },
+    },
+  };
+}
+
+export function adminActivityEntry(r: AdminActivityRow): AuditLogEntry {
+  const time = r.timestamp.toISOString();
+  const status = rpcStatus(r.status) ?? {};
+  const deltas = Array.isArray(r.bindingDeltas) ? r.bindingDeltas : null;
+  const system = r.actor.startsWith("system:");
+  return {
+    logName: `${logParent(r.resourceName)}/logs/${LOG_ID.admin_activity}`,
+    insertId: r.insertId,
+    timestamp: time,
+    receiveTimestamp: time,
+    severity: status.code ? "ERROR" : "NOTICE",
+    resource: monitoredResource(r.resourceName),
+    protoPayload: {
+      "@type": AUDIT_LOG_TYPE,
+      status,
+      // Gatehouse's own actors (system:cli, system:seed) are named as such, not as an email.
+      authenticationInfo: system ? { principalSubject: r.actor } : { principalEmail: r.actor },
+      requestMetadata: {
+        ...(r.callerIp ? { callerIp: r.callerIp } : {}),
+        ...(r.userAgent ? { callerSuppliedUserAgent: r.userAgent } : {}),
+        requestAttributes: { time },
+        destinationAttributes: {},
+      },
+      serviceName: r.serviceName,
+      methodName: r.methodName,
+      // The permission each change needed is not stored with it; the change was authorised.
+      authorizationInfo: [{ resource: r.resourceName, granted: true }],
+      resourceName: r.resourceName,
+      ...(r.request !== null && r.request !== undefined ? { request: r.request } : {}),
+      ...(r.response !== null && r.response !== undefined ? { response: r.response } : {}),
+      ...(deltas ? { serviceData: { "@type": AUDIT_DATA_TYPE, policyDelta: { bindingDeltas: deltas } } } : {}),
+      metadata: r.revision !== null ? { revision: r.revision.toString() } : {},
+    },
+  };
+}
+
+/** The CSV export's columns, in order; one row per entry (nested values as JSON). */
+export const CSV_COLUMNS = [
+  "timestamp",
+  "logName",
+  "insertId",
+  "serviceName",
+  "methodName",
+  "principal",
+  "resourceName",
+  "permission",
+  "granted",
+  "reason",
+  "statusCode",
+  "callerIp",
+  "method",
+  "host",
+  "path",
+  "revision",
+  "details",
+] as const;
+
+export function csvRow(e: AuditLogEntry): Record<(typeof CSV_COLUMNS)[number], string> {
+  const p = e.protoPayload;
+  const auth = p.authorizationInfo[0];
+  const attrs = p.requestMetadata.requestAttributes as { method?: string; host?: string; path?: string };
+  const { reason, revision, ...rest } = p.metadata as { reason?: string; revision?: string };
+  const details = { ...rest, ...(p.serviceData ? { bindingDeltas: (p.serviceData as { policyDelta: { bindingDeltas: unknown } }).policyDelta.bindingDeltas } : {}) };
+  return {
+    timestamp: e.timestamp,
+    logName: e.logName,
+    insertId: e.insertId,
+    serviceName: p.serviceName,
+    methodName: p.methodName,
+    principal: p.authenticationInfo.principalSubject ?? p.authenticationInfo.principalEmail ?? "",
+    resourceName: p.resourceName,
+    permission: auth?.permission ?? "",
+    granted: auth ? String(auth.granted) : "",
+    reason: reason ?? "",
+    statusCode: String(p.status.code ?? 0),
+    callerIp: p.requestMetadata.callerIp ?? "",
+    method: attrs.method ?? "",
+    host: attrs.host ?? "",
+    path: attrs.path ?? "",
+    revision: revision ?? "",
+    details: Object.keys(details).length ? JSON.stringify(details) : "",
+  };
+}
