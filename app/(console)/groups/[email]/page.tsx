@@ -4,7 +4,8 @@ import { removeGroupMemberAction, deleteGroupAction } from "@/app/(console)/grou
 import { AddMemberForm } from "@/components/groups/add-member";
 import { ConfirmAction } from "@/components/principals/confirm-action";
 import { FilterForm, linkClasses, param, Refused } from "@/components/principals/list-controls";
-import { MemberLink, ViaPath } from "@/components/principals/member-link";
+import { HeldRolesTable } from "@/components/principals/held-roles";
+import { MemberLink } from "@/components/principals/member-link";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { Code } from "@/components/ui/code";
@@ -170,36 +171,7 @@ export default async function GroupPage({ params, searchParams }: { params: Prom
         <Card>
           <CardHeader title="Roles held" description="Bindings that name this group or a group containing it, on resources whose policy you may read." />
           <CardBody>
-            {d.roles.length === 0 ? (
-              <EmptyState icon="key" title="No roles" description="No binding you can see names this group." />
-            ) : (
-              <Table aria-label="Roles held">
-                <TableHead>
-                  <tr>
-                    <TableHeaderCell>Resource</TableHeaderCell>
-                    <TableHeaderCell>Role</TableHeaderCell>
-                    <TableHeaderCell>How</TableHeaderCell>
-                    <TableHeaderCell>Condition</TableHeaderCell>
-                  </tr>
-                </TableHead>
-                <TableBody>
-                  {d.roles.map((r) => (
-                    <TableRow key={`${r.resource} ${r.role} ${r.member} ${r.condition}`}>
-                      <TableCell className="font-mono text-xs">{r.resource}</TableCell>
-                      <TableCell>
-                        <Link href={`/roles/${r.role}`} className={linkClasses}>
-                          {r.role}
-                        </Link>
-                      </TableCell>
-                      <TableCell>
-                        <ViaPath via={r.via} />
-                      </TableCell>
-                      <TableCell>{r.condition ? <Badge tone="warning">{r.condition}</Badge> : <span className="text-fg-subtle">—</span>}</TableCell>
-                    </TableRow>
-                  ))}
-                </TableBody>
-              </Table>
-            )}
+            <HeldRolesTable roles={d.roles} subject={`group:${d.group.email}`} />
           </CardBody>
         </Card>
       )}
