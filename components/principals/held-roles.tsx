@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { HeldRole } from "@/lib/console/identity";
+import type { HeldRole } from "@/lib/console/grants";
 import { Badge } from "@/components/ui/badge";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow } from "@/components/ui/table";

@@ -3,7 +3,8 @@
 import { listEffectiveGroupMembers, listGroupMembers, listGroups, getGroup, type EffectiveMemberJson, type GroupJson, type MembershipJson } from "@/lib/admin/groups";
 import { domainOrganizations } from "@/lib/admin/mutation";
 import { ZPageQuery } from "@/lib/admin/paging";
-import { allowed, heldRoles, readable, viewer, type HeldRole, type Readable } from "./identity";
+import { heldRoles, type HeldRole } from "./grants";
+import { allowed, canSeePolicy, readable, viewer, type Readable } from "./identity";
 
 const PAGE = 50;
 
@@ -57,7 +58,7 @@ export async function getGroupDetail(email: string, params: { filter?: string })
       ...(members.nextPageToken ? { membersNext: members.nextPageToken } : {}),
       effective: effective.members,
       ...(effective.nextPageToken ? { effectiveNext: effective.nextPageToken } : {}),
-      roles: s ? heldRoles(s, r, `group:${group.email}`) : [],
+      roles: s ? heldRoles(s, (res) => canSeePolicy(r, res), `group:${group.email}`) : [],
       canEdit,
       canDelete,
       suggestions,

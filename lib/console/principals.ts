@@ -7,7 +7,8 @@ import { domainOrganizations } from "@/lib/admin/mutation";
 import { ZPageQuery } from "@/lib/admin/paging";
 import { AppError } from "@/lib/errors";
 import { checkEmail, RESOURCE_TYPES } from "@/lib/policy";
-import { allowed, heldRoles, reachOf, readable, viewer, type HeldRole, type Reach, type Readable } from "./identity";
+import { heldRoles, reachOf, type HeldRole, type Reach } from "./grants";
+import { allowed, canSeePolicy, readable, viewer, type Readable } from "./identity";
 
 export interface UsersPage {
   users: UserJson[];
@@ -76,7 +77,8 @@ export async function getPrincipalDetail(member: string): Promise<Readable<Princ
     if (!m || !email?.ok) throw new AppError("INVALID_ARGUMENT", `${member} is not a user: or serviceAccount: member`);
     const key = `${m[1]}:${email.value}`;
     const s = r.snapshot;
-    const access: Access = { reach: s ? reachOf(s, r, key) : [], roles: s ? heldRoles(s, r, key) : [] };
+    const canSee = (res: string) => canSeePolicy(r, res);
+    const access: Access = { reach: s ? reachOf(s, canSee, key, new Date()) : [], roles: s ? heldRoles(s, canSee, key) : [] };
     if (m[1] === "user") {
       const user = await getUser(ctx, email.value);
       const [canEdit, canDelete] = await Promise.all([allowed(() => r.requireForDomain("gatehouse.users.update", email.value)), allowed(() => r.requireForDomain("gatehouse.users.delete", email.value))]);
