@@ -45,9 +45,12 @@ export function ConfirmAction({ label, ariaLabel, title, children, confirmLabel,
       <Button variant={variant} size={size} aria-label={ariaLabel} onClick={() => (setError(null), setOpen(true))}>
         {label}
       </Button>
-      <ConfirmDialog open={open} onClose={() => setOpen(false)} onConfirm={confirm} title={title} confirmLabel={confirmLabel} pending={pending} error={error} tone={tone}>
-        {children}
-      </ConfirmDialog>
+      {/* The dialog sits where its button is (a right-aligned, no-wrap table cell…): it must not inherit that. */}
+      <div className="contents text-left whitespace-normal">
+        <ConfirmDialog open={open} onClose={() => setOpen(false)} onConfirm={confirm} title={title} confirmLabel={confirmLabel} pending={pending} error={error} tone={tone}>
+          {children}
+        </ConfirmDialog>
+      </div>
     </>
   );
 }

@@ -46,40 +46,43 @@ export function CreateKeyButton({ email }: { email: string }) {
       <Button variant="primary" size="sm" onClick={() => setOpen(true)}>
         Create key
       </Button>
-      <Dialog
-        open={open}
-        onClose={close}
-        title="Create a JSON key"
-        description={`A key lets whoever holds it act as ${email}.`}
-        size="sm"
-        footer={
-          state.created ? (
-            <Button variant="primary" onClick={close}>
-              Done
-            </Button>
-          ) : (
-            <>
-              <Button onClick={close} disabled={pending}>
-                Cancel
+      {/* The dialog sits where its button is (a right-aligned, no-wrap table cell…): it must not inherit that. */}
+      <div className="contents text-left whitespace-normal">
+        <Dialog
+          open={open}
+          onClose={close}
+          title="Create a JSON key"
+          description={`A key lets whoever holds it act as ${email}.`}
+          size="sm"
+          footer={
+            state.created ? (
+              <Button variant="primary" onClick={close}>
+                Done
               </Button>
-              <Button variant="primary" onClick={create} loading={pending}>
-                Create and download
-              </Button>
-            </>
-          )
-        }
-      >
-        <LiveRegion className="space-y-3 text-sm">
-          {state.created ? (
-            <Alert tone="success">
-              The key file was downloaded as <strong>{state.created}</strong>. It is the only copy of the private key — Gatehouse keeps only the public key. Store it safely.
-            </Alert>
-          ) : (
-            <p>The JSON key file downloads once, in the shape of a Google service-account key. It cannot be downloaded again later.</p>
-          )}
-          {state.error ? <Alert tone="error">{state.error}</Alert> : null}
-        </LiveRegion>
-      </Dialog>
+            ) : (
+              <>
+                <Button onClick={close} disabled={pending}>
+                  Cancel
+                </Button>
+                <Button variant="primary" onClick={create} loading={pending}>
+                  Create and download
+                </Button>
+              </>
+            )
+          }
+        >
+          <LiveRegion className="space-y-3 text-sm">
+            {state.created ? (
+              <Alert tone="success">
+                The key file was downloaded as <strong>{state.created}</strong>. It is the only copy of the private key — Gatehouse keeps only the public key. Store it safely.
+              </Alert>
+            ) : (
+              <p>The JSON key file downloads once, in the shape of a Google service-account key. It cannot be downloaded again later.</p>
+            )}
+            {state.error ? <Alert tone="error">{state.error}</Alert> : null}
+          </LiveRegion>
+        </Dialog>
+      </div>
     </>
   );
 }

@@ -74,47 +74,50 @@ export function FormDialog<T>({ triggerLabel, triggerVariant = "primary", trigge
       <Button variant={triggerVariant} size={triggerSize} aria-label={triggerAriaLabel} onClick={() => setOpen(true)}>
         {triggerLabel}
       </Button>
-      <Dialog
-        open={open}
-        onClose={close}
-        title={title}
-        description={description}
-        size={size}
-        footer={
-          done !== null ? (
-            <Button variant="primary" onClick={close}>
-              Done
-            </Button>
+      {/* The dialog sits where its button is (a right-aligned, no-wrap table cell…): it must not inherit that. */}
+      <div className="contents text-left whitespace-normal">
+        <Dialog
+          open={open}
+          onClose={close}
+          title={title}
+          description={description}
+          size={size}
+          footer={
+            done !== null ? (
+              <Button variant="primary" onClick={close}>
+                Done
+              </Button>
+            ) : (
+              <>
+                <Button onClick={close} disabled={pending}>
+                  Cancel
+                </Button>
+                <Button variant="primary" type="submit" form={formId} loading={pending}>
+                  {submitLabel}
+                </Button>
+              </>
+            )
+          }
+        >
+          {done !== null && success ? (
+            success(done)
           ) : (
-            <>
-              <Button onClick={close} disabled={pending}>
-                Cancel
-              </Button>
-              <Button variant="primary" type="submit" form={formId} loading={pending}>
-                {submitLabel}
-              </Button>
-            </>
-          )
-        }
-      >
-        {done !== null && success ? (
-          success(done)
-        ) : (
-          <form
-            id={formId}
-            className="space-y-4"
-            noValidate
-            onSubmit={(e) => {
-              // Not `action=`: React resets a form after its action, which would wipe what was typed when it is refused.
-              e.preventDefault();
-              submit(new FormData(e.currentTarget));
-            }}
-          >
-            {fields(error)}
-            <LiveRegion>{general ? <Alert tone="error">{general}</Alert> : null}</LiveRegion>
-          </form>
-        )}
-      </Dialog>
+            <form
+              id={formId}
+              className="space-y-4"
+              noValidate
+              onSubmit={(e) => {
+                // Not `action=`: React resets a form after its action, which would wipe what was typed when it is refused.
+                e.preventDefault();
+                submit(new FormData(e.currentTarget));
+              }}
+            >
+              {fields(error)}
+              <LiveRegion>{general ? <Alert tone="error">{general}</Alert> : null}</LiveRegion>
+            </form>
+          )}
+        </Dialog>
+      </div>
     </>
   );
 }
