@@ -46,7 +46,7 @@ export function ConfirmAction({ label, ariaLabel, title, children, confirmLabel,
         {label}
       </Button>
       {/* The dialog sits where its button is (a right-aligned, no-wrap table cell…): it must not inherit that. */}
-      <div className="contents text-left whitespace-normal">
+      <div className="contents text-left whitespace-normal [overflow-wrap:anywhere]">
         <ConfirmDialog open={open} onClose={() => setOpen(false)} onConfirm={confirm} title={title} confirmLabel={confirmLabel} pending={pending} error={error} tone={tone}>
           {children}
         </ConfirmDialog>

@@ -47,7 +47,7 @@ export function CreateKeyButton({ email }: { email: string }) {
         Create key
       </Button>
       {/* The dialog sits where its button is (a right-aligned, no-wrap table cell…): it must not inherit that. */}
-      <div className="contents text-left whitespace-normal">
+      <div className="contents text-left whitespace-normal [overflow-wrap:anywhere]">
         <Dialog
           open={open}
           onClose={close}

@@ -75,7 +75,7 @@ export function FormDialog<T>({ triggerLabel, triggerVariant = "primary", trigge
         {triggerLabel}
       </Button>
       {/* The dialog sits where its button is (a right-aligned, no-wrap table cell…): it must not inherit that. */}
-      <div className="contents text-left whitespace-normal">
+      <div className="contents text-left whitespace-normal [overflow-wrap:anywhere]">
         <Dialog
           open={open}
           onClose={close}

@@ -20,13 +20,18 @@ export function MemberLink({ member }: { member: string }) {
   );
 }
 
-/** "directly" or "through group:a → group:b". */
+/**
+ * How the subject reaches the member a binding names, given the group path from the subject to it
+ * (the last group is that member): "directly" (the binding names it, its domain or everyone), "as
+ * a member" (of that group), or "through" the nested groups in between.
+ */
 export function ViaPath({ via }: { via: string[] }) {
   if (via.length === 0) return <span className="text-fg-muted">directly</span>;
+  if (via.length === 1) return <span className="text-fg-muted">as a member</span>;
   return (
     <span className="text-fg-muted">
       through{" "}
-      {via.map((g, i) => (
+      {via.slice(0, -1).map((g, i) => (
         <span key={g}>
           {i > 0 ? <span aria-hidden="true"> → </span> : null}
           <MemberLink member={g} />
