@@ -3,6 +3,9 @@ import { db } from "@/lib/db/client";
 import type { NodeKind } from "@/lib/generated/prisma/enums";
 import { requireSession } from "@/lib/auth/session";
 import { visibleProjects } from "@/lib/auth/console-access";
+import { holds } from "@/lib/admin/authz";
+import { IAP_SETTINGS_PERMISSION } from "@/lib/admin/hierarchy";
+import { adminDeps } from "@/lib/decide/registry";
 
 export type TreeKind =
   | "organization"
@@ -24,6 +27,8 @@ export interface TreeNode {
   iapEnabled: boolean | null;
   hosts: string[];
   pathPrefix: string | null;
+  /** The viewer may turn IAP on or off here (its IAP settings permission, decided by the engine). */
+  canToggleIap: boolean;
   children: TreeNode[];
 }
 
@@ -67,11 +72,15 @@ export async function getResourceTree(): Promise<TreeNode[]> {
     }
     return null;
   };
+  const snapshot = adminDeps().engine.current().snapshot;
+  const now = new Date();
   const nodes = new Map<string, TreeNode>();
   for (const r of rows) {
     const kind = KIND[r.kind];
     if (!kind || kind === "iap_web") continue;
-    nodes.set(r.name, { name: r.name, kind, displayName: r.displayName, iapEnabled: r.iapEnabled, hosts: r.hosts, pathPrefix: r.pathPrefix, children: [] });
+    const toggle = IAP_SETTINGS_PERMISSION[r.kind];
+    const canToggleIap = Boolean(toggle && holds(snapshot, session.principal, toggle, r.name, now));
+    nodes.set(r.name, { name: r.name, kind, displayName: r.displayName, iapEnabled: r.iapEnabled, hosts: r.hosts, pathPrefix: r.pathPrefix, canToggleIap, children: [] });
   }
   const roots: TreeNode[] = [];
   for (const r of rows) {
