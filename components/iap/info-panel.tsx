@@ -15,7 +15,7 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { Icon } from "@/components/ui/icon";
 import { inputClasses } from "@/components/ui/input";
 import type { EditResult, Conflict } from "@/lib/console/iap-edit";
-import type { IapPanelView, PanelRow } from "@/lib/console/iap-view";
+import { filterRows, sortRows, type IapPanelView, type PanelRow } from "@/lib/console/iap-view";
 import { AddPrincipalDialog } from "./add-principal-dialog";
 
 const PAGE = 100;
@@ -36,22 +36,8 @@ export function InfoPanel({ view, onReload, reloading }: { view: IapPanelView; o
   const multi = view.targets.length > 1;
   const canEdit = view.targets.some((t) => t.canEdit);
 
-  // Sorted once per view: role title, then direct before inherited, then member.
-  const sorted = useMemo(() => {
-    const direct = (r: PanelRow) => (view.targets.some((t) => t.name === view.sources[r[3]]) ? 0 : 1);
-    return [...view.rows].sort(
-      (a, b) => view.roles[a[1]]!.title.localeCompare(view.roles[b[1]]!.title) || a[1] - b[1] || direct(a) - direct(b) || view.members[a[0]]!.localeCompare(view.members[b[0]]!),
-    );
-  }, [view]);
-  const q = deferred.trim().toLowerCase();
-  const filtered = useMemo(() => {
-    if (!q) return sorted;
-    const hit = (s: string | undefined) => s !== undefined && s.toLowerCase().includes(q);
-    const roleHit = view.roles.map((r) => hit(r.title) || hit(r.name));
-    const condHit = view.conditions.map((c) => hit(c.title));
-    const memberHit = view.members.map((m) => hit(m));
-    return sorted.filter((r) => memberHit[r[0]] || roleHit[r[1]] || (r[2] >= 0 && condHit[r[2]]) || hit(view.sources[r[3]]));
-  }, [q, sorted, view]);
+  const sorted = useMemo(() => sortRows(view), [view]);
+  const filtered = useMemo(() => filterRows(view, sorted, deferred), [deferred, sorted, view]);
   const pages = Math.max(1, Math.ceil(filtered.length / PAGE));
   const current = Math.min(page, pages - 1);
   const shown = filtered.slice(current * PAGE, current * PAGE + PAGE);
@@ -185,24 +171,20 @@ export function InfoPanel({ view, onReload, reloading }: { view: IapPanelView; o
           )}
         </p>
       ) : (
-        <div className="overflow-x-auto rounded-md border border-border">
+        <div className="max-h-[65vh] overflow-auto rounded-md border border-border">
           <table className="w-full table-fixed text-sm" aria-label="Principals and their roles">
             <colgroup>
               <col />
-              <col className="w-[28%]" />
-              <col className="w-[26%]" />
+              <col className="w-[34%]" />
               {canEdit ? <col className="w-20" /> : null}
             </colgroup>
-            <thead className="bg-surface-2 text-left text-xs text-fg-muted">
+            <thead className="sticky top-0 z-10 bg-surface-2 text-left text-xs text-fg-muted">
               <tr>
                 <th scope="col" className="px-3 py-2 font-medium">
                   Principal
                 </th>
                 <th scope="col" className="px-3 py-2 font-medium">
                   Condition
-                </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Granted on
                 </th>
                 {canEdit ? (
                   <th scope="col" className="px-3 py-2 font-medium">
@@ -221,15 +203,26 @@ export function InfoPanel({ view, onReload, reloading }: { view: IapPanelView; o
                 const own = view.targets.find((t) => t.name === source);
                 const header = i === 0 || shown[i - 1]![1] !== ri;
                 return (
-                  <RowGroup key={`${si},${ri},${ci},${mi}`} header={header ? { title: role.title, name: role.name, count: roleCounts.get(ri) ?? 0, cols: canEdit ? 4 : 3 } : null}>
+                  <RowGroup key={`${si},${ri},${ci},${mi}`} header={header ? { title: role.title, name: role.name, count: roleCounts.get(ri) ?? 0, cols: canEdit ? 3 : 2 } : null}>
                     <tr className="border-t border-border">
-                      <td className="px-3 py-1.5">
-                        <div className="truncate font-mono text-xs text-fg" title={member}>
-                          {member}
+                      <td className="px-3 py-1.5 align-top">
+                        <div className="font-mono text-xs break-all text-fg">{member}</div>
+                        <div className="text-xs text-fg-subtle">
+                          {kindOf(member)}
+                          {own ? (
+                            multi ? (
+                              <> · on <span className="font-mono">{source.slice(source.lastIndexOf("/") + 1)}</span></>
+                            ) : null
+                          ) : (
+                            <>
+                              {" "}
+                              · inherited from <span className="font-mono break-all">{source}</span>
+                              {multi ? ` (${popcount(bits)} of ${view.targets.length} selected)` : null}
+                            </>
+                          )}
                         </div>
-                        <div className="text-xs text-fg-subtle">{kindOf(member)}</div>
                       </td>
-                      <td className="px-3 py-1.5">
+                      <td className="px-3 py-1.5 align-top">
                         {cond ? (
                           <Badge tone="info" title={cond.expression} className="max-w-full truncate">
                             {cond.title}
@@ -237,16 +230,6 @@ export function InfoPanel({ view, onReload, reloading }: { view: IapPanelView; o
                         ) : (
                           <span className="text-xs text-fg-subtle">Always</span>
                         )}
-                      </td>
-                      <td className="px-3 py-1.5 text-xs">
-                        {own ? (
-                          <span className="text-fg">{multi ? <span className="font-mono">{source.slice(source.lastIndexOf("/") + 1)}</span> : "This resource"}</span>
-                        ) : (
-                          <span className="text-fg-muted">
-                            Inherited from <span className="font-mono break-all">{source}</span>
-                          </span>
-                        )}
-                        {multi && !own ? <span className="block text-fg-subtle">applies to {popcount(bits)} of {view.targets.length}</span> : null}
                       </td>
                       {canEdit ? (
                         <td className="px-3 py-1.5 text-right">

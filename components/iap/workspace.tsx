@@ -38,8 +38,8 @@ export function IapWorkspace({ roots, selected, panel }: { roots: TreeNode[]; se
   const stale = panel !== null && shown.join("\n") !== selected.join("\n");
 
   return (
-    <div className="grid items-start gap-4 xl:grid-cols-[minmax(0,1fr)_minmax(24rem,32rem)]">
-      <div id="info-panel" className="min-w-0 xl:sticky xl:top-16 xl:order-last">
+    <div className="grid items-start gap-4 2xl:grid-cols-[minmax(0,1fr)_minmax(28rem,36rem)]">
+      <div id="info-panel" className="min-w-0 scroll-mt-16 2xl:sticky 2xl:top-16 2xl:order-last">
         {shown.length === 0 ? (
           <div className="flex items-start gap-2 rounded-lg border border-dashed border-border px-4 py-3 text-sm text-fg-muted">
             <Icon name="info" className="mt-0.5 size-4 shrink-0" />

@@ -107,6 +107,8 @@ export function PrincipalPicker({ id, value, onChange, search, ...aria }: Princi
           const exact = options.find((o) => o.member === t || o.member.slice(o.member.indexOf(":") + 1) === t.toLowerCase());
           if (exact) add(exact.member, false);
           else if (MEMBER.test(t)) add(t, true);
+          // A bare email is taken as a user (the list offers it as a group too).
+          else if (EMAIL.test(t)) add(`user:${t.toLowerCase()}`, true);
         }}
         placeholder="Name, email, group or domain"
         emptyText="No principal matches. Type a full email to add someone new."

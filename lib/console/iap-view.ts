@@ -34,3 +34,25 @@ export interface IapPanelView {
 
 export const IAP_ROLE = "roles/iap.httpsResourceAccessor";
 
+
+/** Rows in the panel's order: role title, then grants on a selected resource before inherited ones, then member. */
+export function sortRows(view: IapPanelView): PanelRow[] {
+  const targets = new Set(view.targets.map((t) => t.name));
+  const direct = view.sources.map((s) => (targets.has(s) ? 0 : 1));
+  return [...view.rows].sort(
+    (a, b) => view.roles[a[1]]!.title.localeCompare(view.roles[b[1]]!.title) || a[1] - b[1] || direct[a[3]]! - direct[b[3]]! || (view.members[a[0]]! < view.members[b[0]]! ? -1 : view.members[a[0]]! > view.members[b[0]]! ? 1 : 0),
+  );
+}
+
+/** The rows whose member, role (title or name), condition title or source contains `query` (case-insensitive). */
+export function filterRows(view: IapPanelView, rows: readonly PanelRow[], query: string): readonly PanelRow[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return rows;
+  const hit = (s: string | undefined) => s !== undefined && s.toLowerCase().includes(q);
+  // Each string is tested once, not once per row that names it.
+  const roleHit = view.roles.map((r) => hit(r.title) || hit(r.name));
+  const condHit = view.conditions.map((c) => hit(c.title));
+  const memberHit = view.members.map((m) => hit(m));
+  const sourceHit = view.sources.map((s) => hit(s));
+  return rows.filter((r) => memberHit[r[0]] || roleHit[r[1]] || (r[2] >= 0 && condHit[r[2]]) || sourceHit[r[3]]);
+}

@@ -1,7 +1,6 @@
 // The resource tree of the IAP panel: organizations → folders → projects → web resources.
 import { db } from "@/lib/db/client";
 import type { NodeKind } from "@/lib/generated/prisma/enums";
-import { requireSession } from "@/lib/auth/session";
 import { visibleProjects } from "@/lib/auth/console-access";
 import { holds } from "@/lib/admin/authz";
 import { IAP_SETTINGS_PERMISSION } from "@/lib/admin/hierarchy";
@@ -48,10 +47,12 @@ const KIND: Partial<Record<NodeKind, TreeKind>> = {
 
 const ORDER: TreeKind[] = ["folder", "project", "web_backend", "appengine_service", "appengine_version", "cloud_run", "run_service", "function", "tunnel_instance", "iap_web"];
 
-/** The tree the signed-in user may see: their visible projects, what is in them, and their ancestors. */
-export async function getResourceTree(): Promise<TreeNode[]> {
-  const session = await requireSession();
-  const projects = visibleProjects(session.principal);
+/**
+ * The tree `principal` may see: their visible projects, what is in them, and their ancestors.
+ * Callers pass the principal of a checked session (the page's requireSession / consoleAdmin).
+ */
+export async function getResourceTree(principal: string): Promise<TreeNode[]> {
+  const projects = visibleProjects(principal);
   if (projects.length === 0) return [];
   const all = await db().node.findMany({
     select: { name: true, kind: true, parentName: true, displayName: true, iapEnabled: true, hosts: true, pathPrefix: true },
@@ -79,7 +80,7 @@ export async function getResourceTree(): Promise<TreeNode[]> {
     const kind = KIND[r.kind];
     if (!kind || kind === "iap_web") continue;
     const toggle = IAP_SETTINGS_PERMISSION[r.kind];
-    const canToggleIap = Boolean(toggle && holds(snapshot, session.principal, toggle, r.name, now));
+    const canToggleIap = Boolean(toggle && holds(snapshot, principal, toggle, r.name, now));
     nodes.set(r.name, { name: r.name, kind, displayName: r.displayName, iapEnabled: r.iapEnabled, hosts: r.hosts, pathPrefix: r.pathPrefix, canToggleIap, children: [] });
   }
   const roots: TreeNode[] = [];

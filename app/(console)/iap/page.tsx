@@ -11,8 +11,8 @@ export const metadata: Metadata = { title: "Identity-Aware Proxy" };
 const ZSelection = z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string().min(1).max(1024)).max(MAX_SELECTION)).catch([]);
 
 export default async function IapPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const { ctx } = await consoleAdmin();
+  const { ctx, session } = await consoleAdmin();
   const selected = ZSelection.parse((await searchParams).resource);
-  const [roots, panel] = await Promise.all([getResourceTree(), selected.length ? getIapPanel(ctx, selected) : null]);
+  const [roots, panel] = await Promise.all([getResourceTree(session.principal), selected.length ? getIapPanel(ctx, selected) : null]);
   return <IapPanel roots={roots} selected={selected} panel={panel} />;
 }
