@@ -116,7 +116,7 @@ test.beforeAll(async () => {
 });
 
 test("an admin turns IAP on, grants a group access under a path condition, the decision API follows, and removes it", async ({ page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(240_000);
   const s = await seed();
   await page.setViewportSize({ width: 1440, height: 900 });
   await signInAsDemoAdmin(page);
@@ -149,7 +149,7 @@ test("an admin turns IAP on, grants a group access under a path condition, the d
   await page.screenshot({ path: `${SHOTS}/iap-add-principal.png` });
   // Raw CEL: an error shows where it is.
   await dialog.getByLabel("CEL expression").check();
-  await dialog.getByLabel("Expression").fill('request.path.startsWith("/docs") &&');
+  await dialog.getByLabel("Expression", { exact: true }).fill('request.path.startsWith("/docs") &&');
   await expect(dialog.getByText(/^Line 1, column \d+:/)).toBeVisible();
   await page.screenshot({ path: `${SHOTS}/iap-add-principal-cel-error.png` });
   await dialog.getByLabel("Only when…").check();
@@ -196,7 +196,7 @@ test("an admin turns IAP on, grants a group access under a path condition, the d
 });
 
 test("two tabs edit one policy: the second sees the other change and reloads, nothing is overwritten", async ({ page, context }) => {
-  test.setTimeout(90_000);
+  test.setTimeout(180_000);
   const s = await seed();
   await page.setViewportSize({ width: 960, height: 900 });
   await signInAsDemoAdmin(page);
@@ -237,7 +237,7 @@ test("two tabs edit one policy: the second sees the other change and reloads, no
 });
 
 test("an SSO admin edits; a read-only viewer sees no edit controls, and the add action POSTed directly by them or from another origin changes nothing", async ({ browser }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(240_000);
   const s = await seed();
   const ssoAdmin = `iapadmin-${s.uid}@example.com`;
   const viewer = `viewer-${s.uid}@example.com`;

@@ -74,10 +74,9 @@ export function AddPrincipalDialog({
       if (r.ok) {
         const roleTitle = view.grantableRoles.find((x) => x.name === role)?.title ?? role;
         onDone(r.value, `${members.map((m) => m.member).join(", ")} ${members.length === 1 ? "now holds" : "now hold"} ${roleTitle}${cond ? ` when “${cond.title}”` : ""}.`);
-        if (!r.value.conflict) {
-          reset();
-          onClose();
-        }
+        // On a conflict the panel shows the other change; the form keeps its choices for a retry after the reload.
+        if (!r.value.conflict) reset();
+        onClose();
       }
     });
   };

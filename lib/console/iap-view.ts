@@ -39,9 +39,11 @@ export const IAP_ROLE = "roles/iap.httpsResourceAccessor";
 export function sortRows(view: IapPanelView): PanelRow[] {
   const targets = new Set(view.targets.map((t) => t.name));
   const direct = view.sources.map((s) => (targets.has(s) ? 0 : 1));
-  return [...view.rows].sort(
-    (a, b) => view.roles[a[1]]!.title.localeCompare(view.roles[b[1]]!.title) || a[1] - b[1] || direct[a[3]]! - direct[b[3]]! || (view.members[a[0]]! < view.members[b[0]]! ? -1 : view.members[a[0]]! > view.members[b[0]]! ? 1 : 0),
-  );
+  // Roles ranked once (a few titles), so the ten thousand rows compare integers and member strings.
+  const rank: number[] = [];
+  [...view.roles.keys()].sort((a, b) => view.roles[a]!.title.localeCompare(view.roles[b]!.title) || a - b).forEach((ri, k) => (rank[ri] = k));
+  const m = view.members;
+  return [...view.rows].sort((a, b) => rank[a[1]]! - rank[b[1]]! || direct[a[3]]! - direct[b[3]]! || (m[a[0]]! < m[b[0]]! ? -1 : m[a[0]]! > m[b[0]]! ? 1 : 0));
 }
 
 /** The rows whose member, role (title or name), condition title or source contains `query` (case-insensitive). */
