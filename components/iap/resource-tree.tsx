@@ -185,11 +185,11 @@ export function ResourceTree({ roots, selection }: { roots: TreeNode[]; selectio
         </div>
       </div>
 
-      <Table aria-label="Resources and their IAP status" className="min-w-[52rem] table-fixed">
+      <Table aria-label="Resources and their IAP status" className="min-w-[44rem] table-fixed">
         <colgroup>
           <col className="w-10" />
           <col />
-          <col className="w-36" />
+          <col className="w-32" />
           <col className="w-24" />
           <col className="w-[22%]" />
         </colgroup>

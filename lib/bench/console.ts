@@ -19,9 +19,13 @@
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createElement } from "react";
-import { renderToString } from "react-dom/server";
 import { generateWorld } from "./world";
+
+// React's production build, as the server renders with (its development build checks much more);
+// react and react-dom are imported after this, dynamically.
+(process.env as Record<string, string>).NODE_ENV = "production";
+const { createElement } = await import("react");
+const { renderToString } = await import("react-dom/server");
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const WARMUP = 3;

@@ -60,7 +60,13 @@ export async function getResourceTree(principal: string): Promise<TreeNode[]> {
   const parentOf = new Map(all.map((r) => [r.name, r.parentName]));
   const visible = new Set<string>();
   for (const p of projects) for (let cur: string | null | undefined = p; cur && !visible.has(cur); cur = parentOf.get(cur)) visible.add(cur);
-  const rows = all.filter((r) => visible.has(r.name) || projects.some((p) => r.name.startsWith(`${p}/`)));
+  const projectSet = new Set(projects);
+  // A resource belongs to the project its name starts with (projects/{p}/…).
+  const projectOf = (name: string) => {
+    const end = name.indexOf("/", "projects/".length);
+    return end < 0 ? name : name.slice(0, end);
+  };
+  const rows = all.filter((r) => visible.has(r.name) || projectSet.has(projectOf(r.name)));
   // Implicit containers (iap_web, iap_web/compute, zones…) are folded away: their resources hang
   // directly under the project, as in the IAP panel.
   const byName = new Map(rows.map((r) => [r.name, r]));
