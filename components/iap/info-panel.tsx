@@ -134,90 +134,92 @@ export function InfoPanel({ view, onReload, reloading }: { view: IapPanelView; o
         <p className="text-xs text-fg-muted">Read-only: you may not change the policy of {multi ? "these resources" : "this resource"}.</p>
       ) : null}
 
-      <div className="flex flex-wrap items-center gap-2">
-        <div className="relative w-full max-w-xs">
-          <label htmlFor="principal-filter" className="sr-only">
-            Filter principals
-          </label>
-          <Icon name="search" className="pointer-events-none absolute top-1/2 left-2.5 -translate-y-1/2 text-fg-subtle" />
-          <input
-            id="principal-filter"
-            type="search"
-            value={query}
-            onChange={(e) => {
-              setQuery(e.target.value);
-              setPage(0);
-            }}
-            placeholder="Filter by principal, role or condition"
-            autoComplete="off"
-            spellCheck={false}
-            aria-describedby="principal-filter-status"
-            className={cn(inputClasses, "pl-8")}
-          />
-        </div>
-        <p id="principal-filter-status" aria-live="polite" className="text-xs text-fg-subtle">
-          {filtered.length === view.rows.length ? `${view.rows.length.toLocaleString("en-US")} grants` : `${filtered.length.toLocaleString("en-US")} of ${view.rows.length.toLocaleString("en-US")} grants`}
-        </p>
-      </div>
+      {view.targets.length === 0 ? null : (
+        <>
+          <div className="flex flex-wrap items-center gap-2">
+            <div className="relative w-full max-w-xs">
+              <label htmlFor="principal-filter" className="sr-only">
+                Filter principals
+              </label>
+              <Icon name="search" className="pointer-events-none absolute top-1/2 left-2.5 -translate-y-1/2 text-fg-subtle" />
+              <input
+                id="principal-filter"
+                type="search"
+                value={query}
+                onChange={(e) => {
+                  setQuery(e.target.value);
+                  setPage(0);
+                }}
+                placeholder="Filter by principal, role or condition"
+                autoComplete="off"
+                spellCheck={false}
+                aria-describedby="principal-filter-status"
+                className={cn(inputClasses, "pl-8")}
+              />
+            </div>
+            <p id="principal-filter-status" aria-live="polite" className="text-xs text-fg-subtle">
+              {filtered.length === view.rows.length ? `${view.rows.length.toLocaleString("en-US")} grants` : `${filtered.length.toLocaleString("en-US")} of ${view.rows.length.toLocaleString("en-US")} grants`}
+            </p>
+          </div>
 
-      {filtered.length === 0 ? (
-        <p className="rounded-md border border-dashed border-border px-4 py-8 text-center text-sm text-fg-muted">
-          {view.rows.length === 0 ? (
-            <>
-              Nobody holds a role here yet.{canEdit ? " Add principal grants one — IAP-secured Web App User lets them through the proxy." : ""}
-            </>
+          {filtered.length === 0 ? (
+            <p className="rounded-md border border-dashed border-border px-4 py-8 text-center text-sm text-fg-muted">
+              {view.rows.length === 0 ? (
+                <>
+                  Nobody holds a role here yet.{canEdit ? " Add principal grants one — IAP-secured Web App User lets them through the proxy." : ""}
+                </>
+              ) : (
+                <>No grant matches “{query.trim()}”.</>
+              )}
+            </p>
           ) : (
-            <>No grant matches “{query.trim()}”.</>
-          )}
-        </p>
-      ) : (
-        <div className="max-h-[65vh] overflow-auto rounded-md border border-border">
-          <table className="w-full table-fixed text-sm" aria-label="Principals and their roles">
-            <colgroup>
-              <col />
-              <col className="w-[34%]" />
-              {canEdit ? <col className="w-20" /> : null}
-            </colgroup>
-            <thead className="sticky top-0 z-10 bg-surface-2 text-left text-xs text-fg-muted">
-              <tr>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Principal
-                </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  Condition
-                </th>
-                {canEdit ? (
-                  <th scope="col" className="px-3 py-2 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                ) : null}
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((r, i) => {
-                const [mi, ri, ci, si, bits] = r;
-                const member = view.members[mi]!;
-                const role = view.roles[ri]!;
-                const cond = ci >= 0 ? view.conditions[ci] : undefined;
-                const source = view.sources[si]!;
-                const own = view.targets.find((t) => t.name === source);
-                const header = i === 0 || shown[i - 1]![1] !== ri;
-                return (
-                  <RowGroup key={`${si},${ri},${ci},${mi}`} header={header ? { title: role.title, name: role.name, count: roleCounts.get(ri) ?? 0, cols: canEdit ? 3 : 2 } : null}>
-                    <tr className="border-t border-border">
-                      <td className="px-3 py-1.5 align-top">
-                        <div className="font-mono text-xs break-all text-fg">{member}</div>
-                        <div className="text-xs text-fg-subtle">
-                          {kindOf(member)}
-                          {own ? (
-                            multi ? (
-                              <> · on <span className="font-mono">{source.slice(source.lastIndexOf("/") + 1)}</span></>
-                            ) : null
-                          ) : (
-                            <>
-                              {" "}
-                              · inherited from <span className="font-mono break-all">{source}</span>
-                              {multi ? ` (${popcount(bits)} of ${view.targets.length} selected)` : null}
+            <div className="max-h-[65vh] overflow-auto rounded-md border border-border">
+              <table className="w-full table-fixed text-sm" aria-label="Principals and their roles">
+                <colgroup>
+                  <col />
+                  <col className="w-[34%]" />
+                  {canEdit ? <col className="w-20" /> : null}
+                </colgroup>
+                <thead className="sticky top-0 z-10 bg-surface-2 text-left text-xs text-fg-muted">
+                  <tr>
+                    <th scope="col" className="px-3 py-2 font-medium">
+                      Principal
+                    </th>
+                    <th scope="col" className="px-3 py-2 font-medium">
+                      Condition
+                    </th>
+                    {canEdit ? (
+                      <th scope="col" className="px-3 py-2 font-medium">
+                        <span className="sr-only">Actions</span>
+                      </th>
+                    ) : null}
+                  </tr>
+                </thead>
+                <tbody>
+                  {shown.map((r, i) => {
+                    const [mi, ri, ci, si, bits] = r;
+                    const member = view.members[mi]!;
+                    const role = view.roles[ri]!;
+                    const cond = ci >= 0 ? view.conditions[ci] : undefined;
+                    const source = view.sources[si]!;
+                    const own = view.targets.find((t) => t.name === source);
+                    const header = i === 0 || shown[i - 1]![1] !== ri;
+                    return (
+                      <RowGroup key={`${si},${ri},${ci},${mi}`} header={header ? { title: role.title, name: role.name, count: roleCounts.get(ri) ?? 0, cols: canEdit ? 3 : 2 } : null}>
+                        <tr className="border-t border-border">
+                          <td className="px-3 py-1.5 align-top">
+                            <div className="font-mono text-xs break-all text-fg">{member}</div>
+                            <div className="text-xs text-fg-subtle">
+                              {kindOf(member)}
+                              {own ? (
+                                multi ? (
+                                  <> · on <span className="font-mono">{source.slice(source.lastIndexOf("/") + 1)}</span></>
+                                ) : null
+                              ) : (
+                                <>
+                                  {" "}
+                                  · inherited from <span className="font-mono break-all">{source}</span>
+                                  {multi ? ` (${popcount(bits)} of ${view.targets.length} selected)` : null}
                             </>
                           )}
                         </div>
@@ -264,6 +266,9 @@ export function InfoPanel({ view, onReload, reloading }: { view: IapPanelView; o
           </span>
         </nav>
       ) : null}
+
+        </>
+      )}
 
       {canEdit ? <AddPrincipalDialog open={adding} onClose={() => setAdding(false)} targets={view.targets} view={view} onDone={onEdited} /> : null}
       <ConfirmDialog

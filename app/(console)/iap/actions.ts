@@ -4,7 +4,9 @@
 // (read-modify-writes through getIamPolicy/setIamPolicy). Each re-checks the session and is
 // authorised by the engine inside lib/admin, so a direct POST by someone without the permission is
 // refused like an API call; Next.js checks the Origin of every action (CSRF).
+import { z } from "zod";
 import { disableIap, enableIap } from "@/lib/admin/hierarchy";
+import { parse } from "@/lib/admin/validation";
 import { adminAction, type ActionResult } from "@/lib/console/admin";
 import { addPrincipals, checkCondition, removePrincipal, searchPrincipals, type ConditionCheck, type EditResult, type PrincipalSuggestion } from "@/lib/console/iap-edit";
 
@@ -14,10 +16,12 @@ export interface IapToggleResult {
   oauthClient?: { clientId: string; clientSecret: string };
 }
 
+const ZSetIap = z.strictObject({ resource: z.string().min(1).max(1024), on: z.boolean() });
+
 export async function setIapAction(resource: unknown, on: unknown): Promise<ActionResult<IapToggleResult>> {
   return adminAction(async (ctx) => {
-    const name = String(resource).slice(0, 1024);
-    const r = on === true ? await enableIap(ctx, name) : await disableIap(ctx, name);
+    const req = parse(ZSetIap, { resource, on });
+    const r = req.on ? await enableIap(ctx, req.resource) : await disableIap(ctx, req.resource);
     return { iapEnabled: r.resource.iapEnabled === true, ...(r.oauthClient ? { oauthClient: r.oauthClient } : {}) };
   });
 }
