@@ -1,11 +1,12 @@
 import type { TreeNode } from "@/lib/console/tree";
+import type { IapPanelView } from "@/lib/console/iap-view";
 import { EmptyState } from "@/components/ui/empty-state";
 import { PageHeader } from "@/components/ui/page-header";
-import { ResourceTree } from "./resource-tree";
+import { IapWorkspace } from "./workspace";
 import { plural, summarizeTree } from "./summary";
 
-/** The IAP page body: header with the hierarchy's counts, then the resource tree (or how to fill it). */
-export function IapPanel({ roots }: { roots: TreeNode[] }) {
+/** The IAP page body: header with the hierarchy's counts, then the resource tree with the info panel of the selection (or how to fill the tree). */
+export function IapPanel({ roots, selected, panel }: { roots: TreeNode[]; selected: string[]; panel: IapPanelView | null }) {
   const s = summarizeTree(roots);
   const parts: { text: string; strong?: boolean }[] = [
     { text: plural(s.projects, "project") },
@@ -49,7 +50,7 @@ export function IapPanel({ roots }: { roots: TreeNode[] }) {
           </pre>
         </EmptyState>
       ) : (
-        <ResourceTree roots={roots} />
+        <IapWorkspace roots={roots} selected={selected} panel={panel} />
       )}
     </>
   );

@@ -9,7 +9,11 @@ import { Icon } from "@/components/ui/icon";
 import { inputClasses } from "@/components/ui/input";
 import { Kbd } from "@/components/ui/kbd";
 import { Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow } from "@/components/ui/table";
-import { CONTAINER_KINDS, KIND_META } from "./kinds";
+import { IapToggle } from "./iap-toggle";
+import { CONTAINER_KINDS, KIND_META, WEB_KINDS } from "./kinds";
+
+/** Beyond this many rows the tree starts with its projects collapsed (50 projects × 100 resources stay light). */
+const EXPANDED_LIMIT = 500;
 
 /** Indentation per tree level; guides sit under the chevron (0.75rem = half its 1.5rem box). */
 const INDENT_REM = 1.125;
@@ -49,10 +53,22 @@ function matches(node: TreeNode, q: string): boolean {
  * on name, display name, kind and host. "/" focuses the filter; Escape clears it.
  * Filtering shows each match with its ancestors (for context) and its whole subtree.
  */
-export function ResourceTree({ roots }: { roots: TreeNode[] }) {
+export interface TreeSelection {
+  selected: ReadonlySet<string>;
+  /** Checkbox: add or remove one resource. */
+  onToggle: (name: string, checked: boolean) => void;
+  /** The resource's name: select it alone. */
+  onOnly: (name: string) => void;
+  /** After an IAP switch changed: re-read the page. */
+  onChanged: () => void;
+}
+
+export function ResourceTree({ roots, selection }: { roots: TreeNode[]; selection: TreeSelection }) {
   const rows = useMemo(() => flatten(roots), [roots]);
   const [query, setQuery] = useState("");
-  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() =>
+    rows.length > EXPANDED_LIMIT ? new Set(rows.filter((r) => r.node.kind === "project" && r.node.children.length > 0).map((r) => r.node.name)) : new Set(),
+  );
   const filterRef = useRef<HTMLInputElement>(null);
   const q = query.trim().toLowerCase();
 
@@ -169,15 +185,19 @@ export function ResourceTree({ roots }: { roots: TreeNode[] }) {
         </div>
       </div>
 
-      <Table aria-label="Resources and their IAP status" className="min-w-[52rem] table-fixed">
+      <Table aria-label="Resources and their IAP status" className="min-w-[44rem] table-fixed">
         <colgroup>
+          <col className="w-10" />
           <col />
-          <col className="w-40" />
-          <col className="w-20" />
-          <col className="w-[24%]" />
+          <col className="w-32" />
+          <col className="w-24" />
+          <col className="w-[22%]" />
         </colgroup>
         <TableHead>
           <tr>
+            <TableHeaderCell>
+              <span className="sr-only">Selected</span>
+            </TableHeaderCell>
             <TableHeaderCell>Resource</TableHeaderCell>
             <TableHeaderCell>Type</TableHeaderCell>
             <TableHeaderCell>IAP</TableHeaderCell>
@@ -187,7 +207,7 @@ export function ResourceTree({ roots }: { roots: TreeNode[] }) {
         <TableBody>
           {visible.length === 0 ? (
             <tr>
-              <td colSpan={4} className="px-4 py-10 text-center text-sm text-fg-muted">
+              <td colSpan={5} className="px-4 py-10 text-center text-sm text-fg-muted">
                 No resources match <span className="font-medium text-fg">“{query.trim()}”</span>.{" "}
                 <button
                   type="button"
@@ -208,6 +228,7 @@ export function ResourceTree({ roots }: { roots: TreeNode[] }) {
                 row={row}
                 expanded={!collapsed.has(row.node.name)}
                 onToggle={(open) => setNode(row.node.name, open)}
+                selection={selection}
               />
             ))
           )}
@@ -217,8 +238,10 @@ export function ResourceTree({ roots }: { roots: TreeNode[] }) {
   );
 }
 
-function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onToggle: (open: boolean) => void }) {
+function TreeRow({ row, expanded, onToggle, selection }: { row: Row; expanded: boolean; onToggle: (open: boolean) => void; selection: TreeSelection }) {
   const { node, depth } = row;
+  const label = node.displayName || node.name.slice(node.name.lastIndexOf("/") + 1);
+  const selected = selection.selected.has(node.name);
   const meta = KIND_META[node.kind];
   const container = CONTAINER_KINDS.has(node.kind);
   const hasChildren = node.children.length > 0;
@@ -234,7 +257,16 @@ function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onT
   };
 
   return (
-    <TableRow className={cn(node.kind === "organization" && "bg-surface-2/50")}>
+    <TableRow className={cn(node.kind === "organization" && "bg-surface-2/50", selected && "bg-accent-soft/60")}>
+      <TableCell className="py-1.5 pr-0">
+        <input
+          type="checkbox"
+          className="size-4 accent-accent"
+          checked={selected}
+          onChange={(e) => selection.onToggle(node.name, e.target.checked)}
+          aria-label={`Select ${label} (${node.name})`}
+        />
+      </TableCell>
       <TableCell className="relative py-1.5">
         {/* Indent guides: one faint line per ancestor level, centred under that level's chevron. */}
         {Array.from({ length: depth }, (_, i) => (
@@ -265,16 +297,30 @@ function TreeRow({ row, expanded, onToggle }: { row: Row; expanded: boolean; onT
             className={cn("size-4", container ? "text-fg-muted" : "text-accent-soft-fg")}
           />
           <div className="min-w-0 py-0.5">
-            <div className={cn("truncate text-sm text-fg", container ? "font-semibold" : "font-medium")}>
-              {node.displayName || node.name.slice(node.name.lastIndexOf("/") + 1)}
-            </div>
+            <button
+              type="button"
+              onClick={() => selection.onOnly(node.name)}
+              className={cn("block max-w-full truncate rounded-sm text-left text-sm text-fg hover:text-accent hover:underline", container ? "font-semibold" : "font-medium")}
+              title="Show who may reach it"
+            >
+              {label}
+            </button>
             <div className="font-mono text-xs break-words text-fg-subtle">{breakAtSlashes(node.name)}</div>
           </div>
         </div>
       </TableCell>
       <TableCell className="text-xs text-fg-muted">{meta.label}</TableCell>
       <TableCell>
-        <IapStatus enabled={node.iapEnabled} />
+        {WEB_KINDS.has(node.kind) && node.canToggleIap ? (
+          <span className="flex items-center gap-2">
+            <IapToggle resource={node.name} label={label} enabled={node.iapEnabled === true} onChanged={selection.onChanged} />
+            <span className="text-xs text-fg-muted" aria-hidden="true">
+              {node.iapEnabled ? "On" : "Off"}
+            </span>
+          </span>
+        ) : (
+          <IapStatus enabled={WEB_KINDS.has(node.kind) ? node.iapEnabled === true : node.iapEnabled} />
+        )}
       </TableCell>
       <TableCell>
         <HostChips hosts={node.hosts} pathPrefix={node.pathPrefix} />

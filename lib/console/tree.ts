@@ -1,8 +1,10 @@
 // The resource tree of the IAP panel: organizations → folders → projects → web resources.
 import { db } from "@/lib/db/client";
 import type { NodeKind } from "@/lib/generated/prisma/enums";
-import { requireSession } from "@/lib/auth/session";
 import { visibleProjects } from "@/lib/auth/console-access";
+import { holds } from "@/lib/admin/authz";
+import { IAP_SETTINGS_PERMISSION } from "@/lib/admin/hierarchy";
+import { adminDeps } from "@/lib/decide/registry";
 
 export type TreeKind =
   | "organization"
@@ -24,6 +26,8 @@ export interface TreeNode {
   iapEnabled: boolean | null;
   hosts: string[];
   pathPrefix: string | null;
+  /** The viewer may turn IAP on or off here (its IAP settings permission, decided by the engine). */
+  canToggleIap: boolean;
   children: TreeNode[];
 }
 
@@ -43,10 +47,12 @@ const KIND: Partial<Record<NodeKind, TreeKind>> = {
 
 const ORDER: TreeKind[] = ["folder", "project", "web_backend", "appengine_service", "appengine_version", "cloud_run", "run_service", "function", "tunnel_instance", "iap_web"];
 
-/** The tree the signed-in user may see: their visible projects, what is in them, and their ancestors. */
-export async function getResourceTree(): Promise<TreeNode[]> {
-  const session = await requireSession();
-  const projects = visibleProjects(session.principal);
+/**
+ * The tree `principal` may see: their visible projects, what is in them, and their ancestors.
+ * Callers pass the principal of a checked session (the page's requireSession / consoleAdmin).
+ */
+export async function getResourceTree(principal: string): Promise<TreeNode[]> {
+  const projects = visibleProjects(principal);
   if (projects.length === 0) return [];
   const all = await db().node.findMany({
     select: { name: true, kind: true, parentName: true, displayName: true, iapEnabled: true, hosts: true, pathPrefix: true },
@@ -54,7 +60,13 @@ export async function getResourceTree(): Promise<TreeNode[]> {
   const parentOf = new Map(all.map((r) => [r.name, r.parentName]));
   const visible = new Set<string>();
   for (const p of projects) for (let cur: string | null | undefined = p; cur && !visible.has(cur); cur = parentOf.get(cur)) visible.add(cur);
-  const rows = all.filter((r) => visible.has(r.name) || projects.some((p) => r.name.startsWith(`${p}/`)));
+  const projectSet = new Set(projects);
+  // A resource belongs to the project its name starts with (projects/{p}/…).
+  const projectOf = (name: string) => {
+    const end = name.indexOf("/", "projects/".length);
+    return end < 0 ? name : name.slice(0, end);
+  };
+  const rows = all.filter((r) => visible.has(r.name) || projectSet.has(projectOf(r.name)));
   // Implicit containers (iap_web, iap_web/compute, zones…) are folded away: their resources hang
   // directly under the project, as in the IAP panel.
   const byName = new Map(rows.map((r) => [r.name, r]));
@@ -67,11 +79,15 @@ export async function getResourceTree(): Promise<TreeNode[]> {
     }
     return null;
   };
+  const snapshot = adminDeps().engine.current().snapshot;
+  const now = new Date();
   const nodes = new Map<string, TreeNode>();
   for (const r of rows) {
     const kind = KIND[r.kind];
     if (!kind || kind === "iap_web") continue;
-    nodes.set(r.name, { name: r.name, kind, displayName: r.displayName, iapEnabled: r.iapEnabled, hosts: r.hosts, pathPrefix: r.pathPrefix, children: [] });
+    const toggle = IAP_SETTINGS_PERMISSION[r.kind];
+    const canToggleIap = Boolean(toggle && holds(snapshot, principal, toggle, r.name, now));
+    nodes.set(r.name, { name: r.name, kind, displayName: r.displayName, iapEnabled: r.iapEnabled, hosts: r.hosts, pathPrefix: r.pathPrefix, canToggleIap, children: [] });
   }
   const roots: TreeNode[] = [];
   for (const r of rows) {
