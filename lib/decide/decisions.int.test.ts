@@ -190,8 +190,10 @@ describe("decision API", () => {
     expect((await post(r, { resource: "projects/demo/iap_web/compute/services/web" })).body).toMatchObject({ allowed: false, reason: "UNAUTHENTICATED" });
   });
 
-  it("rejects bad calls with a status and a machine-readable code, and evaluates nothing", async () => {
+  it("rejects bad calls with a status and a machine-readable code, evaluates nothing, and records each as a refusal", async () => {
+    await r.stack.ctx.log.flush();
     const before = r.stack.ctx.log.getStats().recorded;
+    const lastSeq = (await r.t.prisma.dataAccessLog.aggregate({ _max: { seq: true } }))._max.seq ?? 0n;
     expect(await post(r, { principal: "user:alice@example.com", resource: "x" }, null)).toMatchObject({ status: 401, body: { error: { code: "UNAUTHENTICATED" } } });
     expect(await post(r, { principal: "user:alice@example.com", resource: "x" }, "ghpk_wrong")).toMatchObject({ status: 401, body: { error: { code: "UNAUTHENTICATED" } } });
     expect(await post(r, "{not json")).toMatchObject({ status: 400, body: { error: { code: "INVALID_ARGUMENT" } } });
@@ -205,7 +207,10 @@ describe("decision API", () => {
     expect([get.status, get.headers.get("allow"), ((await get.json()) as { error: { code: string } }).error.code]).toEqual([405, "POST", "METHOD_NOT_ALLOWED"]);
     const huge = { principal: "user:alice@example.com", resource: "projects/demo", request: { path: `/${"a".repeat(200_000)}` } };
     expect(await post(r, huge)).toMatchObject({ status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE" } } });
-    expect(r.stack.ctx.log.getStats().recorded).toBe(before);
+    expect(r.stack.ctx.log.getStats().recorded).toBe(before + 9);
+    await r.stack.ctx.log.flush();
+    const refused = await r.t.prisma.dataAccessLog.findMany({ where: { seq: { gt: lastSeq } } });
+    expect(refused.map((x) => [x.granted, x.reason.startsWith("REFUSED_")])).toEqual(Array(9).fill([false, true]));
   });
 
   it("an untrusted proxy must pass a token; a bad token is UNAUTHENTICATED, never anonymous", async () => {

@@ -52,7 +52,7 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
     },
   });
   await engine.start();
-  const log = new DecisionLog({ databaseUrl: o.databaseUrl, spoolDir: o.spoolDir });
+  const log = new DecisionLog({ databaseUrl: o.databaseUrl, spoolDir: o.spoolDir, ...(o.log ? { log: o.log } : {}) });
   log.start();
   const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
   usageTimer.unref();
