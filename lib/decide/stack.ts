@@ -5,6 +5,8 @@ import http from "node:http";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { createPrismaClient } from "@/lib/db/client";
 import { DecisionLog } from "@/lib/audit/decisions";
+import { CheckpointWriter } from "@/lib/audit/checkpoints";
+import { purgeExpired, type RetentionDays } from "@/lib/audit/retention";
 import { KeyRing } from "@/lib/identity/keys";
 import { TokenVerifier } from "@/lib/identity/verify";
 import { AppSessions } from "./app-session";
@@ -22,7 +24,16 @@ export interface StackOptions {
   /** See EngineOptions.maxStalenessMs (GATEHOUSE_MAX_STALENESS_SECONDS). */
   maxStalenessMs?: number;
   log?: (message: string) => void;
+  /**
+   * The audit trail's periodic jobs (the server; tests that run the stack in-process leave them
+   * out): signed checkpoints every `checkpointMs` to `checkpointFile` and the log, and the
+   * retention purge every PURGE_MS.
+   */
+  audit?: { checkpointFile: string; checkpointMs: number; retentionDays: RetentionDays };
 }
+
+/** How often the retention purge runs (it removes nothing while nothing has expired). */
+const PURGE_MS = 60 * 60_000;
 
 export interface DecisionStack {
   ctx: HotPathContext;
@@ -56,6 +67,7 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
   log.start();
   const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
   usageTimer.unref();
+  const stopAudit = startAuditJobs(o);
   return {
     ctx: {
       prisma: o.prisma,
@@ -74,7 +86,33 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
       await engine.stop();
       await enginePrisma.$disconnect().catch(() => {});
       await log.stop();
+      // After the last flush, so that the shutdown checkpoint covers every record written.
+      await stopAudit();
     },
+  };
+}
+
+/** Starts the checkpoint and retention jobs; the returned function stops them (writing a last checkpoint). */
+function startAuditJobs(o: StackOptions): () => Promise<void> {
+  const audit = o.audit;
+  if (!audit) return async () => {};
+  const say = o.log ?? ((m: string) => console.log(m));
+  const sink = { file: audit.checkpointFile, log: say };
+  const stopCheckpoints = new CheckpointWriter(o.prisma, sink).start(audit.checkpointMs);
+  const purge = () =>
+    purgeExpired(o.prisma, audit.retentionDays, sink).then(
+      (results) => {
+        for (const r of results) if (r.purged) say(`audit: purged ${r.purged} ${r.stream} records through seq ${r.anchor!.seq} (retention)`);
+      },
+      (e: unknown) => say(`audit: retention purge failed: ${(e as Error).message}`),
+    );
+  const retains = Object.values(audit.retentionDays).some((d) => d > 0);
+  // Soon after start too: an instance restarted more often than PURGE_MS still purges.
+  const timers = retains ? [setTimeout(() => void purge(), 30_000), setInterval(() => void purge(), PURGE_MS)] : [];
+  for (const t of timers) t.unref();
+  return async () => {
+    for (const t of timers) clearInterval(t);
+    await stopCheckpoints();
   };
 }
 

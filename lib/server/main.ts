@@ -22,6 +22,8 @@ import { needsFirstAdmin } from "@/lib/auth/users";
 import { handleHotPath } from "@/lib/decide/http";
 import { startDecisionStack } from "@/lib/decide/stack";
 import { registerEngine } from "@/lib/decide/registry";
+import { setAuditKeyMaterial } from "@/lib/audit/chain";
+import { CHECKPOINT_FILE } from "@/lib/audit/checkpoints";
 import { resolveAuthSecret } from "./secret";
 import { stampForNext } from "./next-request";
 
@@ -61,6 +63,8 @@ async function start(): Promise<void> {
   }
   const { secret, generated } = auth;
   process.env.AUTH_SECRET = secret;
+  // The audit chains' key: configuration only, never the database (lib/audit/chain.ts).
+  setAuditKeyMaterial(env.GATEHOUSE_AUDIT_KEY ?? secret);
   process.env.GATEHOUSE_PUBLIC_URL = env.GATEHOUSE_PUBLIC_URL;
   // Auth.js builds callback and redirect URLs from this, not from the Host header.
   process.env.AUTH_URL ??= `${env.GATEHOUSE_PUBLIC_URL}/api/auth`;
@@ -90,6 +94,11 @@ async function start(): Promise<void> {
     spoolDir: path.join(env.GATEHOUSE_DATA_DIR, "spool"),
     maxStalenessMs: env.GATEHOUSE_MAX_STALENESS_SECONDS * 1000,
     log: (m) => console.log(`  ${m}`),
+    audit: {
+      checkpointFile: path.join(env.GATEHOUSE_DATA_DIR, "audit", CHECKPOINT_FILE),
+      checkpointMs: env.GATEHOUSE_AUDIT_CHECKPOINT_SECONDS * 1000,
+      retentionDays: { data_access: env.GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS, admin_activity: env.GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY },
+    },
   });
   const ctx = stack.ctx;
   registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL });
