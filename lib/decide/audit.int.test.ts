@@ -16,6 +16,7 @@ import { DEMO_WORLD_FILE } from "@/lib/admin/seed";
 import { createProxyKey } from "@/lib/admin/proxy-keys";
 import { SYSTEM_CLI } from "@/lib/admin/context";
 import { verifyDataAccess } from "@/lib/audit/verify";
+import { freePort, spawnProc, stopAll, waitFor } from "@/lib/proxytest/procs";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "./stack";
 
 let t: TestDatabase;
@@ -50,6 +51,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  await stopAll();
   await new Promise((r) => server.close(r));
   await stack.stop();
   await t.drop();
@@ -180,4 +182,51 @@ describe("PostgreSQL down and the disk full", () => {
     expect(JSON.parse((await call("/healthz", { method: "GET" })).text)).toMatchObject({ status: "ok" });
     expect(await verifyDataAccess(t.prisma)).toMatchObject({ ok: true });
   });
+});
+
+describe("SIGTERM under load", () => {
+  it("every answered decision is in the database after the server stops (in flight ones included)", async () => {
+    const port = await freePort();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-sigterm-"));
+    const ROOT = path.resolve(import.meta.dirname, "../..");
+    const proc = spawnProc("gatehouse", process.execPath, ["--import", "tsx", path.join(ROOT, "lib/server/main.ts"), "--api-only"], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: "production", PORT: String(port), HOSTNAME: "127.0.0.1", DATABASE_URL: t.url, AUTH_SECRET: "sigterm-test-auth-secret-0123456789abcdef", GATEHOUSE_DATA_DIR: dataDir },
+    });
+    try {
+      await waitFor("the start-up banner", () => / ready in /.test(proc.output()), { proc, timeoutMs: 90_000, intervalMs: 100 });
+      const since = await lastSeq();
+      const answered: string[] = [];
+      let stopping = false;
+      const loop = async () => {
+        for (;;) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}/api/v1/decisions`, {
+              method: "POST",
+              headers: { "content-type": "application/json", ...bearerOf(trustedKey) },
+              body: JSON.stringify({ principal: "user:alice@example.com", resource: "projects/demo" }),
+            });
+            const body = (await res.json()) as { decisionId?: string };
+            if (res.status === 200 && body.decisionId) answered.push(body.decisionId);
+          } catch {
+            if (stopping) return; // the server has gone
+          }
+        }
+      };
+      const loops = Array.from({ length: 16 }, loop);
+      await waitFor("some load", () => answered.length > 300, { proc, timeoutMs: 30_000, intervalMs: 20 });
+      stopping = true;
+      await proc.stop(30_000);
+      await Promise.all(loops);
+      expect(proc.output()).toMatch(/SIGTERM: stopping Gatehouse/);
+      const spool = path.join(dataDir, "spool", "data-access.ndjson");
+      const spooled = fs.existsSync(spool) ? fs.readFileSync(spool, "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { decisionId: string }).decisionId) : [];
+      const stored = new Set([...(await recordsSince(since)).map((r) => r.decisionId), ...spooled]);
+      expect(answered.filter((id) => !stored.has(id))).toEqual([]);
+      expect(answered.length).toBeGreaterThan(300);
+    } finally {
+      await proc.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
