@@ -162,6 +162,11 @@ export interface DecisionLogOptions {
   spoolDir: string;
   /** Where state changes are reported (start and end of failing closed). Default: console.error. */
   log?: (message: string) => void;
+  /**
+   * Count records and keep none: ONLY for the baseline of `npm run bench:audit` (the server's
+   * --bench-no-audit flag), which measures what recording costs.
+   */
+  discard?: boolean;
 }
 
 export class DecisionLog {
@@ -178,6 +183,7 @@ export class DecisionLog {
   /** Why the spool cannot be written; set while records wait that are durable nowhere. */
   private spoolError: string | null = null;
   private stopped = false;
+  private readonly discard: boolean;
   private readonly report: (message: string) => void;
 
   /**
@@ -190,6 +196,7 @@ export class DecisionLog {
     fs.mkdirSync(opts.spoolDir, { recursive: true });
     this.spoolPath = path.join(opts.spoolDir, SPOOL_FILE);
     this.report = opts.log ?? ((m) => console.error(m));
+    this.discard = opts.discard ?? false;
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, connectionTimeoutMillis: 5000 });
     // A dropped idle connection must not crash the process; the next write reconnects (or spools).
     this.pool.on("error", (e) => (this.lastError = e.message));
@@ -212,8 +219,9 @@ export class DecisionLog {
 
   /** Hot path: O(1), no I/O — except after stop(), when the record is spooled at once. */
   record(r: DataAccessRecord): void {
-    this.queue.push(storableRecord(r));
     this.stats.recorded++;
+    if (this.discard) return;
+    this.queue.push(storableRecord(r));
     if (this.stopped) this.spoolQueue();
     else if (this.queue.length >= BATCH_SIZE) void this.flush();
   }
@@ -368,6 +376,11 @@ export class DecisionLog {
   private async write(batch: DataAccessRecord[], dedupe = false): Promise<void> {
     const key = auditKeys().chain;
     const client = await this.pool.connect();
+    // The server may end the connection while it is checked out (between statements, while the
+    // batch is hashed): without a listener that 'error' event would crash the process. The
+    // statement under way fails, and the batch is spooled.
+    const onError = (e: Error) => (this.lastError = e.message);
+    client.on("error", onError);
     let fresh = batch;
     try {
       await client.query("BEGIN");
@@ -397,6 +410,8 @@ export class DecisionLog {
       await client.query("ROLLBACK").catch(() => {});
       client.release(e instanceof Error ? e : new Error(String(e))); // discard the connection
       throw e;
+    } finally {
+      client.off("error", onError);
     }
     this.stats.written += fresh.length;
   }

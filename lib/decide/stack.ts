@@ -30,6 +30,8 @@ export interface StackOptions {
    * retention purge every PURGE_MS.
    */
   audit?: { checkpointFile: string; checkpointMs: number; retentionDays: RetentionDays };
+  /** Benchmarks only (`--bench-no-audit`): decisions are answered and not recorded. */
+  discardDecisionRecords?: boolean;
 }
 
 /** How often the retention purge runs (it removes nothing while nothing has expired). */
@@ -63,7 +65,7 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
     },
   });
   await engine.start();
-  const log = new DecisionLog({ databaseUrl: o.databaseUrl, spoolDir: o.spoolDir, ...(o.log ? { log: o.log } : {}) });
+  const log = new DecisionLog({ databaseUrl: o.databaseUrl, spoolDir: o.spoolDir, ...(o.log ? { log: o.log } : {}), discard: o.discardDecisionRecords ?? false });
   log.start();
   const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
   usageTimer.unref();

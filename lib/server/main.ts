@@ -9,7 +9,8 @@
 // SIGINT/SIGTERM drain the audit log, close the server and stop the embedded database.
 //
 // Flags: --dev (Next in development mode); --api-only (serve only the hot paths, without
-// loading Next.js: for proxy tests and benchmarks).
+// loading Next.js: for proxy tests and benchmarks); --bench-no-audit (decisions unrecorded: the
+// baseline of bench:audit, never for use).
 import http from "node:http";
 import path from "node:path";
 import { parseEnv, ConfigError, type Env } from "@/lib/env";
@@ -29,6 +30,8 @@ import { stampForNext } from "./next-request";
 
 const dev = process.argv.includes("--dev");
 const apiOnly = process.argv.includes("--api-only");
+// The baseline of `npm run bench:audit` only: decisions are answered WITHOUT an audit record.
+const benchNoAudit = process.argv.includes("--bench-no-audit");
 
 function fail(message: string): never {
   console.error(`\n  ✖ ${message}\n`);
@@ -99,7 +102,9 @@ async function start(): Promise<void> {
       checkpointMs: env.GATEHOUSE_AUDIT_CHECKPOINT_SECONDS * 1000,
       retentionDays: { data_access: env.GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS, admin_activity: env.GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY },
     },
+    discardDecisionRecords: benchNoAudit,
   });
+  if (benchNoAudit) console.error("  ⚠ --bench-no-audit: decisions are NOT recorded (benchmark baseline only)");
   const ctx = stack.ctx;
   registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL });
 
