@@ -6,6 +6,8 @@ import path from "node:path";
 export default defineConfig({
   resolve: { alias: { "@": path.resolve(import.meta.dirname) } },
   test: {
+    // Audit chains are keyed (lib/audit/chain.ts); processes the tests start inherit this too.
+    env: { GATEHOUSE_AUDIT_KEY: "test-only-audit-key-0123456789abcdef0123" },
     projects: [
       {
         extends: true,

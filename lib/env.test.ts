@@ -30,6 +30,15 @@ describe("configuration", () => {
     expect([shipped.GATEHOUSE_AUDIT_SINK, shipped.GATEHOUSE_AUDIT_STORE_DATA_ACCESS]).toEqual([{ kind: "file", path: "/var/log/gatehouse/audit.ndjson" }, false]);
   });
 
+  it("validates the audit key, checkpoint period and retention with readable messages", () => {
+    expect(parseEnv({})).toMatchObject({ GATEHOUSE_AUDIT_CHECKPOINT_SECONDS: 60, GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS: 0, GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY: 0 });
+    expect(parseEnv({}).GATEHOUSE_AUDIT_KEY).toBeUndefined();
+    expect(parseEnv({ GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS: "30" }).GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS).toBe(30);
+    expect(() => parseEnv({ GATEHOUSE_AUDIT_KEY: "short" })).toThrow(/GATEHOUSE_AUDIT_KEY: GATEHOUSE_AUDIT_KEY must be at least 32 characters/);
+    expect(() => parseEnv({ GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY: "-1" })).toThrow(/GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY: must be 0/);
+    expect(() => parseEnv({ GATEHOUSE_AUDIT_CHECKPOINT_SECONDS: "soon" })).toThrow(/GATEHOUSE_AUDIT_CHECKPOINT_SECONDS: must be a number of seconds/);
+  });
+
   it("derives the public URL from PORT and normalises the admin list", () => {
     expect(parseEnv({ PORT: "8080" }).GATEHOUSE_PUBLIC_URL).toBe("http://localhost:8080");
     expect(parseEnv({ GATEHOUSE_PUBLIC_URL: "https://gh.example.test/" }).GATEHOUSE_PUBLIC_URL).toBe("https://gh.example.test");

@@ -15,6 +15,16 @@ const emailList = z
   )
   .pipe(z.array(z.email({ message: "GATEHOUSE_BOOTSTRAP_ADMINS must be comma-separated emails" })));
 
+const retentionDays = z.preprocess(
+  (v) => (v === "" ? undefined : v),
+  z.coerce
+    .number({ error: "must be a number of days" })
+    .int("must be a whole number of days")
+    .min(0, "must be 0 (keep forever) or more days")
+    .max(36_500, "must be at most 36500 days")
+    .default(0),
+);
+
 const optionalUrl = z.preprocess((v) => (v === "" ? undefined : v), z.url().optional());
 
 export const EnvSchema = z.object({
@@ -82,6 +92,26 @@ export const EnvSchema = z.object({
     .enum(["true", "false", "1", "0"])
     .default("true")
     .transform((v) => v === "true" || v === "1"),
+  /**
+   * Keys the audit hash chains and signs their checkpoints (lib/audit/chain.ts). Unset: derived
+   * from AUTH_SECRET (HKDF) — then rotating AUTH_SECRET makes older checkpoints unverifiable, so
+   * set this (and keep it for as long as the trail is kept) in production.
+   */
+  GATEHOUSE_AUDIT_KEY: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().min(32, "GATEHOUSE_AUDIT_KEY must be at least 32 characters (e.g. openssl rand -base64 32)").optional(),
+  ),
+  /** How often the server writes signed checkpoints of the audit chains (lib/audit/checkpoints.ts). */
+  GATEHOUSE_AUDIT_CHECKPOINT_SECONDS: z.coerce
+    .number({ error: "must be a number of seconds" })
+    .int("must be a whole number of seconds")
+    .min(1, "must be at least 1 second")
+    .max(86_400, "must be at most 86400 seconds (one day)")
+    .default(60),
+  /** Days to keep data-access records; unset or 0: forever (lib/audit/retention.ts). */
+  GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS: retentionDays,
+  /** Days to keep admin-activity records; unset or 0: forever. */
+  GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY: retentionDays,
   /** Directory for the embedded database and local state. */
   GATEHOUSE_DATA_DIR: z.string().default(".data"),
 });

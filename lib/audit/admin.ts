@@ -162,10 +162,13 @@ export async function recordAdminActivity(
     });
     prevHash = hash;
   }
-  // The records and the chain's new head in one statement.
+  // The records and the chain's new head (hash, seq, count) in one statement.
   await tx.$executeRawUnsafe(
-    `WITH records AS (${jsonRowsInsertSql("AdminActivityLog", ADMIN_COLUMNS)}) UPDATE "AuditChainHead" SET "lastHash" = $2 WHERE stream = 'admin_activity'`,
+    `WITH records AS (${jsonRowsInsertSql("AdminActivityLog", ADMIN_COLUMNS, { suffix: "RETURNING seq" })})
+     UPDATE "AuditChainHead" SET "lastHash" = $2, "lastSeq" = (SELECT max(seq) FROM records), "recordCount" = "recordCount" + $3
+     WHERE stream = 'admin_activity'`,
     jsonRowsParam(ADMIN_COLUMNS, rows),
     prevHash,
+    rows.length,
   );
 }

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { BATCH_SIZE, DecisionLog, type DataAccessRecord } from "./decisions";
 import { verifyDataAccess } from "./verify";
@@ -19,15 +19,43 @@ beforeAll(async () => {
 });
 afterAll(() => t.drop());
 afterEach(async () => {
+  vi.restoreAllMocks();
+  await unblockDatabase();
   await log?.stop();
   fs.rmSync(spoolDir, { recursive: true, force: true });
   await t.prisma.$executeRawUnsafe(`TRUNCATE "DataAccessLog"; DELETE FROM "AuditChainHead"`);
 });
 
-function newLog(): DecisionLog {
+function newLog(report?: (m: string) => void): DecisionLog {
   spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-log-"));
-  log = new DecisionLog({ databaseUrl: t.url, spoolDir });
+  log = new DecisionLog({ databaseUrl: t.url, spoolDir, ...(report ? { log: report } : {}) });
   return log;
+}
+
+/** Every insert into the log fails, as with an unreachable database. */
+async function blockDatabase(): Promise<void> {
+  await t.prisma.$executeRawUnsafe(`CREATE OR REPLACE FUNCTION gh_block() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'database unavailable'; END $$ LANGUAGE plpgsql`);
+  await t.prisma.$executeRawUnsafe(`CREATE TRIGGER gh_block BEFORE INSERT ON "DataAccessLog" FOR EACH STATEMENT EXECUTE FUNCTION gh_block()`);
+}
+async function unblockDatabase(): Promise<void> {
+  await t.prisma.$executeRawUnsafe(`DROP TRIGGER IF EXISTS gh_block ON "DataAccessLog"`);
+}
+
+/**
+ * A full disk under the spool: every write to a file in the spool directory fails with ENOSPC
+ * after writing half of what it was given (as a real full disk cuts an append short). Root
+ * ignores permissions, so a read-only directory would not do.
+ */
+function fillDisk(): { free(): void } {
+  const real = fs.writeSync.bind(fs) as (fd: number, data: string) => number;
+  const spy = vi.spyOn(fs, "writeSync").mockImplementation(((fd: number, data: string) => {
+    if (typeof data === "string" && fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(spoolDir)) {
+      real(fd, data.slice(0, Math.floor(data.length / 2)));
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    }
+    return real(fd, data);
+  }) as typeof fs.writeSync);
+  return { free: () => spy.mockRestore() };
 }
 
 function rec(i: number, over: Partial<DataAccessRecord> = {}): DataAccessRecord {
@@ -52,6 +80,7 @@ function rec(i: number, over: Partial<DataAccessRecord> = {}): DataAccessRecord 
     status: i % 3 !== 0 ? null : { code: 7, message: "NO_MATCHING_BINDING" },
     // Some what-if records, so that spool round trips and chain verification cover the field.
     whatIfTime: i % 5 === 0 ? new Date(Date.UTC(2025, 5, 1, 12, 0, 0, i)) : null,
+    regionCode: i % 4 === 0 ? "DE" : null,
     ...over,
   };
 }
@@ -111,7 +140,7 @@ describe("DecisionLog", () => {
     expect(flushes).toBeGreaterThan(1); // bounded work per flush
     expect(fs.existsSync(spoolFile())).toBe(false);
     expect(await stored()).toEqual([...spooled, ...later].map((r) => r.decisionId));
-    expect(l.getStats()).toMatchObject({ corrupt: 2, pending: 0 });
+    expect(l.getStats()).toMatchObject({ dropped: 2, pending: 0 });
     expect(await verifyDataAccess(t.prisma)).toMatchObject({ ok: true, records: spooled.length + later.length });
   });
 
@@ -122,6 +151,67 @@ describe("DecisionLog", () => {
     await l.flush();
     expect(fs.existsSync(spoolFile())).toBe(false);
     expect((await t.prisma.dataAccessLog.findMany({ orderBy: { seq: "asc" } })).map((r) => r.path)).toEqual(["/items/0", "/a\ufffdb", "/items/2"]);
+  });
+
+  it("with the database down and the disk full it keeps every record, refuses (accepting false), says so, and recovers", async () => {
+    const reports: string[] = [];
+    const l = newLog((m) => reports.push(m));
+    await blockDatabase();
+    const disk = fillDisk();
+    const records = Array.from({ length: 7 }, (_, i) => rec(i));
+    for (const r of records) l.record(r);
+    await l.flush();
+    expect(l.accepting()).toBe(false);
+    expect(l.getStats()).toMatchObject({ pending: 7, spooled: 0, dropped: 0, spoolFailing: true });
+    expect(reports.join("\n")).toMatch(/cannot write the audit spool .*ENOSPC.*decisions fail closed \(503\)/);
+    // The half-written append was cut back: no partial record is left to be counted as lost.
+    expect(fs.existsSync(spoolFile()) ? fs.readFileSync(spoolFile(), "utf8") : "").toBe("");
+    await l.flush(); // still full: nothing changes, nothing is lost
+    expect(l.getStats()).toMatchObject({ pending: 7, spoolFailing: true });
+
+    disk.free();
+    await l.flush();
+    expect(l.accepting()).toBe(true);
+    expect(l.getStats()).toMatchObject({ pending: 0, spooled: 7, dropped: 0, spoolFailing: false });
+    expect(reports.at(-1)).toMatch(/can be written again/);
+    await unblockDatabase();
+    await l.flush();
+    expect(await stored()).toEqual(records.map((r) => r.decisionId));
+    expect(l.getStats()).toMatchObject({ written: 7, dropped: 0 });
+    expect(await verifyDataAccess(t.prisma)).toMatchObject({ ok: true, records: 7 });
+  });
+
+  it("with the disk full, the database coming back is enough to resume", async () => {
+    const l = newLog(() => {});
+    await blockDatabase();
+    fillDisk();
+    const records = Array.from({ length: 3 }, (_, i) => rec(i));
+    for (const r of records) l.record(r);
+    await l.flush();
+    expect(l.accepting()).toBe(false);
+    await unblockDatabase();
+    await l.flush();
+    expect(l.accepting()).toBe(true);
+    expect(await stored()).toEqual(records.map((r) => r.decisionId));
+  });
+
+  it("a flush asked for while one runs also writes what was recorded after that one began", async () => {
+    const l = newLog();
+    l.record(rec(0));
+    const first = l.flush();
+    l.record(rec(1));
+    await l.flush();
+    await first;
+    expect((await stored()).length).toBe(2);
+  });
+
+  it("after stop, a late record (a request still in flight) is spooled at once, not lost", async () => {
+    const l = newLog();
+    await l.stop();
+    const late = rec(5);
+    l.record(late);
+    expect(fs.readFileSync(spoolFile(), "utf8")).toContain(late.decisionId);
+    expect(l.getStats()).toMatchObject({ pending: 0, spooled: 1, dropped: 0 });
   });
 
   it("a spool drained again after a crash mid-drain writes each record once", async () => {

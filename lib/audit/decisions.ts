@@ -3,10 +3,13 @@
 // BATCH_SIZE records are waiting) writes one batch in one transaction, extending the hash chain.
 // Never lost: when the database cannot be written, the batch is appended to a spool file
 // (fsync'd) under the data directory and drained back, in order, once the database is back.
+// When the spool cannot be written either (disk full), the records stay in memory and the log
+// stops `accepting()`: the decision endpoints answer 503 until one of the two can be written.
+// A SIGKILL loses what is in memory: at most the last FLUSH_MS of records plus a batch in flight.
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { chainHashText } from "./chain";
+import { auditKeys, chainHashText } from "./chain";
 import type { NdjsonSink } from "./sink";
 
 export interface DataAccessRecord {
@@ -30,6 +33,8 @@ export interface DataAccessRecord {
   status: { code: number; message: string } | null;
   /** A trusted proxy's what-if time the check was evaluated at; null for a real request. */
   whatIfTime: Date | null;
+  /** The client's region the decision used (trusted region header or request.regionCode); null when none. */
+  regionCode: string | null;
 }
 
 /** A record as read back from the database (JSON columns untyped). */
@@ -55,6 +60,8 @@ export function canonicalDataAccess(r: DataAccessRecord | StoredDataAccess): str
     principal: r.principal,
     proxyCredentialId: r.proxyCredentialId,
     reason: r.reason,
+    // Present only when set, like whatIfTime.
+    ...(r.regionCode ? { regionCode: r.regionCode } : {}),
     resourceName: r.resourceName,
     revision: r.revision.toString(),
     status: sortedKeys(r.status ?? null),
@@ -109,18 +116,23 @@ function storableRecord(r: DataAccessRecord): DataAccessRecord {
 export const FLUSH_MS = 100;
 export const BATCH_SIZE = 250;
 const HASH_SLICE = 100;
+// The records and the chain's new head (hash, seq, count) in one statement.
 const INSERT_BATCH = `
-  INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
-    "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-    "proxyCredentialId", "status", "whatIfTime", "prevHash", "hash")
-  SELECT "decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
-    "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-    "proxyCredentialId", "status", "whatIfTime", "prevHash", "hash"
-  FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS ("decisionId" text, "timestamp" timestamp(3), "principal" text,
-    "resourceName" text, "permission" text, "granted" boolean, "reason" text, "callerIp" text, "host" text, "path" text,
-    "method" text, "accessLevels" text[], "unsatisfiedLevels" text[], "decidedBy" jsonb, "revision" bigint, "latencyUs" integer,
-    "proxyCredentialId" text, "status" jsonb, "whatIfTime" timestamp(3), "prevHash" text, "hash" text)) WITH ORDINALITY AS r
-  ORDER BY r.ordinality`;
+  WITH records AS (
+    INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
+      "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
+      "proxyCredentialId", "status", "whatIfTime", "regionCode", "prevHash", "hash")
+    SELECT "decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
+      "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
+      "proxyCredentialId", "status", "whatIfTime", "regionCode", "prevHash", "hash"
+    FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS ("decisionId" text, "timestamp" timestamp(3), "principal" text,
+      "resourceName" text, "permission" text, "granted" boolean, "reason" text, "callerIp" text, "host" text, "path" text,
+      "method" text, "accessLevels" text[], "unsatisfiedLevels" text[], "decidedBy" jsonb, "revision" bigint, "latencyUs" integer,
+      "proxyCredentialId" text, "status" jsonb, "whatIfTime" timestamp(3), "regionCode" text, "prevHash" text, "hash" text)) WITH ORDINALITY AS r
+    ORDER BY r.ordinality
+    RETURNING seq)
+  UPDATE "AuditChainHead" SET "lastHash" = $2, "lastSeq" = (SELECT max(seq) FROM records), "recordCount" = "recordCount" + $3
+  WHERE stream = 'data_access'`;
 const DRAIN_MS = 5000;
 /** Spool batches written per flush while draining. */
 const DRAIN_BATCHES = 20;
@@ -129,25 +141,55 @@ const SPOOL_FILE = "data-access.ndjson";
 
 export interface DecisionLogStats {
   recorded: number;
+  /** Records written to PostgreSQL (from memory or drained from the spool). */
   written: number;
+  /** Records appended to the spool file (PostgreSQL could not be written). */
   spooled: number;
-  /** Spool lines that could not be read back (a crash in the middle of an append). */
-  corrupt: number;
+  /**
+   * Records known lost: spool lines that could not be read back (an append cut short by a crash).
+   * Stays 0 unless the process died in the middle of a spool write.
+   */
+  dropped: number;
+  /** In memory, not yet durable anywhere. */
   pending: number;
+  /** The spool cannot be written (disk full…) while records wait: decisions fail closed. */
+  spoolFailing: boolean;
   spoolFile: string;
   lastError: string | null;
+}
+
+export interface DecisionLogOptions {
+  databaseUrl: string;
+  spoolDir: string;
+  /** Where state changes are reported (start and end of failing closed). Default: console.error. */
+  log?: (message: string) => void;
+  /**
+   * Count records and keep none: ONLY for the baseline of `npm run bench:audit` (the server's
+   * --bench-no-audit flag), which measures what recording costs.
+   */
+  discard?: boolean;
+  /** GATEHOUSE_AUDIT_SINK: also ship every record as a Cloud Audit Log NDJSON line (sink.ts). */
+  sink?: NdjsonSink;
+  /** GATEHOUSE_AUDIT_STORE_DATA_ACCESS=false: the sink is the only copy (nothing queued for PostgreSQL). */
+  store?: boolean;
 }
 
 export class DecisionLog {
   private queue: DataAccessRecord[] = [];
   private flushing: Promise<void> | null = null;
+  private nextFlush: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly spoolPath: string;
-  private stats = { recorded: 0, written: 0, spooled: 0, corrupt: 0 };
+  private stats = { recorded: 0, written: 0, spooled: 0, dropped: 0 };
   /** Bytes at the start of the spool file that this process has written to the database. */
   private spoolOffset = 0;
   private lastError: string | null = null;
+  /** Why the spool cannot be written; set while records wait that are durable nowhere. */
+  private spoolError: string | null = null;
+  private stopped = false;
+  private readonly discard: boolean;
+  private readonly report: (message: string) => void;
 
   /**
    * The writer's own connection (not the Prisma client's): a batch is one parameter of ~1 KB per
@@ -159,11 +201,13 @@ export class DecisionLog {
   private readonly sink: NdjsonSink | undefined;
   private readonly store: boolean;
 
-  constructor(opts: { databaseUrl: string; spoolDir: string; sink?: NdjsonSink; store?: boolean }) {
+  constructor(opts: DecisionLogOptions) {
     this.sink = opts.sink;
     this.store = opts.store ?? true;
     fs.mkdirSync(opts.spoolDir, { recursive: true });
     this.spoolPath = path.join(opts.spoolDir, SPOOL_FILE);
+    this.report = opts.log ?? ((m) => console.error(m));
+    this.discard = opts.discard ?? false;
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1, connectionTimeoutMillis: 5000 });
     // A dropped idle connection must not crash the process; the next write reconnects (or spools).
     this.pool.on("error", (e) => (this.lastError = e.message));
@@ -176,38 +220,64 @@ export class DecisionLog {
     this.drainTimer.unref();
   }
 
-  /** Hot path: O(1), no I/O. */
+  /**
+   * Whether a decision may be answered: false while records cannot be made durable (PostgreSQL
+   * and the spool both failing) — Gatehouse then refuses to answer rather than answer unrecorded.
+   */
+  accepting(): boolean {
+    return this.spoolError === null;
+  }
+
+  /** Hot path: O(1), no I/O — except after stop(), when the record is spooled at once. */
   record(r: DataAccessRecord): void {
+    this.stats.recorded++;
+    if (this.discard) return;
     if (this.sink) {
       this.sink.push(r);
-      if (!this.store) {
-        this.stats.recorded++;
-        return;
-      }
+      if (!this.store) return;
     }
     this.queue.push(storableRecord(r));
-    this.stats.recorded++;
-    if (this.queue.length >= BATCH_SIZE) void this.flush();
+    if (this.stopped) this.spoolQueue();
+    else if (this.queue.length >= BATCH_SIZE) void this.flush();
   }
 
   getStats(): DecisionLogStats {
-    return { ...this.stats, pending: this.queue.length, spoolFile: this.spoolPath, lastError: this.lastError };
+    return { ...this.stats, pending: this.queue.length, spoolFailing: this.spoolError !== null, spoolFile: this.spoolPath, lastError: this.lastError };
   }
 
-  /** Writes what is queued (and anything spooled before it). Concurrent calls coalesce. */
+  /**
+   * Writes what is queued at the time of the call (and anything spooled before it). A call while a
+   * flush runs waits for that one and then one more, which all such calls share.
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.doFlush().finally(() => {
-      this.flushing = null;
+    if (!this.flushing) {
+      this.flushing = this.doFlush().finally(() => (this.flushing = null));
+      return this.flushing;
+    }
+    this.nextFlush ??= this.flushing.then(() => {
+      this.nextFlush = null;
+      return this.flush();
     });
-    return this.flushing;
+    return this.nextFlush;
   }
 
+  /**
+   * Stops the timers and writes everything queued to PostgreSQL, else to the spool. Records that
+   * arrive afterwards (requests still in flight) are spooled one by one as they come.
+   */
   async stop(): Promise<void> {
     this.sink?.close();
     if (this.timer) clearInterval(this.timer);
     if (this.drainTimer) clearInterval(this.drainTimer);
     await this.flush();
     if (this.queue.length) await this.flush();
+    this.stopped = true;
+    this.spoolQueue();
+    if (this.queue.length) {
+      // Neither PostgreSQL nor the disk took them, and the process is going away.
+      this.stats.dropped += this.queue.length;
+      this.report(`audit: ${this.queue.length} data-access records could not be written at shutdown (${this.spoolError ?? this.lastError})`);
+    }
     await this.pool.end().catch(() => {});
   }
 
@@ -215,37 +285,46 @@ export class DecisionLog {
     if (fs.existsSync(this.spoolPath)) {
       // Spooled records are older than queued ones: while a spool exists, new records go behind
       // it (memory stays bounded however long the outage was), and the spool drains in order.
-      this.spool(this.queue.splice(0));
+      this.spoolQueue();
       try {
-        await this.drainSpool();
+        if (!(await this.drainSpool())) return;
         this.lastError = null;
       } catch (e) {
         this.lastError = e instanceof Error ? e.message : String(e);
-      }
-      return;
-    }
-    while (this.queue.length) {
-      const batch = this.queue.splice(0, BATCH_SIZE);
-      try {
-        await this.write(batch);
-        this.lastError = null;
-      } catch (e) {
-        this.lastError = e instanceof Error ? e.message : String(e);
-        this.spool([...batch, ...this.queue.splice(0)]);
         return;
       }
     }
+    while (this.queue.length) {
+      const batch = this.queue.slice(0, BATCH_SIZE);
+      try {
+        await this.write(batch);
+        this.queue.splice(0, batch.length);
+        this.lastError = null;
+      } catch (e) {
+        this.lastError = e instanceof Error ? e.message : String(e);
+        this.spoolQueue();
+        return;
+      }
+    }
+    // Everything reached PostgreSQL: nothing waits on the spool any more.
+    if (!fs.existsSync(this.spoolPath)) this.setSpoolError(null);
   }
 
-  /** Appends records to the spool file, durably (fsync) — they are not in the database yet. */
-  private spool(records: DataAccessRecord[]): void {
-    if (!records.length) return;
-    let text = records.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n";
-    const fd = fs.openSync(this.spoolPath, "a+", 0o600);
+  /**
+   * Moves the queue to the spool file, durably (fsync). When that fails (disk full, read-only…)
+   * the records stay queued, the file is cut back to where it was (no half-written records), and
+   * decisions fail closed until a spool write or a database write succeeds.
+   */
+  private spoolQueue(): void {
+    if (!this.queue.length) return;
+    let text = this.queue.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))).join("\n") + "\n";
+    let fd: number | undefined;
+    let size = 0;
     try {
+      fd = fs.openSync(this.spoolPath, "a+", 0o600);
       // A crash in the middle of an earlier append can leave a partial last line: end it, so
       // that it stays one unreadable line instead of corrupting the first record appended now.
-      const size = fs.fstatSync(fd).size;
+      size = fs.fstatSync(fd).size;
       if (size > 0) {
         const last = Buffer.alloc(1);
         fs.readSync(fd, last, 0, 1, size - 1);
@@ -253,33 +332,52 @@ export class DecisionLog {
       }
       fs.writeSync(fd, text);
       fs.fsyncSync(fd);
+    } catch (e) {
+      if (fd !== undefined) {
+        try {
+          fs.ftruncateSync(fd, size);
+        } catch {
+          /* the next append ends any partial line; the records are still queued */
+        }
+      }
+      this.setSpoolError(`cannot write the audit spool ${this.spoolPath}: ${e instanceof Error ? e.message : String(e)}`);
+      return;
     } finally {
-      fs.closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
     }
-    this.stats.spooled += records.length;
+    this.stats.spooled += this.queue.length;
+    this.queue = [];
+    this.setSpoolError(null);
+  }
+
+  private setSpoolError(error: string | null): void {
+    if (error !== null && this.spoolError === null) this.report(`audit: ${error}; decisions fail closed (503) until the audit log can be written`);
+    if (error === null && this.spoolError !== null) this.report("audit: the audit log can be written again; decisions resume");
+    this.spoolError = error;
   }
 
   /**
    * Writes the spool to the database, batch by batch from where this process got to, up to
    * DRAIN_BATCHES per flush (a long outage drains over many flushes, not in one stall), and
-   * removes it once all of it is written. A restart drains from the start again: the batches
-   * skip records already written (`dedupe`). Lines that do not parse (a crash mid-append) are
-   * counted in `corrupt` and skipped.
+   * removes it once all of it is written (then returns true). A restart drains from the start
+   * again: the batches skip records already written (`dedupe`). Lines that do not parse (a crash
+   * mid-append) are counted in `dropped` and skipped.
    */
-  private async drainSpool(): Promise<void> {
+  private async drainSpool(): Promise<boolean> {
     const fd = fs.openSync(this.spoolPath, "r");
     try {
       for (let n = 0; n < DRAIN_BATCHES; n++) {
         const { records, next, eof } = readSpool(fd, this.spoolOffset, BATCH_SIZE);
-        this.stats.corrupt += records.corrupt;
         if (records.valid.length) await this.write(records.valid, true);
+        this.stats.dropped += records.corrupt;
         this.spoolOffset = next;
         if (eof) {
           fs.rmSync(this.spoolPath);
           this.spoolOffset = 0;
-          return;
+          return true;
         }
       }
+      return false;
     } finally {
       fs.closeSync(fd);
     }
@@ -292,10 +390,16 @@ export class DecisionLog {
    * `dedupe`: skip records already written (a spool drained again after a crash mid-drain).
    */
   private async write(batch: DataAccessRecord[], dedupe = false): Promise<void> {
+    const key = auditKeys().chain;
     const client = await this.pool.connect();
+    // The server may end the connection while it is checked out (between statements, while the
+    // batch is hashed): without a listener that 'error' event would crash the process. The
+    // statement under way fails, and the batch is spooled.
+    const onError = (e: Error) => (this.lastError = e.message);
+    client.on("error", onError);
+    let fresh = batch;
     try {
       await client.query("BEGIN");
-      let fresh = batch;
       if (dedupe) {
         const existing = await client.query<{ decisionId: string }>(`SELECT "decisionId" FROM "DataAccessLog" WHERE "decisionId" = ANY($1::text[])`, [batch.map((r) => r.decisionId)]);
         const skip = new Set(existing.rows.map((e) => e.decisionId));
@@ -309,13 +413,12 @@ export class DecisionLog {
         const rows: string[] = [];
         for (const r of fresh) {
           const canonical = canonicalDataAccess(r);
-          const hash = chainHashText(prevHash, canonical);
+          const hash = chainHashText(prevHash, canonical, key);
           rows.push(`${canonical.slice(0, -1)},"prevHash":"${prevHash}","hash":"${hash}"}`);
           prevHash = hash;
           if (rows.length % HASH_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
         }
-        await client.query(INSERT_BATCH, [`[${rows.join(",")}]`]);
-        await client.query(`UPDATE "AuditChainHead" SET "lastHash" = $1 WHERE stream = 'data_access'`, [prevHash]);
+        await client.query(INSERT_BATCH, [`[${rows.join(",")}]`, prevHash, rows.length]);
       }
       await client.query("COMMIT");
       client.release();
@@ -323,8 +426,10 @@ export class DecisionLog {
       await client.query("ROLLBACK").catch(() => {});
       client.release(e instanceof Error ? e : new Error(String(e))); // discard the connection
       throw e;
+    } finally {
+      client.off("error", onError);
     }
-    this.stats.written += batch.length;
+    this.stats.written += fresh.length;
   }
 }
 
@@ -364,12 +469,17 @@ function readSpool(fd: number, offset: number, max: number): { records: { valid:
 
 function parseSpoolLine(line: string): DataAccessRecord | null {
   try {
-    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision" | "whatIfTime"> & { timestamp: string; revision: string; whatIfTime?: string | null };
+    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision" | "whatIfTime" | "regionCode"> & {
+      timestamp: string;
+      revision: string;
+      whatIfTime?: string | null;
+      regionCode?: string | null;
+    };
     const timestamp = new Date(o.timestamp);
     const whatIfTime = typeof o.whatIfTime === "string" ? new Date(o.whatIfTime) : null;
     if (typeof o.decisionId !== "string" || Number.isNaN(timestamp.getTime()) || (whatIfTime && Number.isNaN(whatIfTime.getTime()))) return null;
     // Spools written before a record was made storable are made so on the way back.
-    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision), whatIfTime });
+    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision), whatIfTime, regionCode: o.regionCode ?? null });
   } catch {
     return null;
   }

@@ -66,6 +66,7 @@ function decision(i: number, resourceName: string, principal: string, over: Part
     proxyCredentialId: null,
     status: null,
     whatIfTime: null,
+    regionCode: null,
     ...over,
   };
 }

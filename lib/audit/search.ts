@@ -257,6 +257,7 @@ function recordRead(ctx: AdminContext, f: AuditFilter, granted: boolean, started
     proxyCredentialId: null,
     status: granted ? null : { code: 7, message: "PERMISSION_DENIED" },
     whatIfTime: null,
+    regionCode: null,
   });
 }
 

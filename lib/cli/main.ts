@@ -3,6 +3,7 @@
 // through the same code as the server's and bump the revision, so running servers follow them.
 // Contract (DESIGN.md §6): when a command prints a secret or token, it is the last word printed.
 import fs from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { env, ConfigError } from "@/lib/env";
@@ -22,6 +23,9 @@ import { findConsoleUsers } from "@/lib/auth/users";
 import { getIamPolicy, setIamPolicy } from "@/lib/admin/policies";
 import { describeDeltas, formatPolicyFile, parsePolicyFile, policyFileFormat } from "@/lib/admin/policy-file";
 import { verifyAll } from "@/lib/audit/verify";
+import { setAuditKeyMaterial, STREAMS, type Stream } from "@/lib/audit/chain";
+import { CHECKPOINT_FILE, parseCheckpoints, type Checkpoint } from "@/lib/audit/checkpoints";
+import { purgeStream } from "@/lib/audit/retention";
 import { resolveAuthSecret } from "@/lib/server/secret";
 import { KeyRing, findSigningKeys, describeSigningKeys } from "@/lib/identity/keys";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
@@ -57,7 +61,16 @@ const USAGE = `Usage: npm run gatehouse -- <command>
   user reset-password --email EMAIL  print a new one-time password; ends the user's sessions
   user disable|enable --email EMAIL  disable (no sign-in, sessions end, denied everywhere) or enable
   user list                          console accounts and instance owners
-  audit verify                       check the audit hash chains
+  audit verify [--checkpoints FILE]… [--allow-unkeyed]
+                                     check the audit hash chains against their keys, heads and
+                                     purge anchors, and against signed checkpoints kept outside
+                                     the database (default: the data directory's, if any; a log
+                                     excerpt holding checkpoint lines works too). Names the first
+                                     bad record or the missing range; exits 1 if any.
+                                     --allow-unkeyed: accept records from before keyed chains
+  audit purge [--stream data_access|admin_activity] --older-than-days N
+                                     remove a stream's records older than N days (default: the
+                                     configured retention), checkpointing the boundary first
   token --principal user:EMAIL|serviceAccount:EMAIL [--audience AUD]
                                      print a signed ID token (1 h; audience defaults to
                                      GATEHOUSE_PUBLIC_URL)
@@ -87,6 +100,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
+  // The servers' audit key: every write the CLI makes is recorded on the same keyed chains.
+  setAuditKeyMaterial(env().GATEHOUSE_AUDIT_KEY ?? authSecret());
   switch (command) {
     case "apply": {
       const { values } = parseArgs({ args: rest, options: { file: { type: "string", short: "f" }, "dry-run": { type: "boolean" } } });
@@ -251,15 +266,56 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "audit": {
-      if (rest[0] !== "verify") throw new UsageError("audit takes: verify");
-      const database = await resolveDatabase(env());
+      const [sub, ...args] = rest;
+      if (sub !== "verify" && sub !== "purge") throw new UsageError("audit takes: verify [--checkpoints FILE]… [--allow-unkeyed] | purge [--stream STREAM] [--older-than-days N]");
+      const config = env();
+      const defaultCheckpoints = path.join(config.GATEHOUSE_DATA_DIR, "audit", CHECKPOINT_FILE);
+      if (sub === "purge") {
+        const { values } = parseArgs({ args, options: { stream: { type: "string" }, "older-than-days": { type: "string" } } });
+        if (values.stream !== undefined && !STREAMS.includes(values.stream as Stream)) throw new UsageError(`--stream is one of ${STREAMS.join(", ")}`);
+        const streams = values.stream ? [values.stream as Stream] : STREAMS;
+        const configured = { data_access: config.GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS, admin_activity: config.GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY };
+        const given = values["older-than-days"];
+        if (given !== undefined && !/^\d{1,5}$/.test(given)) throw new UsageError("--older-than-days takes a whole number of days");
+        const database = await resolveDatabase(config);
+        try {
+          const sink = { file: defaultCheckpoints, log: (line: string) => console.error(line) };
+          for (const stream of streams) {
+            const days = given !== undefined ? Number(given) : configured[stream];
+            if (days <= 0) {
+              console.log(`${stream}: no retention configured (GATEHOUSE_AUDIT_RETENTION_DAYS_${stream.toUpperCase()}); nothing purged`);
+              continue;
+            }
+            const r = await purgeStream(db(), stream, new Date(Date.now() - days * 86_400_000), sink);
+            console.log(r.purged ? `${stream}: purged ${r.purged} records older than ${days} days, through seq ${r.anchor!.seq}; checkpoint written to ${defaultCheckpoints}` : `${stream}: nothing older than ${days} days`);
+          }
+        } finally {
+          await database.stop();
+        }
+        return 0;
+      }
+      const { values } = parseArgs({ args, options: { checkpoints: { type: "string", multiple: true }, "allow-unkeyed": { type: "boolean" } } });
+      const files = values.checkpoints ?? (fs.existsSync(defaultCheckpoints) ? [defaultCheckpoints] : []);
+      const checkpoints: Checkpoint[] = [];
+      for (const file of files) {
+        const parsed = parseCheckpoints(readFile(file), file);
+        if (parsed.errors.length) throw new AppError("INVALID_ARGUMENT", `${file} has lines that are not valid checkpoints`, parsed.errors.map((message) => ({ message })));
+        checkpoints.push(...parsed.checkpoints);
+        console.log(`Checkpoints: ${parsed.checkpoints.length} from ${file}`);
+      }
+      if (!files.length) console.log("No checkpoints given: the chains are checked against themselves only (removal of the newest records is then not detected).");
+      const database = await resolveDatabase(config);
       try {
         let ok = true;
-        for (const report of await verifyAll(db())) {
-          if (report.ok) console.log(`${report.stream}: ${report.records} records, chain intact`);
+        for (const report of await verifyAll(db(), { checkpoints, allowUnkeyed: values["allow-unkeyed"] })) {
+          const pinned = report.checkpoints ? `, ${report.checkpoints} checkpoints` : "";
+          const unkeyed = report.unkeyed ? ` (${report.unkeyed} written before keyed chains)` : "";
+          if (report.ok) console.log(`${report.stream}: ${report.records} records${unkeyed}${pinned}, chain intact`);
           else {
             ok = false;
             console.log(`${report.stream}: chain broken at record seq=${report.firstBroken!.seq}: ${report.firstBroken!.reason}`);
+            const m = report.missing;
+            if (m) console.log(`${report.stream}: missing records after seq ${m.afterSeq}${m.beforeSeq !== null ? ` and before seq ${m.beforeSeq}` : ""}${m.count !== null ? ` (${m.count} records)` : ""}`);
           }
         }
         return ok ? 0 : 1;

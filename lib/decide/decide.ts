@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { evaluate, parsePrincipal, passagePermission, resolveHost, type CompiledNode, type Decision } from "@/lib/policy";
-import { AppError } from "@/lib/errors";
+import { AppError, type ErrorCode } from "@/lib/errors";
 import type { DecisionLog } from "@/lib/audit/decisions";
 import { buildIapHeaders, subjectIdForEmail, type IapHeaders } from "@/lib/identity/assertion";
 import type { KeyRing } from "@/lib/identity/keys";
@@ -259,6 +259,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     proxyCredentialId: caller.proxy.id,
     status: identity.tokenError ? { code: 16, message: identity.tokenError } : decision.allowed ? null : { code: 7, message: decision.reason },
     whatIfTime: whatIf ? time : null,
+    regionCode: req.regionCode ?? null,
   });
 
   return {
@@ -276,4 +277,70 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     ...(decision.trace ? { trace: decision.trace } : {}),
     ...(identity.tokenError ? { tokenError: identity.tokenError } : {}),
   };
+}
+
+/** google.rpc.Code of each error code, for the status of a refused call's record. */
+const RPC_CODE: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 3,
+  UNAUTHENTICATED: 16,
+  PERMISSION_DENIED: 7,
+  NOT_FOUND: 5,
+  METHOD_NOT_ALLOWED: 12,
+  ALREADY_EXISTS: 6,
+  ABORTED: 10,
+  PAYLOAD_TOO_LARGE: 8,
+  FAILED_PRECONDITION: 9,
+  UNAVAILABLE: 14,
+  INTERNAL: 13,
+};
+
+/** What is known about a call when it is refused: the proxy (if it authenticated) and the check (if it parsed). */
+export interface RefusedCall {
+  caller?: Caller;
+  check?: CheckInput;
+  /** The client address the proxy reported (forward-auth), else the calling proxy's own. */
+  ip?: string;
+}
+
+/**
+ * Records a call refused before or instead of a decision (no or bad proxy credential, malformed
+ * input, an untrusted credential asserting a principal, out of scope, stale snapshot…) as one
+ * data-access record: granted false, reason REFUSED_<code>, the error in its status. Only what
+ * was established is kept: the principal only when a trusted credential asserted it, else null.
+ * Returns the record's decisionId.
+ */
+export function recordRefusal(ctx: DecideContext, call: RefusedCall, error: unknown): string {
+  const code: ErrorCode = error instanceof AppError ? error.code : "INTERNAL";
+  const message = error instanceof AppError ? error.message : "Internal error";
+  const check = call.check;
+  const req = check?.request ?? {};
+  let principal: string | null = null;
+  if (check?.principal !== undefined && call.caller?.proxy.trusted) {
+    const p = parsedPrincipal(check.principal);
+    if (p.ok) principal = p.value.key;
+  } else if (check?.sessionEmail !== undefined) principal = `user:${check.sessionEmail}`;
+  const decisionId = randomUUID();
+  ctx.log.record({
+    decisionId,
+    timestamp: new Date(),
+    principal,
+    resourceName: check?.resource ?? (req.host ? `hosts/${req.host}` : ""),
+    permission: check?.permission ?? "",
+    granted: false,
+    reason: `REFUSED_${code}`,
+    callerIp: req.ip ?? call.ip ?? null,
+    host: req.host ?? null,
+    path: req.path ?? null,
+    method: req.method?.toUpperCase() ?? null,
+    accessLevels: [],
+    unsatisfiedLevels: [],
+    decidedBy: null,
+    revision: BigInt(ctx.engine.current().snapshot.revision),
+    latencyUs: 0,
+    proxyCredentialId: call.caller?.proxy.id ?? null,
+    status: { code: RPC_CODE[code], message },
+    whatIfTime: null,
+    regionCode: req.regionCode ?? null,
+  });
+  return decisionId;
 }

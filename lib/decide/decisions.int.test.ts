@@ -190,8 +190,10 @@ describe("decision API", () => {
     expect((await post(r, { resource: "projects/demo/iap_web/compute/services/web" })).body).toMatchObject({ allowed: false, reason: "UNAUTHENTICATED" });
   });
 
-  it("rejects bad calls with a status and a machine-readable code, and evaluates nothing", async () => {
+  it("rejects bad calls with a status and a machine-readable code, evaluates nothing, and records each as a refusal", async () => {
+    await r.stack.ctx.log.flush();
     const before = r.stack.ctx.log.getStats().recorded;
+    const lastSeq = (await r.t.prisma.dataAccessLog.aggregate({ _max: { seq: true } }))._max.seq ?? 0n;
     expect(await post(r, { principal: "user:alice@example.com", resource: "x" }, null)).toMatchObject({ status: 401, body: { error: { code: "UNAUTHENTICATED" } } });
     expect(await post(r, { principal: "user:alice@example.com", resource: "x" }, "ghpk_wrong")).toMatchObject({ status: 401, body: { error: { code: "UNAUTHENTICATED" } } });
     expect(await post(r, "{not json")).toMatchObject({ status: 400, body: { error: { code: "INVALID_ARGUMENT" } } });
@@ -205,7 +207,10 @@ describe("decision API", () => {
     expect([get.status, get.headers.get("allow"), ((await get.json()) as { error: { code: string } }).error.code]).toEqual([405, "POST", "METHOD_NOT_ALLOWED"]);
     const huge = { principal: "user:alice@example.com", resource: "projects/demo", request: { path: `/${"a".repeat(200_000)}` } };
     expect(await post(r, huge)).toMatchObject({ status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE" } } });
-    expect(r.stack.ctx.log.getStats().recorded).toBe(before);
+    expect(r.stack.ctx.log.getStats().recorded).toBe(before + 9);
+    await r.stack.ctx.log.flush();
+    const refused = await r.t.prisma.dataAccessLog.findMany({ where: { seq: { gt: lastSeq } } });
+    expect(refused.map((x) => [x.granted, x.reason.startsWith("REFUSED_")])).toEqual(Array(9).fill([false, true]));
   });
 
   it("an untrusted proxy must pass a token; a bad token is UNAUTHENTICATED, never anonymous", async () => {
@@ -342,6 +347,16 @@ describe("decision API", () => {
     expect(await ask({ request: { host: "nowhere.example.test" } })).toMatchObject(denied);
     // Inside the scope an unknown resource is simply unknown.
     expect(await ask({ resource: "projects/payments/iap_web/compute/services/no-such-thing" })).toMatchObject({ status: 200, body: { reason: "UNKNOWN_RESOURCE" } });
+  });
+
+  it("the audit record keeps the region the decision used, and only that one", async () => {
+    const withRegion = (await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/", regionCode: "de" } })).body;
+    const without = (await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/" } })).body;
+    await r.stack.ctx.log.flush();
+    const row = (id: unknown) => r.t.prisma.dataAccessLog.findUniqueOrThrow({ where: { decisionId: id as string } });
+    expect((await row(withRegion.decisionId)).regionCode).toBe("DE");
+    expect((await row(without.decisionId)).regionCode).toBeNull();
+    expect(await verifyDataAccess(r.t.prisma)).toMatchObject({ ok: true });
   });
 
   it("a what-if is marked in its audit record (evaluated at its time, logged at the real one) and carries no headers", async () => {

@@ -36,7 +36,19 @@ import {
   safeAppPath,
   type AppSessions,
 } from "./app-session";
-import { decide, MIN_REVISION_WAIT_MS, ZBatchRequest, ZDecisionRequest, type Caller, type CheckInput, type DecideContext, type DecisionResponse } from "./decide";
+import {
+  decide,
+  MIN_REVISION_WAIT_MS,
+  recordRefusal,
+  ZBatchRequest,
+  ZDecisionRequest,
+  type Caller,
+  type CheckInput,
+  type DecideContext,
+  type DecisionResponse,
+  type RefusedCall,
+} from "./decide";
+import { auditMetrics } from "./metrics";
 import type { PolicyEngine } from "./engine";
 import type { ProxyCredentials } from "./proxies";
 
@@ -86,16 +98,40 @@ function toCheck(raw: unknown): CheckInput {
   return r.data;
 }
 
-async function handleDecisions(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
-  const caller = authenticateProxy(ctx, bearer(req.headers.authorization));
-  const check = toCheck(parseJson(await readBody(req, MAX_BODY)));
-  sendJson(res, 200, decisionJson(await decide(ctx, caller, check)));
+/**
+ * Runs a decision endpoint so that every call leaves exactly one data-access record: a decision
+ * records itself (decide), a refusal is recorded here with what was established by then (`call`,
+ * filled in by the handler as it goes) and its decisionId goes out in X-Gatehouse-Decision-Id.
+ * While the audit log cannot be written, nothing is answered (503): never a decision unrecorded.
+ */
+async function recorded(
+  ctx: HotPathContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: (ctx: HotPathContext, req: IncomingMessage, res: ServerResponse, call: RefusedCall) => Promise<void>,
+): Promise<void> {
+  if (!ctx.log.accepting()) throw new AppError("UNAVAILABLE", "the audit log cannot be written; decisions resume when it can");
+  const peer = remoteIp(req);
+  const call: RefusedCall = peer && isIP(peer) ? { ip: peer } : {};
+  try {
+    await handler(ctx, req, res, call);
+  } catch (e) {
+    if (!res.headersSent) res.setHeader("x-gatehouse-decision-id", recordRefusal(ctx, call, e));
+    throw e;
+  }
 }
 
-async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleDecisions(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse, call: RefusedCall): Promise<void> {
+  if (req.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
+  call.caller = authenticateProxy(ctx, bearer(req.headers.authorization));
+  call.check = toCheck(parseJson(await readBody(req, MAX_BODY)));
+  sendJson(res, 200, decisionJson(await decide(ctx, call.caller, call.check)));
+}
+
+async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse, call: RefusedCall): Promise<void> {
   if (req.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "use POST");
   const caller = authenticateProxy(ctx, bearer(req.headers.authorization));
+  call.caller = caller;
   const parsed = ZBatchRequest.safeParse(parseJson(await readBody(req, MAX_BATCH_BODY)));
   if (!parsed.success) throw new AppError("INVALID_ARGUMENT", "a batch is { checks: [ 1 to 100 decision requests ] }", zodDetails(parsed.error));
   // Each check is answered on its own: a malformed one gets its own { error }, in its position.
@@ -117,6 +153,8 @@ async function handleBatch(ctx: HotPathContext, req: IncomingMessage, res: Serve
       if ("error" in c) throw c.error;
       results.push(decisionJson(await decide(ctx, caller, c.check, { revisionWaitMs: 0 })));
     } catch (e) {
+      // A refused check is recorded on its own, like a refused call.
+      recordRefusal(ctx, { ...call, ...("check" in c ? { check: c.check } : {}) }, e);
       results.push(JSON.stringify(toErrorBody(e).body));
     }
   }
@@ -184,8 +222,9 @@ function originalUri(uri: string): string {
   return uri;
 }
 
-async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res: ServerResponse, call: RefusedCall): Promise<void> {
   const caller = authenticateProxy(ctx, header(req, "x-gatehouse-proxy-key"));
+  call.caller = caller;
   // The original request: nginx auth_request (X-Original-*), Traefik/Caddy (X-Forwarded-*),
   // Envoy ext_authz (the check request carries the original method and path). Method-override
   // headers and parameters (X-HTTP-Method-Override, _method) are never read: the method decided
@@ -197,15 +236,16 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
   const host = (header(req, "x-forwarded-host") ?? header(req, "host") ?? "").split(",")[0]!.trim();
   const proto = header(req, "x-forwarded-proto") ?? "https";
   const ip = clientIp(req);
+  if (ip) call.ip = ip;
   // The client's country for region access levels, only from the header this proxy declared.
   const region = caller.proxy.regionHeader ? header(req, caller.proxy.regionHeader)?.trim().toUpperCase() : undefined;
   const path = uri.split("?")[0] ?? "/";
 
+  const request: CheckInput["request"] = { method, host, path, ...(ip ? { ip } : {}), ...(region && /^[A-Z]{2}$/.test(region) ? { regionCode: region } : {}) };
+  call.check = { request };
   const id = await forwardIdentity(ctx, req, host);
-  const check: CheckInput = {
-    request: { method, host, path, ...(ip ? { ip } : {}), ...(region && /^[A-Z]{2}$/.test(region) ? { regionCode: region } : {}) },
-    ...id,
-  };
+  const check: CheckInput = { request, ...id };
+  call.check = check;
   const d = await decide(ctx, caller, check);
 
   const common = { "x-gatehouse-decision-id": d.decisionId, "x-gatehouse-reason": d.reason, "cache-control": "no-store" };
@@ -342,18 +382,19 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
   let allow = "POST";
   switch (path.startsWith(`${FORWARD_AUTH_PATH}/`) ? FORWARD_AUTH_PATH : path) {
     case "/api/v1/decisions":
-      handler = handleDecisions;
+      handler = (c, rq, rs) => recorded(c, rq, rs, handleDecisions);
       break;
     case "/api/v1/decisions:batch":
-      handler = handleBatch;
+      handler = (c, rq, rs) => recorded(c, rq, rs, handleBatch);
       break;
     case FORWARD_AUTH_PATH:
       handler = (c, rq, rs) =>
-        handleForwardAuth(c, rq, rs).catch((e: unknown) => {
+        recorded(c, rq, rs, handleForwardAuth).catch((e: unknown) => {
           // Forward-auth answers 401/403/503 as plain statuses proxies understand.
           const { status, body } = toErrorBody(e);
           if (status === 500) console.error(e);
-          send(rs, status === 500 ? 503 : status, body);
+          if (rs.headersSent) rs.destroy();
+          else send(rs, status === 500 ? 503 : status, body);
         });
       break;
     case "/.well-known/jwks.json":
@@ -393,18 +434,33 @@ export function handleHotPath(ctx: HotPathContext, req: IncomingMessage, res: Se
         const engine = c.engine.health();
         const { lastError, spoolFile: _spoolFile, ...audit } = c.log.getStats();
         // Decisions continue from the last snapshot while the database is away ("stale"), up to
-        // the staleness bound; past it they fail closed and so does health ("unavailable").
-        const status = !engine.fresh ? "unavailable" : engine.stale ? "stale" : "ok";
+        // the staleness bound; past it they fail closed and so does health ("unavailable"). They
+        // also fail closed while the audit log can be written neither to PostgreSQL nor to the
+        // spool ("audit_unavailable").
+        const accepting = c.log.accepting();
+        const status = !engine.fresh ? "unavailable" : !accepting ? "audit_unavailable" : engine.stale ? "stale" : "ok";
         // Error texts (database hosts, SQL) only for a caller holding a proxy credential.
         const key = header(rq, "x-gatehouse-proxy-key") ?? bearer(rq.headers.authorization);
         const detailed = key !== undefined && c.proxies.authenticate(key) !== null;
         const { error, ...engineSummary } = engine;
-        send(rs, engine.fresh ? 200 : 503, {
+        send(rs, engine.fresh && accepting ? 200 : 503, {
           status,
           engine: detailed ? { ...engineSummary, error } : engineSummary,
           audit: detailed ? { ...audit, lastError } : audit,
         });
       };
+      break;
+    case "/metrics":
+      // Prometheus text format: counts only (no error texts, hosts or principals), so no
+      // credential is asked for; keep it off the public listener if even counts are sensitive.
+      handler = async (c, rq, rs) => {
+        if (rq.method !== "GET" && rq.method !== "HEAD") throw new AppError("METHOD_NOT_ALLOWED", "use GET");
+        const metrics = auditMetrics(c);
+        const text = await metrics.registry.metrics();
+        rs.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store", "content-length": String(Buffer.byteLength(text)) });
+        rs.end(rq.method === "HEAD" ? undefined : text);
+      };
+      allow = "GET, HEAD";
       break;
     default: {
       // The admin API (lib/admin/http.ts) has handlers of its own, with its own error shapes.

@@ -6,6 +6,8 @@ import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { createPrismaClient } from "@/lib/db/client";
 import { DecisionLog } from "@/lib/audit/decisions";
 import { NdjsonSink, type AuditSinkTarget } from "@/lib/audit/sink";
+import { CheckpointWriter } from "@/lib/audit/checkpoints";
+import { purgeExpired, type RetentionDays } from "@/lib/audit/retention";
 import { KeyRing } from "@/lib/identity/keys";
 import { TokenVerifier } from "@/lib/identity/verify";
 import { AppSessions } from "./app-session";
@@ -27,7 +29,18 @@ export interface StackOptions {
   auditSink?: AuditSinkTarget;
   /** GATEHOUSE_AUDIT_STORE_DATA_ACCESS: false keeps data-access records out of PostgreSQL (sink only). */
   storeDataAccess?: boolean;
+  /**
+   * The audit trail's periodic jobs (the server; tests that run the stack in-process leave them
+   * out): signed checkpoints every `checkpointMs` to `checkpointFile` and the log, and the
+   * retention purge every PURGE_MS.
+   */
+  audit?: { checkpointFile: string; checkpointMs: number; retentionDays: RetentionDays };
+  /** Benchmarks only (`--bench-no-audit`): decisions are answered and not recorded. */
+  discardDecisionRecords?: boolean;
 }
+
+/** How often the retention purge runs (it removes nothing while nothing has expired). */
+const PURGE_MS = 60 * 60_000;
 
 export interface DecisionStack {
   ctx: HotPathContext;
@@ -60,12 +73,15 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
   const log = new DecisionLog({
     databaseUrl: o.databaseUrl,
     spoolDir: o.spoolDir,
+    ...(o.log ? { log: o.log } : {}),
+    discard: o.discardDecisionRecords ?? false,
     ...(o.auditSink ? { sink: new NdjsonSink(o.auditSink) } : {}),
     ...(o.storeDataAccess === false ? { store: false } : {}),
   });
   log.start();
   const usageTimer = setInterval(() => void proxies.flushUsage().catch(() => {}), 60_000);
   usageTimer.unref();
+  const stopAudit = startAuditJobs(o);
   return {
     ctx: {
       prisma: o.prisma,
@@ -84,7 +100,33 @@ export async function startDecisionStack(o: StackOptions): Promise<DecisionStack
       await engine.stop();
       await enginePrisma.$disconnect().catch(() => {});
       await log.stop();
+      // After the last flush, so that the shutdown checkpoint covers every record written.
+      await stopAudit();
     },
+  };
+}
+
+/** Starts the checkpoint and retention jobs; the returned function stops them (writing a last checkpoint). */
+function startAuditJobs(o: StackOptions): () => Promise<void> {
+  const audit = o.audit;
+  if (!audit) return async () => {};
+  const say = o.log ?? ((m: string) => console.log(m));
+  const sink = { file: audit.checkpointFile, log: say };
+  const stopCheckpoints = new CheckpointWriter(o.prisma, sink).start(audit.checkpointMs);
+  const purge = () =>
+    purgeExpired(o.prisma, audit.retentionDays, sink).then(
+      (results) => {
+        for (const r of results) if (r.purged) say(`audit: purged ${r.purged} ${r.stream} records through seq ${r.anchor!.seq} (retention)`);
+      },
+      (e: unknown) => say(`audit: retention purge failed: ${(e as Error).message}`),
+    );
+  const retains = Object.values(audit.retentionDays).some((d) => d > 0);
+  // Soon after start too: an instance restarted more often than PURGE_MS still purges.
+  const timers = retains ? [setTimeout(() => void purge(), 30_000), setInterval(() => void purge(), PURGE_MS)] : [];
+  for (const t of timers) t.unref();
+  return async () => {
+    for (const t of timers) clearInterval(t);
+    await stopCheckpoints();
   };
 }
 

@@ -59,6 +59,8 @@ export async function startGatehouse(options: {
   nodeArgs?: string[];
   /** Run this production bundle (lib/server/build.ts) instead of lib/server/main.ts under tsx. */
   serverBundle?: string;
+  /** More server flags after --api-only (e.g. --bench-no-audit). */
+  serverArgs?: string[];
 }): Promise<Gatehouse> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), "gatehouse-data-"));
   const port = await freePort();
@@ -76,7 +78,7 @@ export async function startGatehouse(options: {
     GATEHOUSE_PUBLIC_URL: url,
     ...options.extraEnv,
   };
-  const proc = spawnProc("gatehouse", process.execPath, [...(options.nodeArgs ?? []), ...(options.serverBundle ? [options.serverBundle] : ["--import", "tsx", SERVER]), "--api-only"], { cwd: REPO_ROOT, env });
+  const proc = spawnProc("gatehouse", process.execPath, [...(options.nodeArgs ?? []), ...(options.serverBundle ? [options.serverBundle] : ["--import", "tsx", SERVER]), "--api-only", ...(options.serverArgs ?? [])], { cwd: REPO_ROOT, env });
   try {
     await waitFor(
       `Gatehouse /healthz on ${url}`,

@@ -9,7 +9,8 @@
 // SIGINT/SIGTERM drain the audit log, close the server and stop the embedded database.
 //
 // Flags: --dev (Next in development mode); --api-only (serve only the hot paths, without
-// loading Next.js: for proxy tests and benchmarks).
+// loading Next.js: for proxy tests and benchmarks); --bench-no-audit (decisions unrecorded: the
+// baseline of bench:audit, never for use).
 import http from "node:http";
 import path from "node:path";
 import { parseEnv, ConfigError, type Env } from "@/lib/env";
@@ -22,11 +23,15 @@ import { needsFirstAdmin } from "@/lib/auth/users";
 import { handleHotPath } from "@/lib/decide/http";
 import { startDecisionStack } from "@/lib/decide/stack";
 import { registerEngine } from "@/lib/decide/registry";
+import { setAuditKeyMaterial } from "@/lib/audit/chain";
+import { CHECKPOINT_FILE } from "@/lib/audit/checkpoints";
 import { resolveAuthSecret } from "./secret";
 import { stampForNext } from "./next-request";
 
 const dev = process.argv.includes("--dev");
 const apiOnly = process.argv.includes("--api-only");
+// The baseline of `npm run bench:audit` only: decisions are answered WITHOUT an audit record.
+const benchNoAudit = process.argv.includes("--bench-no-audit");
 
 function fail(message: string): never {
   console.error(`\n  ✖ ${message}\n`);
@@ -61,6 +66,8 @@ async function start(): Promise<void> {
   }
   const { secret, generated } = auth;
   process.env.AUTH_SECRET = secret;
+  // The audit chains' key: configuration only, never the database (lib/audit/chain.ts).
+  setAuditKeyMaterial(env.GATEHOUSE_AUDIT_KEY ?? secret);
   process.env.GATEHOUSE_PUBLIC_URL = env.GATEHOUSE_PUBLIC_URL;
   // Auth.js builds callback and redirect URLs from this, not from the Host header.
   process.env.AUTH_URL ??= `${env.GATEHOUSE_PUBLIC_URL}/api/auth`;
@@ -92,7 +99,14 @@ async function start(): Promise<void> {
     log: (m) => console.log(`  ${m}`),
     ...(env.GATEHOUSE_AUDIT_SINK ? { auditSink: env.GATEHOUSE_AUDIT_SINK } : {}),
     storeDataAccess: env.GATEHOUSE_AUDIT_STORE_DATA_ACCESS,
+    audit: {
+      checkpointFile: path.join(env.GATEHOUSE_DATA_DIR, "audit", CHECKPOINT_FILE),
+      checkpointMs: env.GATEHOUSE_AUDIT_CHECKPOINT_SECONDS * 1000,
+      retentionDays: { data_access: env.GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS, admin_activity: env.GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY },
+    },
+    discardDecisionRecords: benchNoAudit,
   });
+  if (benchNoAudit) console.error("  ⚠ --bench-no-audit: decisions are NOT recorded (benchmark baseline only)");
   const ctx = stack.ctx;
   registerEngine(ctx.engine, { authSecret: secret, publicUrl: env.GATEHOUSE_PUBLIC_URL }, ctx.log);
 

@@ -24,7 +24,15 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const env = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: t.url, NODE_ENV: "production", GATEHOUSE_SEED_DEMO: "false" });
+// The CLI records on the chains this process verifies: the same audit key (vitest.config.ts).
+const env = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  DATABASE_URL: t.url,
+  NODE_ENV: "production",
+  GATEHOUSE_SEED_DEMO: "false",
+  GATEHOUSE_AUDIT_KEY: process.env.GATEHOUSE_AUDIT_KEY,
+});
 const gatehouse = (...args: string[]) => runCli(env(), args, 120_000);
 const revision = async () => (await t.prisma.policyRevision.findUnique({ where: { id: 1 } }))?.value ?? 0n;
 
