@@ -11,11 +11,11 @@ describe("canonicalJson", () => {
 
 /**
  * The definition of the data-access hash input: canonicalJson of every field but the hashes,
- * `whatIfTime` only when set (records written before that column hash without it).
+ * `whatIfTime` and `regionCode` only when set (records written before those columns hash without them).
  */
 function definition(r: DataAccessRecord | StoredDataAccess): string {
-  const { decidedBy, status, whatIfTime, ...rest } = r;
-  return canonicalJson({ ...rest, decidedBy: decidedBy ?? null, status: status ?? null, ...(whatIfTime ? { whatIfTime } : {}) });
+  const { decidedBy, status, whatIfTime, regionCode, ...rest } = r;
+  return canonicalJson({ ...rest, decidedBy: decidedBy ?? null, status: status ?? null, ...(whatIfTime ? { whatIfTime } : {}), ...(regionCode ? { regionCode } : {}) });
 }
 
 describe("canonicalDataAccess", () => {
@@ -41,6 +41,7 @@ describe("canonicalDataAccess", () => {
     proxyCredentialId: text,
     status: fc.option(json, { nil: null }),
     whatIfTime: fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
+    regionCode: fc.option(fc.stringMatching(/^[A-Z]{2}$/), { nil: null }),
   });
 
   it("equals the canonicalJson definition, for records as written and as read back (stored chains depend on it)", () => {

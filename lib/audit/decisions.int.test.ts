@@ -52,6 +52,7 @@ function rec(i: number, over: Partial<DataAccessRecord> = {}): DataAccessRecord 
     status: i % 3 !== 0 ? null : { code: 7, message: "NO_MATCHING_BINDING" },
     // Some what-if records, so that spool round trips and chain verification cover the field.
     whatIfTime: i % 5 === 0 ? new Date(Date.UTC(2025, 5, 1, 12, 0, 0, i)) : null,
+    regionCode: i % 4 === 0 ? "DE" : null,
     ...over,
   };
 }

@@ -29,6 +29,8 @@ export interface DataAccessRecord {
   status: { code: number; message: string } | null;
   /** A trusted proxy's what-if time the check was evaluated at; null for a real request. */
   whatIfTime: Date | null;
+  /** The client's region the decision used (trusted region header or request.regionCode); null when none. */
+  regionCode: string | null;
 }
 
 /** A record as read back from the database (JSON columns untyped). */
@@ -54,6 +56,8 @@ export function canonicalDataAccess(r: DataAccessRecord | StoredDataAccess): str
     principal: r.principal,
     proxyCredentialId: r.proxyCredentialId,
     reason: r.reason,
+    // Present only when set, like whatIfTime.
+    ...(r.regionCode ? { regionCode: r.regionCode } : {}),
     resourceName: r.resourceName,
     revision: r.revision.toString(),
     status: sortedKeys(r.status ?? null),
@@ -111,14 +115,14 @@ const HASH_SLICE = 100;
 const INSERT_BATCH = `
   INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
     "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-    "proxyCredentialId", "status", "whatIfTime", "prevHash", "hash")
+    "proxyCredentialId", "status", "whatIfTime", "regionCode", "prevHash", "hash")
   SELECT "decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
     "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs",
-    "proxyCredentialId", "status", "whatIfTime", "prevHash", "hash"
+    "proxyCredentialId", "status", "whatIfTime", "regionCode", "prevHash", "hash"
   FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS ("decisionId" text, "timestamp" timestamp(3), "principal" text,
     "resourceName" text, "permission" text, "granted" boolean, "reason" text, "callerIp" text, "host" text, "path" text,
     "method" text, "accessLevels" text[], "unsatisfiedLevels" text[], "decidedBy" jsonb, "revision" bigint, "latencyUs" integer,
-    "proxyCredentialId" text, "status" jsonb, "whatIfTime" timestamp(3), "prevHash" text, "hash" text)) WITH ORDINALITY AS r
+    "proxyCredentialId" text, "status" jsonb, "whatIfTime" timestamp(3), "regionCode" text, "prevHash" text, "hash" text)) WITH ORDINALITY AS r
   ORDER BY r.ordinality`;
 const DRAIN_MS = 5000;
 /** Spool batches written per flush while draining. */
@@ -349,12 +353,17 @@ function readSpool(fd: number, offset: number, max: number): { records: { valid:
 
 function parseSpoolLine(line: string): DataAccessRecord | null {
   try {
-    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision" | "whatIfTime"> & { timestamp: string; revision: string; whatIfTime?: string | null };
+    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision" | "whatIfTime" | "regionCode"> & {
+      timestamp: string;
+      revision: string;
+      whatIfTime?: string | null;
+      regionCode?: string | null;
+    };
     const timestamp = new Date(o.timestamp);
     const whatIfTime = typeof o.whatIfTime === "string" ? new Date(o.whatIfTime) : null;
     if (typeof o.decisionId !== "string" || Number.isNaN(timestamp.getTime()) || (whatIfTime && Number.isNaN(whatIfTime.getTime()))) return null;
     // Spools written before a record was made storable are made so on the way back.
-    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision), whatIfTime });
+    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision), whatIfTime, regionCode: o.regionCode ?? null });
   } catch {
     return null;
   }

@@ -259,6 +259,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     proxyCredentialId: caller.proxy.id,
     status: identity.tokenError ? { code: 16, message: identity.tokenError } : decision.allowed ? null : { code: 7, message: decision.reason },
     whatIfTime: whatIf ? time : null,
+    regionCode: req.regionCode ?? null,
   });
 
   return {

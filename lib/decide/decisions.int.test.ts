@@ -344,6 +344,16 @@ describe("decision API", () => {
     expect(await ask({ resource: "projects/payments/iap_web/compute/services/no-such-thing" })).toMatchObject({ status: 200, body: { reason: "UNKNOWN_RESOURCE" } });
   });
 
+  it("the audit record keeps the region the decision used, and only that one", async () => {
+    const withRegion = (await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/", regionCode: "de" } })).body;
+    const without = (await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/" } })).body;
+    await r.stack.ctx.log.flush();
+    const row = (id: unknown) => r.t.prisma.dataAccessLog.findUniqueOrThrow({ where: { decisionId: id as string } });
+    expect((await row(withRegion.decisionId)).regionCode).toBe("DE");
+    expect((await row(without.decisionId)).regionCode).toBeNull();
+    expect(await verifyDataAccess(r.t.prisma)).toMatchObject({ ok: true });
+  });
+
   it("a what-if is marked in its audit record (evaluated at its time, logged at the real one) and carries no headers", async () => {
     const before = Date.now();
     const { body } = await post(r, { principal: "user:alice@example.com", request: { host: "web.example.test", path: "/", time: "2031-02-03T04:05:06Z" } });
