@@ -71,6 +71,8 @@ export interface RecordedDecision {
   host: string | null;
   path: string | null;
   method: string | null;
+  /** The client's region the decision used (null: none was reported). */
+  regionCode: string | null;
   accessLevels: string[];
   unsatisfiedLevels: string[];
   decidedBy: unknown;
@@ -110,6 +112,7 @@ function recordedOf(r: DataAccessLog): RecordedDecision {
     host: r.host,
     path: r.path,
     method: r.method,
+    regionCode: r.regionCode,
     accessLevels: r.accessLevels,
     unsatisfiedLevels: r.unsatisfiedLevels,
     decidedBy: r.decidedBy,
@@ -177,6 +180,7 @@ export async function explainDecision(ctx: AdminContext, insertId: string): Prom
       ...(row.path !== null ? { path: row.path } : {}),
       method: row.method ?? "GET",
       ...(row.callerIp !== null ? { ip: row.callerIp } : {}),
+      ...(row.regionCode !== null ? { regionCode: row.regionCode } : {}),
     },
     explain: true,
   });

@@ -99,11 +99,11 @@ async function apply(v: Version): Promise<bigint> {
   return engineAtHead();
 }
 
-async function decide(principal: string, ip = "203.0.113.9"): Promise<{ decisionId: string; allowed: boolean; revision: string }> {
+async function decide(principal: string, ip = "203.0.113.9", regionCode?: string): Promise<{ decisionId: string; allowed: boolean; revision: string }> {
   const res = await fetch(`${a.base}/api/v1/decisions`, {
     method: "POST",
     headers: { authorization: `Bearer ${proxyKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ principal, resource: APP, request: { method: "GET", host: "app.acme.test", path: "/", ip } }),
+    body: JSON.stringify({ principal, resource: APP, request: { method: "GET", host: "app.acme.test", path: "/", ip, ...(regionCode ? { regionCode } : {}) } }),
   });
   expect(res.status).toBe(200);
   const body = await res.json();
@@ -116,15 +116,17 @@ const explain = (who: string, id: string) => a.api(who, "GET", `/api/v1/auditLog
 const accessAtCall = (who: string, resource: string, time: string) => a.api(who, "GET", `/api/v1/${resource}:accessAt?time=${encodeURIComponent(time)}`);
 
 let aliceBefore: { decisionId: string; allowed: boolean; revision: string };
+let malloryBefore: { decisionId: string; allowed: boolean; revision: string };
 let bobAfter: { decisionId: string; allowed: boolean; revision: string };
 let betaDecision: { decisionId: string };
 let timeAtR1: string;
 
 beforeAll(async () => {
   a = await startAdminStack(world(V1));
-  proxyKey = (await createProxyKey({ db: a.t.prisma, actor: SYSTEM_CLI }, { name: "trusted", trusted: true })).secret;
+  proxyKey = (await createProxyKey({ db: a.t.prisma, actor: SYSTEM_CLI }, { name: "trusted", trusted: true, regionHeader: "x-client-region" })).secret;
   r1 = await engineAtHead();
   aliceBefore = await decide("user:alice@acme.test");
+  malloryBefore = await decide("user:mallory@acme.test", "10.1.2.3", "DE");
   timeAtR1 = new Date().toISOString();
   // A second change set: alice leaves eng, corp moves, bob is denied, carol disabled, a node added.
   await new Promise((r) => setTimeout(r, 20));
@@ -188,6 +190,17 @@ describe("GET /api/v1/auditLogs/{insertId}:explain", () => {
     expect(r.body.decision.trace.some((t: { kind: string; result: string; member?: string }) => t.kind === "binding" && t.result === "GRANTED" && t.member === "group:eng@acme.test")).toBe(true);
     expect(r.body.matches).toBe(true);
     expect(r.body.differences).toEqual([]);
+  });
+
+  it("evaluates access levels as they were: the corp range then, the recorded client IP and region", async () => {
+    expect(malloryBefore.allowed).toBe(true);
+    const r = await explain("auditor@acme.test", malloryBefore.decisionId);
+    expect(r.status).toBe(200);
+    expect(r.body.recorded.callerIp).toBe("10.1.2.3");
+    expect(r.body.recorded.regionCode).toBe("DE");
+    expect(r.body.decision.accessLevels.satisfied).toEqual([CORP]);
+    expect(r.body.decision.grantedBy.condition).toBe("Corp only");
+    expect(r.body.matches).toBe(true);
   });
 
   it("explains a denial at its own revision with the deny rule that applied", async () => {
@@ -272,5 +285,33 @@ describe("GET /api/v1/{resource}:accessAt", () => {
     expectError(await accessAtCall("auditor@acme.test", APP, "yesterday"), 400, "INVALID_ARGUMENT");
     expectError(await a.api("auditor@acme.test", "GET", `/api/v1/${APP}:accessAt?time=${encodeURIComponent(timeAtR1)}&sql=1`), 400, "INVALID_ARGUMENT");
     expect((await accessAtCall("betaauditor@acme.test", BETA_APP, timeAtR1)).status).toBe(200);
+  });
+});
+
+describe("before history began", () => {
+  it("an explanation says so instead of guessing", async () => {
+    await a.t.prisma.policyHistoryStart.update({ where: { id: 1 }, data: { revision: r2 } });
+    try {
+      const r = await explain("auditor@acme.test", aliceBefore.decisionId);
+      expect(r.status).toBe(200);
+      expect(r.body.historyAvailable).toBe(false);
+      expect(r.body.decision).toBeUndefined();
+      expect(r.body.matches).toBeNull();
+      expect(r.body.notes[0]).toMatch(new RegExp(`begins at revision ${r2}.*cannot be re-evaluated`));
+    } finally {
+      await a.t.prisma.policyHistoryStart.update({ where: { id: 1 }, data: { revision: 0n } });
+    }
+  });
+
+  it("a database without history (rows from before this version) gets a baseline from its next mutation", async () => {
+    await a.t.prisma.$executeRaw`DELETE FROM "PolicyHistory"`;
+    await a.t.prisma.$executeRaw`DELETE FROM "PolicyHistoryStart"`;
+    const before = await engineAtHead();
+    await createProxyKey({ db: a.t.prisma, actor: SYSTEM_CLI }, { name: "another", trusted: false });
+    expect((await a.t.prisma.policyHistoryStart.findUniqueOrThrow({ where: { id: 1 } })).revision).toBe(before);
+    const at = await snapshotAt(a.t.prisma, before, []);
+    if (!at.ok) throw new Error("the baseline should cover its revision");
+    expect(comparable(snapshotData(at.snapshot))).toEqual(comparable(snapshotData(seen.get(before)!)));
+    expect((await snapshotAt(a.t.prisma, before - 1n, [])).ok).toBe(false);
   });
 });

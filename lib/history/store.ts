@@ -193,7 +193,8 @@ export async function snapshotAt(db: PrismaClient, revision: bigint, bootstrapAd
     db.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1`.then((r) => (r[0] ? BigInt(r[0].value) : 0n)),
   ]);
   if (start === null || revision < start || revision > current) return { ok: false, revision, historyStart: start };
-  const key = `${revision}\u0000${[...bootstrapAdmins].sort().join(",")}`;
+  // History is append-only above its start: a revision's state never changes once committed.
+  const key = `${start}\u0000${revision}\u0000${[...bootstrapAdmins].sort().join(",")}`;
   let hit = cache.get(key);
   if (hit) {
     cache.delete(key);
