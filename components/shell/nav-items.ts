@@ -33,6 +33,7 @@ export const NAV_GROUPS: NavGroup[] = [
     items: [
       { href: "/troubleshooter", label: "Troubleshooter", icon: "route" },
       { href: "/audit", label: "Audit logs", icon: "log" },
+      { href: "/audit/access-at", label: "Access at a time", icon: "users" },
     ],
   },
   {

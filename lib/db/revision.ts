@@ -1,7 +1,7 @@
 // The global policy revision: one counter, bumped by every IAM write inside the write's own
 // transaction, and announced with NOTIFY (delivered on commit) so every instance's engine follows.
 import type { Prisma } from "@/lib/generated/prisma/client";
-import { insertJsonRows, jsonRowsInsertSql } from "./json-rows";
+import { insertJsonRows } from "./json-rows";
 import { BINDINGS_JSON } from "./policy-rows";
 
 export const REVISION_CHANNEL = "gatehouse_revision";
@@ -63,9 +63,14 @@ export interface HistoryRow {
   state: string | null;
 }
 
-/** INSERT of PolicyHistory rows from the JSON array `source`, at the revision expression `revision`. */
+/**
+ * INSERT of PolicyHistory rows from the JSON array `source`, at the revision expression `revision`.
+ * `state` travels as JSON text and is stored as json (kept as text: no jsonb re-encoding on a write
+ * of thousands of units; it is only ever read back whole).
+ */
 export function historyInsertSql(source: string, revision: string): string {
-  return jsonRowsInsertSql("PolicyHistory", { kind: "text", key: "text", state: "jsonb" }, { source, extra: { revision } });
+  return `INSERT INTO "PolicyHistory" (kind, key, revision, state)
+    SELECT r.kind, r.key, ${revision}, r.state::json FROM json_to_recordset(${source}) AS r(kind text, key text, state text)`;
 }
 
 /**

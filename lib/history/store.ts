@@ -61,6 +61,9 @@ async function readUnits(tx: Tx, kind: HistoryKind, keys: readonly string[] | un
   return out;
 }
 
+/** Above this many changed keys of a kind, its units are read whole rather than by key. */
+const FILTER_LIMIT = 500;
+
 /**
  * The history rows of a mutation's changes, read inside its transaction after its writes. A
  * change of policies only (the common write) reads nothing.
@@ -71,7 +74,8 @@ export async function historyRows(tx: Tx, byKind: ReadonlyMap<ChangeKind, Readon
     kinds.map(async (kind) => {
       const keys = [...byKind.get(kind)!];
       const whole = kind === "customRoles" || kind === "accessLevels" || kind === "instanceOwners";
-      const found = await readUnits(tx, kind, whole ? undefined : keys);
+      // A large change set (an apply) is read whole: one scan beats a list of thousands of keys.
+      const found = await readUnits(tx, kind, whole || keys.length > FILTER_LIMIT ? undefined : keys);
       return (whole ? ["*"] : keys).map((key): HistoryRow => ({ kind, key, state: found.has(key) ? JSON.stringify(found.get(key)) : null }));
     }),
   );

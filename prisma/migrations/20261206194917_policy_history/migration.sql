@@ -3,7 +3,7 @@ CREATE TABLE "PolicyHistory" (
     "kind" TEXT NOT NULL,
     "key" TEXT NOT NULL,
     "revision" BIGINT NOT NULL,
-    "state" JSONB,
+    "state" JSON,
 
     CONSTRAINT "PolicyHistory_pkey" PRIMARY KEY ("kind","key","revision")
 );
