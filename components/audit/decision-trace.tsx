@@ -47,14 +47,14 @@ export function DecisionTrace({ trace }: { trace: readonly TraceEntry[] }) {
             {rows.map((t, i) =>
               t.kind === "binding" ? (
                 <TableRow key={i}>
-                  <TableCell>Allow binding</TableCell>
+                  <TableCell className="whitespace-nowrap">Allow binding</TableCell>
                   <TableCell>
-                    <Code>{t.resource}</Code>
+                    <Code className="break-all">{t.resource}</Code>
                   </TableCell>
                   <TableCell>
-                    <Code>{t.role}</Code>
+                    <Code className="break-all">{t.role}</Code>
                   </TableCell>
-                  <TableCell>{t.member ? <Code>{t.member}</Code> : "—"}</TableCell>
+                  <TableCell>{t.member ? <Code className="break-all">{t.member}</Code> : "—"}</TableCell>
                   <TableCell>{t.condition ?? "—"}</TableCell>
                   <TableCell>
                     <Badge tone={TONE[t.result] ?? "neutral"}>{WORDS[t.result] ?? t.result}</Badge>
@@ -63,9 +63,9 @@ export function DecisionTrace({ trace }: { trace: readonly TraceEntry[] }) {
                 </TableRow>
               ) : t.kind === "deny" ? (
                 <TableRow key={i}>
-                  <TableCell>Deny rule</TableCell>
+                  <TableCell className="whitespace-nowrap">Deny rule</TableCell>
                   <TableCell>
-                    <Code>{t.attachedTo}</Code>
+                    <Code className="break-all">{t.attachedTo}</Code>
                   </TableCell>
                   <TableCell>
                     Policy {t.policyIndex + 1}, rule {t.ruleIndex + 1}

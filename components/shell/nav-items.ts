@@ -43,5 +43,7 @@ export const NAV_GROUPS: NavGroup[] = [
 ];
 
 export function isActive(pathname: string, href: string): boolean {
-  return pathname === href || pathname.startsWith(`${href}/`);
+  const under = (h: string) => pathname === h || pathname.startsWith(`${h}/`);
+  // A section nested in another (/audit/access-at in /audit) is active alone on its own pages.
+  return under(href) && !NAV_GROUPS.some((g) => g.items.some((i) => i.href !== href && i.href.startsWith(`${href}/`) && under(i.href)));
 }

@@ -24,7 +24,7 @@ export default async function AccessAtPage({ searchParams }: { searchParams: Pro
         title="Who could reach a resource"
         description="Everyone who held the resource's access permission at a past time, from the policy history: the binding that let them in, the groups it came through, and the admin-activity entry that added it."
       />
-      <form method="get" className="mb-6 grid grid-cols-1 items-end gap-4 rounded-lg border border-border bg-surface p-4 md:grid-cols-[2fr_1fr_1fr_auto]">
+      <form method="get" className="mb-6 grid grid-cols-1 items-start gap-4 rounded-lg border border-border bg-surface p-4 md:grid-cols-[2fr_1fr_1fr_auto]">
         <Field id="resource" label="Resource" required hint="A web resource, tunnel instance, service or function.">
           {(p) => <Input {...p} name="resource" list="resources" defaultValue={resource} placeholder="projects/…/iap_web/compute/services/…" autoComplete="off" />}
         </Field>
@@ -39,7 +39,7 @@ export default async function AccessAtPage({ searchParams }: { searchParams: Pro
         <Field id="path" label="Request path" hint="Conditions see this path (default /).">
           {(p) => <Input {...p} name="path" defaultValue={path} placeholder="/" />}
         </Field>
-        <Button type="submit" variant="primary">
+        <Button type="submit" variant="primary" className="md:mt-6">
           Show
         </Button>
       </form>
@@ -85,14 +85,14 @@ export default async function AccessAtPage({ searchParams }: { searchParams: Pro
                 {answer.value.principals.map((p) => (
                   <TableRow key={p.principal}>
                     <TableCell>
-                      <Code>{p.principal}</Code>
+                      <Code className="break-all">{p.principal}</Code>
                     </TableCell>
                     <TableCell>{p.groupPath.length ? p.groupPath.join(" › ") : <Badge>Direct</Badge>}</TableCell>
                     <TableCell>
-                      <Code>{p.grantedBy.role}</Code> on <Code>{p.grantedBy.resource}</Code>
+                      <Code className="break-all">{p.grantedBy.role}</Code> on <Code className="break-all">{p.grantedBy.resource}</Code>
                       {p.grantedBy.member !== p.principal ? (
                         <>
-                          {" "}to <Code>{p.grantedBy.member}</Code>
+                          {" "}to <Code className="break-all">{p.grantedBy.member}</Code>
                         </>
                       ) : null}
                     </TableCell>
@@ -105,7 +105,7 @@ export default async function AccessAtPage({ searchParams }: { searchParams: Pro
                             {p.addedBy.methodName} at {p.addedBy.timestamp} (revision {p.addedBy.revision})
                           </span>
                           <span className="block text-xs text-fg-subtle">
-                            entry <Code>{p.addedBy.insertId}</Code>
+                            entry <Code className="break-all">{p.addedBy.insertId}</Code>
                           </span>
                         </>
                       ) : (

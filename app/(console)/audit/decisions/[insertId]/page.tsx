@@ -16,6 +16,21 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
+/** The recorded binding ({ resource, role, member, condition }) or deny rule, in words where it is a binding. */
+function DecidedBy({ value }: { value: unknown }) {
+  if (!value || typeof value !== "object") return <>—</>;
+  const v = value as Record<string, unknown>;
+  if (typeof v.role === "string" && typeof v.member === "string" && typeof v.resource === "string") {
+    return (
+      <>
+        <Code className="break-all">{v.role}</Code> for <Code className="break-all">{v.member}</Code> on <Code className="break-all">{v.resource}</Code>
+        {typeof v.condition === "string" ? <> with condition “{v.condition}”</> : null}
+      </>
+    );
+  }
+  return <Code className="break-all">{JSON.stringify(value)}</Code>;
+}
+
 const orDash = (v: string | null | undefined) => (v ? <Code>{v}</Code> : "—");
 
 export default async function DecisionPage({ params }: { params: Promise<{ insertId: string }> }) {
@@ -94,7 +109,9 @@ export default async function DecisionPage({ params }: { params: Promise<{ inser
               <Fact label="Region">{orDash(rec.regionCode)}</Fact>
               <Fact label="Satisfied access levels">{rec.accessLevels.length ? rec.accessLevels.join(", ") : "—"}</Fact>
               <Fact label="Unsatisfied access levels">{rec.unsatisfiedLevels.length ? rec.unsatisfiedLevels.join(", ") : "—"}</Fact>
-              <Fact label="Decided by">{rec.decidedBy ? <Code>{JSON.stringify(rec.decidedBy)}</Code> : "—"}</Fact>
+              <Fact label="Decided by">
+                <DecidedBy value={rec.decidedBy} />
+              </Fact>
             </dl>
           </CardBody>
         </Card>
