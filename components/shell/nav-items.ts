@@ -33,6 +33,7 @@ export const NAV_GROUPS: NavGroup[] = [
     items: [
       { href: "/troubleshooter", label: "Troubleshooter", icon: "route" },
       { href: "/audit", label: "Audit logs", icon: "log" },
+      { href: "/audit/access-at", label: "Access at a time", icon: "users" },
     ],
   },
   {
@@ -42,5 +43,7 @@ export const NAV_GROUPS: NavGroup[] = [
 ];
 
 export function isActive(pathname: string, href: string): boolean {
-  return pathname === href || pathname.startsWith(`${href}/`);
+  const under = (h: string) => pathname === h || pathname.startsWith(`${h}/`);
+  // A section nested in another (/audit/access-at in /audit) is active alone on its own pages.
+  return under(href) && !NAV_GROUPS.some((g) => g.items.some((i) => i.href !== href && i.href.startsWith(`${href}/`) && under(i.href)));
 }

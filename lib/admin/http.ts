@@ -35,11 +35,14 @@ import { userRoutes } from "./users";
 import { serviceAccountRoutes } from "./service-accounts";
 import { issuerRoutes } from "./issuers";
 import { signingKeyRoutes } from "./signing-keys";
+import { auditHistoryRoutes } from "./audit-history";
 import { router, type ApiRoute } from "./routes";
 import { parse } from "./validation";
 
 /** Every REST route of the admin API (besides the IAM methods); openapi.ts documents the same list. */
 export const ADMIN_ROUTES: readonly ApiRoute[] = [
+  // First: their custom verbs (`…:explain`, `…:accessAt`) would also match the plain `{id}` templates below.
+  ...auditHistoryRoutes,
   ...proxyKeyRoutes,
   ...hierarchyRoutes,
   ...userRoutes,

@@ -9,9 +9,10 @@
 //      set its policy), on the snapshot as it will be after the change (m.after()) — computed
 //      only when the changes can touch an organization's administrators;
 //   5. bumps the revision (NOTIFY on commit: every instance follows), records what changed for
-//      the engines (PolicyChange), the new version of every changed policy (PolicyVersion: the
-//      audit trail explains decisions at their revision with it), and one admin-activity record
-//      per audited change, hash-chained;
+//      the engines (PolicyChange), the new version of every changed policy (PolicyVersion) and of
+//      every other changed unit (PolicyHistory, lib/history/store.ts: the audit trail explains
+//      decisions at their revision with them), and one admin-activity record per audited
+//      change, hash-chained (the first mutation ever to run here records history's baseline);
 //   6. after the commit, hands a change of policies only to the local engine as written (adopt),
 //      so that the next write here need not wait for the change feed.
 // A body that throws, or a failed write, leaves nothing: no change, no record, no revision.
@@ -23,6 +24,7 @@ import { commitRevision, type ChangeKind, type PolicyChangeRef } from "@/lib/db/
 import { RowWriter } from "@/lib/db/writers";
 import { policiesWritten } from "@/lib/db/bulk";
 import { applyChanges, type LoadedState } from "@/lib/decide/load";
+import { historyRows, recordBaseline } from "@/lib/history/store";
 import { actorName, type Actor, type AdminContext } from "./context";
 import { authorize, authorizeForDomain, authorizeInstance, checkOrganizationsAdministered } from "./authz";
 
@@ -93,18 +95,21 @@ export async function domainOrganizations(db: Pick<Tx, "node">): Promise<Map<str
 /**
  * Locks the revision row and, with it, the head of the admin-activity chain (every mutation
  * appends to it; one round trip for both, always in this order — the order of every writer that
- * takes both). `head` is undefined when the chain has no head row yet.
+ * takes both). `head` is undefined when the chain has no head row yet; `historyStarted` is false
+ * until a mutation has recorded history's baseline.
  */
-async function lockRevision(tx: Tx): Promise<{ locked: bigint; head: string | undefined }> {
-  const rows = await tx.$queryRaw<{ value: bigint | null; head: string | null }[]>`
+async function lockRevision(tx: Tx): Promise<{ locked: bigint; head: string | undefined; historyStarted: boolean }> {
+  const rows = await tx.$queryRaw<{ value: bigint | null; head: string | null; started: boolean }[]>`
     SELECT (SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE) AS value,
-           (SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE) AS head`;
+           (SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE) AS head,
+           EXISTS (SELECT 1 FROM "PolicyHistoryStart" WHERE id = 1) AS started`;
   const head = rows[0]?.head ?? undefined;
-  if (rows[0]?.value !== null && rows[0]?.value !== undefined) return { locked: BigInt(rows[0].value), head };
+  const historyStarted = rows[0]?.started ?? false;
+  if (rows[0]?.value !== null && rows[0]?.value !== undefined) return { locked: BigInt(rows[0].value), head, historyStarted };
   // The first write ever: make the row (or find the one a concurrent first write made).
   await tx.$executeRaw`INSERT INTO "PolicyRevision" (id, value, "updatedAt") VALUES (1, 0, now()) ON CONFLICT (id) DO NOTHING`;
   const again = await tx.$queryRaw<{ value: bigint }[]>`SELECT value FROM "PolicyRevision" WHERE id = 1 FOR UPDATE`;
-  return { locked: again[0]!.value, head };
+  return { locked: again[0]!.value, head, historyStarted };
 }
 
 function byKind(refs: readonly PolicyChangeRef[]): Map<ChangeKind, Set<string>> {
@@ -159,6 +164,8 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
         }
         state = engine.current();
       }
+      // Under the lock, before any write: the state at `locked` is what the tables hold.
+      if (!locks.historyStarted && !opts.dryRun) await recordBaseline(tx, locked);
       const revision = locked + 1n;
       const now = new Date();
       const write = new RowWriter(tx, revision);
@@ -212,7 +219,8 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       // (policiesWritten) — kept as their version, and handed to the local engine after the commit.
       const written = policiesWritten(write);
       const policiesOnly = changes.every((c) => c.kind === "policy" && written.has(c.key));
-      if ((await commitRevision(tx, revision, changes, policiesOnly ? written : undefined)) !== revision) {
+      const history = await historyRows(tx, byKind(changes));
+      if ((await commitRevision(tx, revision, changes, policiesOnly ? written : undefined, history)) !== revision) {
         throw new AppError("INTERNAL", "the revision moved while it was locked");
       }
       await recordAdminActivity(

@@ -54,19 +54,41 @@ export async function recordChanges(tx: Prisma.TransactionClient, revision: bigi
 }
 
 /**
+ * A PolicyHistory row (lib/history/store.ts): the loader-shaped state of one changed unit as JSON
+ * text, null when it is gone.
+ */
+export interface HistoryRow {
+  kind: string;
+  key: string;
+  state: string | null;
+}
+
+/**
+ * INSERT of PolicyHistory rows from the JSON array `source`, at the revision expression `revision`.
+ * `state` travels as JSON text and is stored as json (kept as text: no jsonb re-encoding on a write
+ * of thousands of units; it is only ever read back whole).
+ */
+export function historyInsertSql(source: string, revision: string): string {
+  return `INSERT INTO "PolicyHistory" (kind, key, revision, state)
+    SELECT r.kind, r.key, ${revision}, r.state::json FROM json_to_recordset(${source}) AS r(kind text, key text, state text)`;
+}
+
+/**
  * Commits revision `revision` (the locked one + 1) in one statement: bumps the counter (NOTIFY,
- * delivered on commit), records what changed for the engines (PolicyChange) and keeps the new
+ * delivered on commit), records what changed for the engines (PolicyChange), keeps the new
  * version of every changed policy (PolicyVersion, as readPolicies reads it; a policy whose row is
- * gone is kept with no etag and no bindings). `written`: policies whose stored form the caller
- * knows (lib/db/bulk.ts policiesWritten, when nothing else changed them) — kept as given instead
- * of being rebuilt from their rows. Returns the revision the counter reached, which is
- * `revision` unless someone wrote without holding the lock.
+ * gone is kept with no etag and no bindings), the history of every other changed unit
+ * (`history`, PolicyHistory) and when the revision was committed (PolicyRevisionTime).
+ * `written`: policies whose stored form the caller knows (lib/db/bulk.ts policiesWritten, when
+ * nothing else changed them) — kept as given instead of being rebuilt from their rows. Returns
+ * the revision the counter reached, which is `revision` unless someone wrote without holding the lock.
  */
 export async function commitRevision(
   tx: Prisma.TransactionClient,
   revision: bigint,
   changes: readonly PolicyChangeRef[],
   written: ReadonlyMap<string, { etag: string; bindings: unknown }> = new Map(),
+  history: readonly HistoryRow[] = [],
 ): Promise<bigint | null> {
   const unique = [...new Map(changes.map((c) => [`${c.kind}\u0000${c.key}`, { kind: c.kind, key: c.key }])).values()];
   const policies = [...new Set(changes.filter((c) => c.kind === "policy").map((c) => c.key))];
@@ -79,13 +101,16 @@ export async function commitRevision(
        SELECT n.name, $3::bigint, p.etag, (${BINDINGS_JSON})::jsonb
        FROM json_array_elements_text($2::json) AS n(name) LEFT JOIN "AllowPolicy" p ON p."resourceName" = n.name),
      known AS (INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
-       SELECT k."resourceName", $3::bigint, k.etag, k.bindings::jsonb FROM json_to_recordset($5::json) AS k("resourceName" text, etag text, bindings text))
+       SELECT k."resourceName", $3::bigint, k.etag, k.bindings::jsonb FROM json_to_recordset($5::json) AS k("resourceName" text, etag text, bindings text)),
+     history AS (${historyInsertSql("$6::json", "$3::bigint")}),
+     stamped AS (INSERT INTO "PolicyRevisionTime" (revision, "committedAt") VALUES ($3::bigint, clock_timestamp()))
      SELECT b.value FROM bumped b, pg_notify($4, b.value::text)`,
     JSON.stringify(unique),
     JSON.stringify(read),
     revision.toString(),
     REVISION_CHANNEL,
     JSON.stringify(known),
+    JSON.stringify(history),
   );
   return rows[0] ? BigInt(rows[0].value) : null;
 }

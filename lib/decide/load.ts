@@ -110,8 +110,8 @@ export async function loadAccessLevels(tx: Tx): Promise<AccessLevel[]> {
   }));
 }
 
-export async function loadPrincipals(tx: Tx): Promise<{ principals: Principal[]; ids: Map<string, string> }> {
-  const rows = await tx.principal.findMany({ select: { id: true, kind: true, email: true, displayName: true, disabled: true } });
+export async function loadPrincipals(tx: Tx, emails?: string[]): Promise<{ principals: Principal[]; ids: Map<string, string> }> {
+  const rows = await tx.principal.findMany({ select: { id: true, kind: true, email: true, displayName: true, disabled: true }, ...(emails ? { where: { email: { in: emails } } } : {}) });
   const principals: Principal[] = [];
   const ids = new Map<string, string>();
   for (const p of rows) {
