@@ -32,12 +32,16 @@ export const NAV_GROUPS: NavGroup[] = [
     label: "Diagnose",
     items: [
       { href: "/troubleshooter", label: "Troubleshooter", icon: "route" },
+      { href: "/effective-access", label: "Effective access", icon: "search" },
       { href: "/audit", label: "Audit logs", icon: "log" },
     ],
   },
   {
     label: "Admin",
-    items: [{ href: "/settings", label: "Settings", icon: "settings" }],
+    items: [
+      { href: "/proxies", label: "Proxies", icon: "server" },
+      { href: "/settings", label: "Settings", icon: "settings" },
+    ],
   },
 ];
 

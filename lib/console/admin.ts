@@ -9,7 +9,11 @@ import { CLIENT_ADDRESS_HEADER } from "@/lib/auth/client-address";
 import { requireSession, type ConsoleSession } from "@/lib/auth/session";
 import { db } from "@/lib/db/client";
 import { adminDeps } from "@/lib/decide/registry";
-import { AppError, type ErrorCode, type ErrorDetail } from "@/lib/errors";
+import { AppError } from "@/lib/errors";
+import type { ActionResult } from "./action-result";
+
+// ActionResult and fieldError live in ./action-result so client components can use them too.
+export { fieldError, type ActionResult } from "./action-result";
 
 /** The signed-in user's AdminContext (redirects to sign-in without a standing session). */
 export async function consoleAdmin(): Promise<{ ctx: AdminContext; session: ConsoleSession }> {
@@ -30,13 +34,6 @@ export async function consoleAdmin(): Promise<{ ctx: AdminContext; session: Cons
   };
 }
 
-/**
- * What a console server action answers: the value, or the lib/admin error as the API would name
- * it (code, message, and details whose `path` names the offending field) for the form to show
- * next to the field. Unexpected errors are logged and answered as INTERNAL, never leaked.
- */
-export type ActionResult<T = undefined> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; details?: ErrorDetail[] };
-
 export async function adminAction<T>(body: (ctx: AdminContext) => Promise<T>): Promise<ActionResult<T>> {
   const { ctx } = await consoleAdmin();
   try {
@@ -46,10 +43,4 @@ export async function adminAction<T>(body: (ctx: AdminContext) => Promise<T>): P
     console.error(err);
     return { ok: false, code: "INTERNAL", message: "Something went wrong on the server; nothing was changed." };
   }
-}
-
-/** The message of the first error detail whose path starts with `field` (for inline field errors). */
-export function fieldError(r: ActionResult<unknown> | undefined, field: string): string | null {
-  if (!r || r.ok) return null;
-  return r.details?.find((d) => d.path === field || d.path?.startsWith(`${field}.`) || d.path?.startsWith(`${field}[`))?.message ?? null;
 }
