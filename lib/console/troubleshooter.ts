@@ -276,3 +276,9 @@ export function troubleshootableResources(s: Snapshot, actor: Actor, now: Date, 
   }
   return out.sort();
 }
+
+/** Whether `principal` may troubleshoot `resource` (its getIamPolicy): the forward-auth 403 page links admins only. */
+export function mayTroubleshoot(s: Snapshot, principal: string, resource: string, now: Date): boolean {
+  const p = policyPermission(resource, "getIamPolicy");
+  return p !== null && evaluate(s, { principal, resource, permission: p, request: { time: now } }).allowed;
+}
