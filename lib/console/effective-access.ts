@@ -124,6 +124,10 @@ function expandGroup(s: Snapshot, groupKey: string, memo: Map<string, Array<[str
 
 /** What a principal's decision says beyond the binding (deny, disabled, IAP off), if anything. */
 function blocker(s: Snapshot, principal: string | null, resource: string, permission: string, now: Date): Access | null {
+  // Fast path: nothing can block (the principal is not disabled, IAP is on, no deny rule on the chain).
+  const node = s.nodes.get(resource);
+  const email = principal === null ? "" : principal.slice(principal.indexOf(":") + 1);
+  if (node && !s._.disabled.has(email) && !(node.isWeb && !node.iapEnabled) && node.chain.every((n) => (s._.deny.get(n)?.length ?? 0) === 0)) return null;
   const d = evaluate(s, { principal, resource, permission, request: { time: now } });
   if (d.reason === "PRINCIPAL_DISABLED" || d.reason === "IAP_DISABLED") return d.reason;
   if (d.reason === "DENIED_BY_POLICY" && d.deniedBy && d.deniedBy.condition === undefined && !d.deniedBy.conditionError) return "DENIED_BY_POLICY";
@@ -194,14 +198,39 @@ export function whatCanReach(s: Snapshot, actor: Actor, principal: string, permi
     }
     return v;
   };
+  // The principal's bindings on one node for one permission, found once per node (every
+  // descendant shares its ancestors' answer).
+  type Match = { role: string; grantedOn: string; member: string; via: string[]; condition?: string };
+  const matchMemo = new Map<string, Match[]>();
+  const matchesAt = (n: string, perm: string): Match[] => {
+    const k = `${perm}\u0000${n}`;
+    let out = matchMemo.get(k);
+    if (out) return out;
+    out = [];
+    for (const b of s._.bindings.get(n) ?? []) {
+      if (!s._.rolePermissions.get(b.role)?.has(perm)) continue;
+      let idx = -1;
+      for (const key of keys) {
+        const i = b.memberIndex.get(key);
+        if (i !== undefined && (idx < 0 || i < idx)) idx = i;
+      }
+      if (idx < 0) continue;
+      const member = b.members[idx]!;
+      const canonical = parseMember(member);
+      const condition = conditionOf(s, n, b.index);
+      out.push({ role: b.role, grantedOn: n, member, via: viaOf(canonical.ok ? canonical.value.key : member), ...(condition !== undefined ? { condition } : {}) });
+    }
+    matchMemo.set(k, out);
+    return out;
+  };
   for (const name of [...s.nodes.keys()].sort()) {
     const node = s.nodes.get(name)!;
     const perm = permission ?? passagePermission(node.type);
     if (!perm || !canReadPolicy(can, name)) continue;
     let blockedFor: Access | null | undefined;
-    for (const n of [...node.chain].reverse()) {
-      const bindings = s._.bindings.get(n) ?? [];
-      if (bindings.length === 0) continue;
+    for (let c = node.chain.length - 1; c >= 0; c--) {
+      const n = node.chain[c]!;
+      if ((s._.bindings.get(n)?.length ?? 0) === 0) continue;
       if (!canReadPolicy(can, n)) {
         if (!hidden.has(n)) {
           hidden.add(n);
@@ -209,29 +238,9 @@ export function whatCanReach(s: Snapshot, actor: Actor, principal: string, permi
         }
         continue;
       }
-      for (const b of bindings) {
-        if (!s._.rolePermissions.get(b.role)?.has(perm)) continue;
-        let idx = -1;
-        for (const k of keys) {
-          const i = b.memberIndex.get(k);
-          if (i !== undefined && (idx < 0 || i < idx)) idx = i;
-        }
-        if (idx < 0) continue;
-        blockedFor ??= blocker(s, principal, name, perm, now);
-        const member = b.members[idx]!;
-        const condition = conditionOf(s, n, b.index);
-        const canonical = parseMember(member);
-        rows.push({
-          principal: key,
-          resource: name,
-          permission: perm,
-          access: blockedFor ?? (condition !== undefined ? "CONDITIONAL" : "GRANTED"),
-          role: b.role,
-          grantedOn: n,
-          member,
-          via: viaOf(canonical.ok ? canonical.value.key : member),
-          ...(condition !== undefined ? { condition } : {}),
-        });
+      for (const m of matchesAt(n, perm)) {
+        blockedFor ??= blocker(s, key, name, perm, now);
+        rows.push({ principal: key, resource: name, permission: perm, access: blockedFor ?? (m.condition !== undefined ? "CONDITIONAL" : "GRANTED"), ...m });
       }
     }
   }
