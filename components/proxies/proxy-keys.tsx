@@ -1,16 +1,17 @@
 "use client";
 
-import { useActionState, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 import { createProxyKeyAction, revokeProxyKeyAction } from "@/app/(console)/proxies/actions";
-import { Alert, Badge, Button, Code, ConfirmDialog, Dialog, EmptyState, Field, Input, LiveRegion, SubmitButton, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
+import { Alert, Badge, Button, Code, ConfirmDialog, Dialog, EmptyState, Field, Input, LiveRegion, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
 import { CopyButton } from "@/components/ui/copy-button";
 import { fieldError } from "@/lib/console/action-result";
+import { useFormAction } from "@/lib/console/use-form-action";
 import type { ProxyKey } from "@/lib/admin/proxy-keys";
 
 const date = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "never");
 
 function CreateDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
-  const [state, action] = useActionState(createProxyKeyAction, null);
+  const { state, pending, onSubmit } = useFormAction(createProxyKeyAction);
   const created = state?.ok ? state.value : null;
   // A new form (and no secret) each time the dialog opens.
   return (
@@ -37,7 +38,7 @@ function CreateDialog({ open, onClose }: { open: boolean; onClose: () => void })
           </div>
         </div>
       ) : (
-        <form action={action} className="space-y-4" id="create-proxy-key">
+        <form onSubmit={onSubmit} className="space-y-4" id="create-proxy-key">
           <LiveRegion>{state && !state.ok && !state.details ? <Alert tone="error">{state.message}</Alert> : null}</LiveRegion>
           <Field id="pk-name" label="Name" required hint="Letters, digits, dots, dashes or underscores, e.g. edge-nginx" error={fieldError(state ?? undefined, "name")}>
             {(p) => <Input {...p} name="name" autoComplete="off" spellCheck={false} autoFocus />}
@@ -61,9 +62,9 @@ function CreateDialog({ open, onClose }: { open: boolean; onClose: () => void })
           </div>
           <div className="flex justify-end gap-2 border-t border-border pt-3">
             <Button onClick={onClose}>Cancel</Button>
-            <SubmitButton variant="primary" pendingLabel="Creating…">
+            <Button type="submit" variant="primary" loading={pending}>
               Create
-            </SubmitButton>
+            </Button>
           </div>
         </form>
       )}

@@ -1,21 +1,18 @@
 "use client";
 
-import { useActionState, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 import { deleteIssuerAction, saveIssuerAction } from "@/app/(console)/settings/actions";
-import { Alert, Badge, Button, Card, CardHeader, Code, ConfirmDialog, Dialog, Field, Input, LiveRegion, SubmitButton, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
+import { Alert, Badge, Button, Card, CardHeader, Code, ConfirmDialog, Dialog, Field, Input, LiveRegion, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
 import { fieldError } from "@/lib/console/action-result";
+import { useFormAction } from "@/lib/console/use-form-action";
 import type { TrustedIssuerJson } from "@/lib/admin/issuers";
 
 function IssuerDialog({ issuer, onClose }: { issuer: TrustedIssuerJson | null; onClose: () => void }) {
-  const [state, action] = useActionState(async (prev: Awaited<ReturnType<typeof saveIssuerAction>> | null, form: FormData) => {
-    const r = await saveIssuerAction(prev, form);
-    if (r.ok) onClose();
-    return r;
-  }, null);
+  const { state, pending, onSubmit } = useFormAction(saveIssuerAction, onClose);
   const err = (f: string) => fieldError(state ?? undefined, f);
   return (
     <Dialog open onClose={onClose} title={issuer ? "Edit trusted issuer" : "Add a trusted issuer"} description="An OpenID issuer whose ID tokens identify principals of the email domains it lists.">
-      <form action={action} className="space-y-4">
+      <form onSubmit={onSubmit} className="space-y-4">
         <LiveRegion>{state && !state.ok && !state.details ? <Alert tone="error">{state.message}</Alert> : null}</LiveRegion>
         {issuer ? <input type="hidden" name="original" value={issuer.issuer} /> : null}
         <Field id="iss-issuer" label="Issuer" required={!issuer} hint={issuer ? "An issuer’s URL cannot change: add another instead." : "https, except on loopback"} error={err("issuer")}>
@@ -43,9 +40,9 @@ function IssuerDialog({ issuer, onClose }: { issuer: TrustedIssuerJson | null; o
         </div>
         <div className="flex justify-end gap-2 border-t border-border pt-3">
           <Button onClick={onClose}>Cancel</Button>
-          <SubmitButton variant="primary" pendingLabel="Saving…">
+          <Button type="submit" variant="primary" loading={pending}>
             {issuer ? "Save" : "Add issuer"}
-          </SubmitButton>
+          </Button>
         </div>
       </form>
     </Dialog>

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { E2E } from "./env";
 
 export function gatehouse(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", GATEHOUSE_DATA_DIR: E2E.dataDir, DATABASE_URL: "", AUTH_SECRET: E2E.authSecret };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", GATEHOUSE_DATA_DIR: E2E.dataDir, DATABASE_URL: "", AUTH_SECRET: E2E.authSecret, GATEHOUSE_PUBLIC_URL: E2E.baseURL };
   return new Promise((resolve, reject) => {
     const cli = spawn(process.execPath, ["--import", "tsx", "lib/cli/main.ts", ...args], { env });
     let stdout = "";
