@@ -95,9 +95,7 @@ export function ProxyKeys({ keys, canCreate, canRevoke }: { keys: ProxyKey[]; ca
               <TableHeaderCell>Name</TableHeaderCell>
               <TableHeaderCell>State</TableHeaderCell>
               <TableHeaderCell>Scopes</TableHeaderCell>
-              <TableHeaderCell>Region header</TableHeaderCell>
-              <TableHeaderCell>Created</TableHeaderCell>
-              <TableHeaderCell>Last used</TableHeaderCell>
+              <TableHeaderCell>Created · last used</TableHeaderCell>
               {canRevoke ? (
                 <TableHeaderCell>
                   <span className="sr-only">Actions</span>
@@ -126,13 +124,14 @@ export function ProxyKeys({ keys, canCreate, canRevoke }: { keys: ProxyKey[]; ca
                     {k.trusted ? <Badge tone="warning">Trusted</Badge> : null}
                   </div>
                 </TableCell>
-                <TableCell className="text-xs">{k.scopes.length > 0 ? k.scopes.map((s) => <Code key={s} className="mr-1 inline-block">{s}</Code>) : <span className="text-fg-subtle">All resources</span>}</TableCell>
-                <TableCell className="text-xs">{k.regionHeader ? <Code>{k.regionHeader}</Code> : <span className="text-fg-subtle">—</span>}</TableCell>
-                <TableCell className="text-xs whitespace-nowrap">
-                  {date(k.createdAt)}
-                  <div className="text-fg-subtle">{k.createdBy}</div>
+                <TableCell className="text-xs">
+                  {k.scopes.length > 0 ? k.scopes.map((s) => <Code key={s} className="mr-1 inline-block break-all">{s}</Code>) : <span className="text-fg-subtle">All resources</span>}
+                  <div className="mt-0.5 text-fg-subtle">Region header: {k.regionHeader ? <Code>{k.regionHeader}</Code> : "none"}</div>
                 </TableCell>
-                <TableCell className="text-xs whitespace-nowrap">{date(k.lastUsedAt)}</TableCell>
+                <TableCell className="text-xs">
+                  {date(k.createdAt)} <span className="text-fg-subtle">by {k.createdBy}</span>
+                  <div className="text-fg-subtle">Last used {date(k.lastUsedAt)}</div>
+                </TableCell>
                 {canRevoke ? (
                   <TableCell className="text-right">
                     {k.revokedAt ? null : (

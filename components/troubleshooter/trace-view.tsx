@@ -188,7 +188,7 @@ export function TraceView({ view }: { view: TroubleshootView }) {
             <dt className="text-fg-subtle">Resource</dt>
             <dd className="break-all">
               <Code>{view.resource}</Code>
-              {view.mappedFromHost ? <span className="ml-1 text-xs text-fg-muted">(mapped from the host)</span> : null}
+              {view.mappedFromHost ? <span className="ml-1 inline-block text-xs break-normal text-fg-muted">(mapped from the host)</span> : null}
             </dd>
             <dt className="text-fg-subtle">Permission</dt>
             <dd className="break-all">
