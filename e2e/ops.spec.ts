@@ -310,6 +310,10 @@ test("an auditor (roles/logging.viewer) gets into the console, reads pages but h
   await expect(page.getByText("You may not troubleshoot this resource")).toBeVisible();
   await page.goto(`/effective-access?resource=${encodeURIComponent("projects/demo/iap_web/compute/services/web")}`);
   await expect(page.getByText("You may not see this resource’s access")).toBeVisible();
+  // Its CSV export: refused to the auditor (403) and to a caller without a session (401).
+  const csv = await page.evaluate(async (q) => (await fetch(`/effective-access/export?resource=${q}`)).status, encodeURIComponent("projects/demo/iap_web/compute/services/web"));
+  expect(csv).toBe(403);
+  expect((await request.get(`${E2E.directURL}/effective-access/export?resource=projects%2Fdemo`)).status()).toBe(401);
 
   // A direct POST of the captured action (same Origin, the auditor's session) is refused; nothing is created.
   const forged = `ops-forged-${id}`;
