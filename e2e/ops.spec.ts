@@ -42,7 +42,7 @@ async function seedResource(request: APIRequestContext, id: string, member: stri
   expect((await api(request, admin, "POST", "/api/v1/resources", { name, displayName: `Ops ${id}`, hosts: [host] })).status).toBe(201);
   expect((await api(request, admin, "POST", `/api/v1/${name}:enableIap`, {})).status).toBe(200);
   await addBinding(request, admin, name, { role: "roles/iap.httpsResourceAccessor", members: [member], condition: { title: "Not admin", expression: "!request.path.startsWith('/admin')" } });
-  return { name, host, audience: `/projects/${PROJECT_NUMBER}/global/backendServices/ops-${id}`, admin };
+  return { name, host, admin };
 }
 
 async function axe(page: Page, what: string) {
@@ -79,10 +79,17 @@ async function adminPage(browser: Browser, viewport = { width: 1280, height: 900
 const shot = (page: Page, name: string) => page.screenshot({ path: `e2e/screenshots/${name}.png`, fullPage: true });
 
 test("the troubleshooter shows a denied request's failing condition; forward-auth's 403 links only admins to it", async ({ browser, request }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(420_000);
   const id = randomBytes(3).toString("hex");
   const user = `ops-user-${id}@example.com`;
-  const r = await seedResource(request, id, `user:${user}`);
+  // The CLI calls run side by side (each starts a TypeScript process).
+  const audience = `/projects/${PROJECT_NUMBER}/global/backendServices/ops-${id}`;
+  const [r, proxyKey, userToken, adminToken] = await Promise.all([
+    seedResource(request, id, `user:${user}`),
+    gatehouse("proxy-key", "create", "--name", `ops-fa-${id}`).then((o) => lastWord(o.stdout)),
+    tokenFor(`user:${user}`, audience),
+    tokenFor(ADMIN, audience),
+  ]);
   const page = await adminPage(browser, { width: 960, height: 900 });
 
   // Asked through the form: every field lands in the URL (a shareable question).
@@ -114,12 +121,11 @@ test("the troubleshooter shows a denied request's failing condition; forward-aut
   await expect(page.getByLabel("Client IP")).toHaveAttribute("aria-invalid", "true");
 
   // Forward-auth: the denied user sees no reason and no link; an admin is linked with the request filled in.
-  const proxyKey = lastWord((await gatehouse("proxy-key", "create", "--name", `ops-fa-${id}`)).stdout);
-  const forward = async (principal: string) =>
+  const forward = async (token: string) =>
     request.get(`${E2E.directURL}/api/v1/forward-auth`, {
       headers: {
         "x-gatehouse-proxy-key": proxyKey,
-        authorization: `Bearer ${await tokenFor(principal, r.audience)}`,
+        authorization: `Bearer ${token}`,
         "x-forwarded-host": r.host,
         "x-forwarded-uri": "/admin/x",
         "x-forwarded-method": "GET",
@@ -128,7 +134,7 @@ test("the troubleshooter shows a denied request's failing condition; forward-aut
       },
       maxRedirects: 0,
     });
-  const denied = await forward(`user:${user}`);
+  const denied = await forward(userToken);
   expect(denied.status()).toBe(403);
   const deniedPage = await denied.text();
   expect(deniedPage).toContain("You do not have access");
@@ -136,7 +142,7 @@ test("the troubleshooter shows a denied request's failing condition; forward-aut
   expect(deniedPage).not.toContain("troubleshooter");
   expect(denied.headers()["x-gatehouse-troubleshoot-url"]).toBeUndefined();
 
-  const asAdmin = await forward(ADMIN);
+  const asAdmin = await forward(adminToken);
   expect(asAdmin.status()).toBe(403);
   const link = asAdmin.headers()["x-gatehouse-troubleshoot-url"]!;
   expect(link).toContain(`${E2E.baseURL}/troubleshooter?`);
@@ -147,7 +153,7 @@ test("the troubleshooter shows a denied request's failing condition; forward-aut
 });
 
 test("effective access lists who can reach a resource with the reason, and its CSV downloads and parses", async ({ browser, request }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(420_000);
   const id = randomBytes(3).toString("hex");
   const user = `ops-ea-${id}@example.com`;
   const r = await seedResource(request, id, `user:${user}`);
@@ -173,7 +179,7 @@ test("effective access lists who can reach a resource with the reason, and its C
 });
 
 test("a proxy credential is created (secret shown once), works, and is revoked after confirmation", async ({ browser, request }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(420_000);
   const name = `ops-pk-${randomBytes(3).toString("hex")}`;
   const page = await adminPage(browser, { width: 960, height: 900 });
   await page.goto("/proxies");
@@ -215,7 +221,7 @@ test("a proxy credential is created (secret shown once), works, and is revoked a
 });
 
 test("settings: signing keys rotate after confirmation, trusted issuers are added, edited and deleted, OAuth clients listed", async ({ browser, request }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(420_000);
   const id = randomBytes(3).toString("hex");
   const issuer = `https://idp-${id}.example.com`;
   const r = await seedResource(request, id, `user:ops-settings-${id}@example.com`);
@@ -263,7 +269,7 @@ test("settings: signing keys rotate after confirmation, trusted issuers are adde
 });
 
 test("an auditor (roles/logging.viewer) gets into the console, reads pages but has no edit controls, and a direct POST of an edit is refused", async ({ page, browser, request }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(420_000);
   const id = randomBytes(3).toString("hex");
   const email = `ops-auditor-${id}@example.com`;
   const oneTime = lastWord((await gatehouse("user", "create", "--email", email)).stdout);
