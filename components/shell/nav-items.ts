@@ -32,13 +32,17 @@ export const NAV_GROUPS: NavGroup[] = [
     label: "Diagnose",
     items: [
       { href: "/troubleshooter", label: "Troubleshooter", icon: "route" },
+      { href: "/effective-access", label: "Effective access", icon: "search" },
       { href: "/audit", label: "Audit logs", icon: "log" },
       { href: "/audit/access-at", label: "Access at a time", icon: "users" },
     ],
   },
   {
     label: "Admin",
-    items: [{ href: "/settings", label: "Settings", icon: "settings" }],
+    items: [
+      { href: "/proxies", label: "Proxies", icon: "server" },
+      { href: "/settings", label: "Settings", icon: "settings" },
+    ],
   },
 ];
 

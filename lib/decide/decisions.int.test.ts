@@ -316,7 +316,9 @@ describe("decision API", () => {
       expect(page.status).toBe(status);
       expect(page.headers["content-type"]).toMatch(/^text\/html/);
       expect(Number(page.headers["content-length"])).toBe(Buffer.byteLength(page.body));
-      expect(page.body).toContain(status === 403 ? "CONDITION_NOT_MET" : "/api/v1/app-session/start?rd=");
+      // A denied user who may not troubleshoot the resource learns neither why nor where to look (e2e/ops.spec.ts: an admin does).
+      expect(page.body).toContain(status === 403 ? "You do not have access" : "/api/v1/app-session/start?rd=");
+      if (status === 403) expect([page.body.includes("CONDITION_NOT_MET"), page.headers["x-gatehouse-troubleshoot-url"]]).toEqual([false, undefined]);
     }
     const ok = await ask({ authorization: `Bearer ${token}`, "x-original-uri": "/docs" });
     expect([ok.status, ok.headers["content-length"], ok.body]).toEqual([200, "0", ""]);

@@ -20,6 +20,7 @@ import { handleTokenRequest } from "@/lib/identity/token-endpoint";
 import type { TokenVerifier } from "@/lib/identity/verify";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { resolveHost } from "@/lib/policy";
+import { mayTroubleshoot, troubleshooterHref } from "@/lib/console/troubleshooter";
 import { ADMIN_ROUTES, adminRoute, handleAdminApi } from "@/lib/admin/http";
 import { openApiDocument } from "@/lib/admin/openapi";
 import { bearer, header, parseJson, readBody, remoteIp, send, sendJson } from "@/lib/server/http-io";
@@ -269,10 +270,19 @@ async function handleForwardAuth(ctx: HotPathContext, req: IncomingMessage, res:
     else endEmpty(res, 401, headers);
     return;
   }
-  const troubleshoot = `${ctx.publicUrl}/troubleshooter?decision=${d.decisionId}`;
-  const headers = { ...common, "x-gatehouse-troubleshoot-url": troubleshoot };
-  if (wantsPage(req)) endPage(res, 403, headers, "Access denied", `Reason: ${escapeHtml(d.reason)}. Decision ${escapeHtml(d.decisionId)} (<a href="${escapeHtml(troubleshoot)}">troubleshoot</a>).`);
-  else endEmpty(res, 403, headers);
+  // Only someone who may troubleshoot the resource (its getIamPolicy, lib/console/troubleshooter.ts)
+  // is shown why and linked to the troubleshooter with this request filled in; anyone else sees
+  // that access was denied and the decision id to quote to an administrator.
+  const admin = d.principal !== null && mayTroubleshoot(ctx.engine.current().snapshot, d.principal, d.resource, new Date());
+  if (admin) {
+    const troubleshoot = ctx.publicUrl + troubleshooterHref({ principal: d.principal ?? "", resource: d.resource, permission: d.permission, method, host, path, ip: ip ?? "", region: check.request?.regionCode ?? "" });
+    const headers = { ...common, "x-gatehouse-troubleshoot-url": troubleshoot };
+    if (wantsPage(req)) endPage(res, 403, headers, "Access denied", `Reason: ${escapeHtml(d.reason)}. Decision ${escapeHtml(d.decisionId)}. <a href="${escapeHtml(troubleshoot)}">Troubleshoot this request</a>.`);
+    else endEmpty(res, 403, headers);
+    return;
+  }
+  if (wantsPage(req)) endPage(res, 403, common, "Access denied", `You do not have access to this page. If you should, ask your administrator, quoting decision ${escapeHtml(d.decisionId)}.`);
+  else endEmpty(res, 403, common);
 }
 
 const REDIRECT_HEADERS = { "cache-control": "no-store", "referrer-policy": "no-referrer" } as const;

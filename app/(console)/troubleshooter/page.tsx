@@ -1,22 +1,64 @@
 import type { Metadata } from "next";
-import { PlannedSection } from "@/components/shell/planned-section";
+import { Alert, PageHeader } from "@/components/ui";
+import { TroubleshootForm } from "@/components/troubleshooter/troubleshoot-form";
+import { TraceView } from "@/components/troubleshooter/trace-view";
+import { principalActor } from "@/lib/admin/context";
 import { requireSession } from "@/lib/auth/session";
+import { QUERY_FIELDS, troubleshoot, troubleshootableResources, type TroubleshootView } from "@/lib/console/troubleshooter";
+import { adminDeps } from "@/lib/decide/registry";
+import { AppError } from "@/lib/errors";
 
 export const metadata: Metadata = { title: "Troubleshooter" };
 
-export default async function TroubleshooterPage() {
-  await requireSession();
+type Search = Record<string, string | string[] | undefined>;
+
+export default async function TroubleshooterPage({ searchParams }: { searchParams: Promise<Search> }) {
+  const session = await requireSession();
+  const params = await searchParams;
+  const values: Partial<Record<(typeof QUERY_FIELDS)[number], string>> = {};
+  for (const f of QUERY_FIELDS) {
+    const v = params[f];
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) values[f] = first;
+  }
+  const snapshot = adminDeps().engine.current().snapshot;
+  const actor = principalActor(session.principal);
+  const asked = values.principal !== undefined;
+  let view: TroubleshootView | null = null;
+  let failure: AppError | null = null;
+  if (asked) {
+    try {
+      view = troubleshoot(snapshot, actor, values, new Date());
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      failure = e;
+    }
+  }
+  const errors: Record<string, string> = {};
+  for (const d of failure?.code === "INVALID_ARGUMENT" ? failure.details : []) if (d.path && !errors[d.path]) errors[d.path] = d.message;
+
   return (
-    <PlannedSection
-      eyebrow="Diagnose"
-      title="Troubleshooter"
-      icon="route"
-      description="Answers “why can (or can’t) this principal reach this resource?” with the same engine that serves proxies."
-      planned={[
-        "Pick a principal, a resource and a request (method, host, path, IP, time)",
-        "See the decision, the reason code and the binding or deny rule that decided it",
-        "Step through the full trace: every policy on the path, group memberships and condition results",
-      ]}
-    />
+    <>
+      <PageHeader
+        eyebrow="Diagnose"
+        title="Troubleshooter"
+        description={
+          <>
+            Why can (or can’t) a principal reach a resource? The same engine that answers proxies evaluates the request and shows every binding and deny rule on the way.
+            You may troubleshoot resources whose IAM policy you may read (their getIamPolicy permission). The page’s address is the question: share it.
+          </>
+        }
+      />
+      <div className="space-y-6">
+        <TroubleshootForm values={values} errors={errors} resources={troubleshootableResources(snapshot, actor, new Date())} />
+        {failure && failure.code !== "INVALID_ARGUMENT" ? (
+          <Alert tone="error" title={failure.code === "PERMISSION_DENIED" ? "You may not troubleshoot this resource" : "Cannot troubleshoot"}>
+            {failure.message}
+          </Alert>
+        ) : null}
+        {failure?.code === "INVALID_ARGUMENT" ? <Alert tone="error">Correct the highlighted fields.</Alert> : null}
+        {view ? <TraceView view={view} /> : null}
+      </div>
+    </>
   );
 }
