@@ -15,6 +15,7 @@
  *      one per decision the server made (its /healthz count; targets: 0 and 0).
  * Prints the figures and, as the last line, one JSON object.
  */
+import { benchAuditPages } from "./audit-pages";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
@@ -169,10 +170,9 @@ async function main(): Promise<void> {
     );
     log(`  /healthz audit counters after the run: ${JSON.stringify(counters)}`);
 
-    // INTEGRATOR: page_ms_p99 is supplied by benchAuditPages() from the audit-read branch (pages
-    // over 1,000,000 data-access records, each filter, first and deep page); call it here, e.g.
-    //   const pageMsP99 = (await benchAuditPages({ databaseUrl: pg.url })).p99Ms;
-    const pageMsP99: number | null = null;
+    // The search half: pages over 1,000,000 data-access records (first, deep, each filter) through
+    // listAuditLogs, in the same database after the load (lib/bench/audit-pages.ts).
+    const pageMsP99 = (await benchAuditPages({ prisma, records: Number(process.env.BENCH_AUDIT_RECORDS ?? 1_000_000), log })).page_ms_p99;
 
     console.log(
       JSON.stringify({
