@@ -268,7 +268,7 @@ test("settings: signing keys rotate after confirmation, trusted issuers are adde
   await shot(page, "settings");
 });
 
-test("an auditor (roles/logging.viewer) gets into the console, reads pages but has no edit controls, and a direct POST of an edit is refused", async ({ page, browser, request }) => {
+test("an auditor (roles/logging.viewer) gets into the console, reads the admin-activity logs and read-only pages with no edit controls, and a direct POST of an edit is refused", async ({ page, browser, request }) => {
   test.setTimeout(420_000);
   const id = randomBytes(3).toString("hex");
   const email = `ops-auditor-${id}@example.com`;
@@ -300,6 +300,20 @@ test("an auditor (roles/logging.viewer) gets into the console, reads pages but h
   await page.getByRole("button", { name: /set password and continue/i }).click();
   await expect(page).toHaveURL(/\/iap$/, { timeout: 60_000 });
   await expect(page.getByText("You don't have access to this console yet")).toHaveCount(0);
+
+  // The logs: the admin-activity stream (Logs Viewer), with the binding that made them an auditor,
+  // on the page and through the Audit API; the data-access stream needs Private Logs Viewer.
+  await page.goto("/audit");
+  await expect(page.getByRole("heading", { name: "Audit logs", level: 1 })).toBeVisible();
+  await expect(page.getByRole("table", { name: /admin-activity entries/i }).getByRole("row").nth(1)).toBeVisible();
+  const logs = await page.evaluate(async () => {
+    const r = await fetch("/api/v1/auditLogs?stream=admin_activity&method=SetIamPolicy&pageSize=1000");
+    return { status: r.status, body: (await r.json()) as { entries?: unknown[] } };
+  });
+  expect(logs.status).toBe(200);
+  expect(logs.body.entries?.length).toBeGreaterThan(0);
+  expect(JSON.stringify(logs.body.entries)).toContain(email);
+  expect(await page.evaluate(async () => (await fetch("/api/v1/auditLogs?stream=data_access")).status)).toBe(403);
 
   // Read-only pages, no edit controls.
   await page.goto("/proxies");

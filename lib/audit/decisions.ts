@@ -247,9 +247,11 @@ export class DecisionLog {
 
   /**
    * Writes what is queued at the time of the call (and anything spooled before it). A call while a
-   * flush runs waits for that one and then one more, which all such calls share.
+   * flush runs waits for that one and then one more, which all such calls share. The sink's queue
+   * is written too (synchronously), so after a flush both destinations hold every record.
    */
   flush(): Promise<void> {
+    this.sink?.flush();
     if (!this.flushing) {
       this.flushing = this.doFlush().finally(() => (this.flushing = null));
       return this.flushing;
