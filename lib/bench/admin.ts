@@ -47,6 +47,8 @@ function stats(samples: readonly number[]) {
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
+  // Audit records are keyed (lib/audit/chain.ts); the bench and the servers it starts share one key.
+  process.env.GATEHOUSE_AUDIT_KEY ??= "bench-audit-key-0123456789abcdef0123456789";
   const { ensureEmbeddedPostgres } = await import("@/lib/db/embedded");
   const { applyMigrations } = await import("@/lib/db/migrate");
   const { createPrismaClient } = await import("@/lib/db/client");

@@ -164,6 +164,8 @@ async function iapTree(b: Bench): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // Audit records are keyed (lib/audit/chain.ts); the bench and the servers it starts share one key.
+  process.env.GATEHOUSE_AUDIT_KEY ??= "bench-audit-key-0123456789abcdef0123456789";
   const b = await setUp();
   try {
     const panel = await iapPanel(b);
