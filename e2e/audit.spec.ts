@@ -3,29 +3,14 @@
 // error states, and no serious or critical accessibility violation. Each test seeds its own
 // decisions (through the decision API, with a proxy credential of its own) and its own change.
 import { randomBytes } from "node:crypto";
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { gatehouse, lastWord } from "./support/cli";
-import { demoCredentials, E2E } from "./support/env";
+import { E2E } from "./support/env";
+import { expectAccessible as noSeriousViolations } from "./support/a11y";
+import { signInAsDemoAdmin } from "./support/session";
 
 const WEB = "projects/demo/iap_web/compute/services/web";
 const shots = "e2e/screenshots";
-
-/** The demo admin's sign-in (support/session.ts's), waiting longer: a sign-in hashes at scrypt's cost, on a busy machine. */
-async function signInAsDemoAdmin(page: Page): Promise<void> {
-  const { email, password } = demoCredentials();
-  await page.goto("/signin");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: /^sign in$/i }).click();
-  await expect(page).toHaveURL(/\/iap$/, { timeout: 60_000 });
-}
-
-async function noSeriousViolations(page: Page) {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 /** A request from the console's own page (its cookie, its Origin), as the browser makes it. */
 function inPage(page: Page, url: string, body?: unknown): Promise<{ status: number; text: string }> {

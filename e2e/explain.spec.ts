@@ -3,12 +3,12 @@
 // could reach the app then" names her, the group, and the admin who added the binding; the CSV
 // export says the same. Seeds its own project, app, group and policy through the admin API (as
 // the demo admin, with an ID token from the CLI) and a trusted proxy key from the CLI.
-import AxeBuilder from "@axe-core/playwright";
 import { parse } from "csv-parse/sync";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { gatehouse, lastWord } from "./support/cli";
 import { demoCredentials, E2E } from "./support/env";
 import { signInAsDemoAdmin } from "./support/session";
+import { expectAccessible as noSeriousViolations } from "./support/a11y";
 
 const dir = "e2e/screenshots";
 const s = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
@@ -18,12 +18,6 @@ const HOST = `hx${s}.example.test`;
 const GROUP = `eng-${s}@example.com`;
 const ALICE = "user:alice@example.com";
 const ACCESSOR = "roles/iap.httpsResourceAccessor";
-
-async function noSeriousViolations(page: Page): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 test("a decision is explained at the revision it was made, after the policy changed; who could reach the app then, with who gave them access; an unknown entry is refused like a hidden one", async ({ page }) => {
   test.setTimeout(180_000);

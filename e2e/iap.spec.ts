@@ -4,10 +4,11 @@
 // overwrite); an SSO admin and a read-only viewer; a direct POST of the add action by someone
 // without the permission, or from another origin, changes nothing. Axe on the page with each
 // dialog open; screenshots in e2e/screenshots/. Each test seeds its own project through the admin API.
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { gatehouse, lastWord } from "./support/cli";
-import { demoCredentials, E2E } from "./support/env";
+import { E2E } from "./support/env";
+import { expectAccessible as axe } from "./support/a11y";
+import { signInAsDemoAdmin } from "./support/session";
 
 const ACCESSOR = "roles/iap.httpsResourceAccessor";
 const ADMIN = "admin@example.com";
@@ -62,22 +63,6 @@ async function decide(s: Seeded, path: string) {
   });
   expect(res.status).toBe(200);
   return (await res.json()) as { allowed: boolean; reason: string; grantedBy?: { condition?: string; member: string } };
-}
-
-async function axe(page: Page, what: string) {
-  const r = await new AxeBuilder({ page }).analyze();
-  const bad = r.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`), `axe on ${what}`).toEqual([]);
-}
-
-/** The demo admin's password sign-in (as e2e/support/session.ts), waiting longer: its scrypt hash shares two cores with the whole stack. */
-async function signInAsDemoAdmin(page: Page) {
-  const { email, password } = demoCredentials();
-  await page.goto("/signin");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: /^sign in$/i }).click();
-  await expect(page).toHaveURL(/\/iap$/, { timeout: 60_000 });
 }
 
 /** POSTs a server action as the browser would, with this page's session, from `origin`. */

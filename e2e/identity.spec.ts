@@ -4,20 +4,11 @@
 // world alone. Every page and dialog is checked with axe and screenshotted.
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { gatehouse, lastWord } from "./support/cli";
 import { demoCredentials, E2E } from "./support/env";
-
-/** The demo admin's sign-in; a password hash takes seconds when the machine is loaded, so the wait is long. */
-async function signInAsDemoAdmin(page: Page): Promise<void> {
-  const { email, password } = demoCredentials();
-  await page.goto("/signin");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: /^sign in$/i }).click();
-  await expect(page).toHaveURL(/\/iap$/, { timeout: 60_000 });
-}
+import { expectAccessible as axe } from "./support/a11y";
+import { signInAsDemoAdmin } from "./support/session";
 
 const shots = "e2e/screenshots/identity";
 const uid = () => randomBytes(4).toString("hex");
@@ -49,13 +40,6 @@ async function ok(request: APIRequestContext, method: string, path: string, body
   const r = await api(request, method, path, body);
   expect(r.status, `${method} ${path}: ${JSON.stringify(r.json)}`).toBeLessThan(300);
   return r.json;
-}
-
-/** No serious or critical axe violation on the page as it is now (dialogs open included). */
-async function axe(page: Page): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => `${n.target.join(" ")} ${n.html.slice(0, 120)}`).join(", ")}`)).toEqual([]);
 }
 
 async function shot(page: Page, name: string): Promise<void> {

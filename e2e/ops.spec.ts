@@ -3,11 +3,11 @@
 // credentials through the CLI and the admin API (bearer ID tokens the CLI signs).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import AxeBuilder from "@axe-core/playwright";
 import { parse as parseCsv } from "csv-parse/sync";
 import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { gatehouse, lastWord } from "./support/cli";
 import { demoCredentials, E2E } from "./support/env";
+import { expectAccessible as axe } from "./support/a11y";
 
 const ADMIN = "user:admin@example.com";
 const PROJECT_NUMBER = "100200300";
@@ -43,12 +43,6 @@ async function seedResource(request: APIRequestContext, id: string, member: stri
   expect((await api(request, admin, "POST", `/api/v1/${name}:enableIap`, {})).status).toBe(200);
   await addBinding(request, admin, name, { role: "roles/iap.httpsResourceAccessor", members: [member], condition: { title: "Not admin", expression: "!request.path.startsWith('/admin')" } });
   return { name, host, admin };
-}
-
-async function axe(page: Page, what: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${what}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
 /** Signs in through the form; a sign-in hashes with scrypt, slow on a loaded machine. */
