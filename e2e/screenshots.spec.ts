@@ -14,6 +14,8 @@ test("sign-in page", async ({ page }) => {
 });
 
 test("every console section renders from the sidebar", async ({ page }) => {
+  // Eleven sections, each a server render, on two cores shared with the other worker.
+  test.setTimeout(120_000);
   await signInAsDemoAdmin(page);
   for (const item of NAV_GROUPS.flatMap((g) => g.items)) {
     await page.getByRole("navigation").getByRole("link", { name: item.label, exact: true }).click();

@@ -14,7 +14,8 @@
 //      decisions at their revision with them), and one admin-activity record per audited
 //      change, hash-chained (the first mutation ever to run here records history's baseline);
 //   6. after the commit, hands a change of policies only to the local engine as written (adopt),
-//      so that the next write here need not wait for the change feed.
+//      so that the next write here need not wait for the change feed; any other change is
+//      answered once the local engine has applied it (read-your-writes on this instance).
 // A body that throws, or a failed write, leaves nothing: no change, no record, no revision.
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Snapshot } from "@/lib/policy";
@@ -237,6 +238,10 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
     { ...(await readCommittedOptions(ctx.db)), timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
   );
   committed.adopt?.();
+  // Read-your-writes on this instance: the answer waits (bounded; the change is committed either
+  // way) until the local engine has applied it, so the caller's next request here — a read the
+  // engine authorises, a decision — already sees it. Other instances follow the feed (minRevision).
+  if (engine && result.revision !== null && !committed.adopt) await engine.waitFor(result.revision, ENGINE_WAIT_MS);
   return result;
 }
 
