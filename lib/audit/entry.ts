@@ -5,6 +5,7 @@
 // the deciding binding, the revision, the latency) go into `protoPayload.metadata`, the AuditLog's
 // service-specific struct.
 import { resourceTypeOf } from "@/lib/policy/resources";
+import type { StoredDataAccess } from "./decisions";
 
 export const AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog";
 const AUDIT_DATA_TYPE = "type.googleapis.com/google.iam.v1.logging.AuditData";
@@ -51,29 +52,8 @@ export interface AuditLogEntry {
   };
 }
 
-/** A DataAccessLog row as read (JSON columns untyped; `regionCode` once the write side stores it). */
-export interface DataAccessRow {
-  decisionId: string;
-  timestamp: Date;
-  principal: string | null;
-  resourceName: string;
-  permission: string;
-  granted: boolean;
-  reason: string;
-  callerIp: string | null;
-  host: string | null;
-  path: string | null;
-  method: string | null;
-  accessLevels: string[];
-  unsatisfiedLevels: string[];
-  decidedBy: unknown;
-  revision: bigint;
-  latencyUs: number;
-  proxyCredentialId: string | null;
-  status: unknown;
-  whatIfTime: Date | null;
-  regionCode?: string | null;
-}
+/** A DataAccessLog row as read (JSON columns untyped): the write side's own type. */
+export type DataAccessRow = StoredDataAccess;
 
 /** An AdminActivityLog row as read. */
 export interface AdminActivityRow {
