@@ -7,7 +7,7 @@
 // appended after the newest checkpoint an auditor holds are covered by the chain alone.
 import fs from "node:fs";
 import path from "node:path";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, timingSafeEqual, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { auditKeys, canonicalJson, STREAMS, type Stream } from "./chain";
@@ -31,16 +31,16 @@ export const ZCheckpoint = z.strictObject({
 export type Checkpoint = z.infer<typeof ZCheckpoint>;
 export type CheckpointKind = Checkpoint["kind"];
 
-function mac(c: Omit<Checkpoint, "mac">, key: Buffer): string {
+function mac(c: Omit<Checkpoint, "mac">, key: KeyObject): string {
   return createHmac("sha256", key).update(canonicalJson(c)).digest("hex");
 }
 
-export function signCheckpoint(c: Omit<Checkpoint, "mac" | "type">, key: Buffer = auditKeys().checkpoint): Checkpoint {
+export function signCheckpoint(c: Omit<Checkpoint, "mac" | "type">, key: KeyObject = auditKeys().checkpoint): Checkpoint {
   const body = { type: CHECKPOINT_TYPE, ...c } as const;
   return { ...body, mac: mac(body, key) };
 }
 
-export function checkpointSignatureValid(c: Checkpoint, key: Buffer = auditKeys().checkpoint): boolean {
+export function checkpointSignatureValid(c: Checkpoint, key: KeyObject = auditKeys().checkpoint): boolean {
   const { mac: given, ...body } = c;
   return timingSafeEqual(Buffer.from(given, "hex"), Buffer.from(mac(body, key), "hex"));
 }

@@ -121,6 +121,35 @@ describe("DecisionLog", () => {
     expect(await verifyDataAccess(t.prisma)).toMatchObject({ ok: true, records: 3 });
   });
 
+
+  it("stores what COPY's text format must escape exactly as recorded (tabs, newlines, backslashes, quotes, \\N)", async () => {
+    const l = newLog();
+    const odd = rec(1, {
+      path: "/a\tb\nc\rd\\e\\N\\\\t",
+      host: "\\N",
+      principal: "user:o'brien\\@example.com",
+      accessLevels: ['accessPolicies/1/accessLevels/"q"', "accessPolicies/1/accessLevels/b\\s,{x}", "\\N"],
+      unsatisfiedLevels: ["NULL"],
+      decidedBy: { resource: "projects/demo", role: "roles/x", member: "user:a\tb\n\\c\"@example.com", condition: "\\N" },
+      status: { code: 7, message: "tab\there\\n" },
+    });
+    l.record(odd);
+    l.record(rec(2, { path: "", host: null, callerIp: null, accessLevels: [""] }));
+    await l.flush();
+    expect(l.getStats()).toMatchObject({ written: 2, lastError: null });
+    const rows = await t.prisma.dataAccessLog.findMany({ orderBy: { seq: "asc" } });
+    expect(rows[0]).toMatchObject({
+      path: odd.path,
+      host: odd.host,
+      principal: odd.principal,
+      accessLevels: odd.accessLevels,
+      unsatisfiedLevels: ["NULL"],
+      decidedBy: odd.decidedBy,
+      status: odd.status,
+    });
+    expect(rows[1]).toMatchObject({ path: "", host: null, callerIp: null, accessLevels: [""] });
+    expect(await verifyDataAccess(t.prisma)).toMatchObject({ ok: true, records: 2 });
+  });
   it("drains a large spool in order over several flushes, new records behind it; unreadable lines are counted", async () => {
     const l = newLog();
     // A spool left by an outage: 12,000 records, one line that does not parse (an append cut

@@ -22,6 +22,7 @@ import { REASONS } from "@/lib/policy/types";
 import type { AdminContext } from "@/lib/admin/context";
 import { reader } from "@/lib/admin/reader";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "@/lib/admin/paging";
+import { newDecisionId } from "./decisions";
 import { adminActivityEntry, dataAccessEntry, type AdminActivityRow, type AuditLogEntry, type AuditStream, type DataAccessRow } from "./entry";
 
 export const READ_PERMISSION: Record<AuditStream, string> = {
@@ -238,7 +239,7 @@ function recordRead(ctx: AdminContext, f: AuditFilter, granted: boolean, started
   if (!log) return;
   const actor = ctx.actor;
   log.record({
-    decisionId: crypto.randomUUID(),
+    decisionId: newDecisionId(),
     timestamp: new Date(),
     principal: actor.kind === "principal" ? actor.principal : actor.name,
     resourceName: f.resource ?? "organizations/-",

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomUUID } from "node:crypto";
+import { createSecretKey, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { legacyChainHashText } from "./chain";
@@ -159,7 +159,7 @@ describe("audit verify detects", () => {
   });
 
   it("a forged checkpoint, and a chain rewritten entirely without the key", async () => {
-    const forged = signCheckpoint({ ...checkpoints[0]!, count: "1" }, Buffer.alloc(32));
+    const forged = signCheckpoint({ ...checkpoints[0]!, count: "1" }, createSecretKey(Buffer.alloc(32)));
     expect(await verifyDataAccess(t.prisma, { checkpoints: [forged] })).toMatchObject({ ok: false, firstBroken: { reason: expect.stringMatching(/bad signature/) } });
     await rechain(0n);
     // Unkeyed records pass only when asked for (old trails), and never against a checkpoint.

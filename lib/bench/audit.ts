@@ -16,6 +16,7 @@
  * Prints the figures and, as the last line, one JSON object.
  */
 import { benchAuditPages } from "./audit-pages";
+import { cpuMeter } from "./cpu";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
@@ -94,11 +95,17 @@ async function main(): Promise<void> {
           ...(collect ? { onResponse: (status: number, body: string) => status === 200 && answered.push((JSON.parse(body) as { decisionId: string }).decisionId) } : {}),
         })),
       );
-    const load = async (name: string, port: number, duration: number, collect = false) => {
-      const r = await autocannon({ url: `http://127.0.0.1:${port}`, requests: requests(collect), connections: CONNECTIONS, duration });
+    // Where the CPU went, per decision answered: the server, PostgreSQL, this process (the load).
+    const postmaster = () => Number(fs.readFileSync(path.join(pg.clusterDir, "postmaster.pid"), "utf8").split("\n")[0]) || undefined;
+    const load = async (name: string, g: { port: number; proc: { pid?: number } }, duration: number, collect = false) => {
+      const meter = cpuMeter({ server: g.proc.pid, postgres: postmaster(), client: "self" });
+      const r = await autocannon({ url: `http://127.0.0.1:${g.port}`, requests: requests(collect), connections: CONNECTIONS, duration });
+      const cpu = meter();
+      const perDecision = (ms: number) => ((ms * 1000) / Math.max(1, r["2xx"])).toFixed(0).padStart(3);
       log(
         `  ${name.padEnd(46)} ${Math.round(r.requests.average).toString().padStart(6)} req/s   p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms` +
-          `   (2xx ${r["2xx"]}, non-2xx ${r.non2xx}, errors ${r.errors + r.timeouts})`,
+          `   (2xx ${r["2xx"]}, non-2xx ${r.non2xx}, errors ${r.errors + r.timeouts})` +
+          (collect ? "" : `   CPU µs/decision: server ${perDecision(cpu.server!)}, PostgreSQL ${perDecision(cpu.postgres!)}, client ${perDecision(cpu.client!)}`),
       );
       return r;
     };
@@ -114,8 +121,8 @@ async function main(): Promise<void> {
     let baseline = 0;
     let audited = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      baseline = Math.max(baseline, (await load("auditing off (--bench-no-audit)", off.port, COMPARE / ROUNDS)).requests.average);
-      audited = Math.max(audited, (await load("auditing on", gatehouse.port, COMPARE / ROUNDS)).requests.average);
+      baseline = Math.max(baseline, (await load("auditing off (--bench-no-audit)", off, COMPARE / ROUNDS)).requests.average);
+      audited = Math.max(audited, (await load("auditing on", gatehouse, COMPARE / ROUNDS)).requests.average);
     }
     await off.stop();
     const overhead = (1 - audited / baseline) * 100;
@@ -145,7 +152,7 @@ async function main(): Promise<void> {
       pg = await ensureEmbeddedPostgres({ dataDir: pgDir, database: "bench", ephemeral: true, port: pg.port });
       log(`  PostgreSQL back after ${((performance.now() - stoppedAt) / 1000).toFixed(1)} s`);
     })();
-    const run = await load("auditing on, PostgreSQL stopped and restarted", gatehouse.port, DURATION, true);
+    const run = await load("auditing on, PostgreSQL stopped and restarted", gatehouse, DURATION, true);
     await outage;
 
     // The spool drains: every record taken is then in PostgreSQL.

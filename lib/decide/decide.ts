@@ -12,11 +12,10 @@
 //   - request.regionCode only from credentials that declare a region source (regionHeader).
 // Identity headers are signed only for a real request (not a what-if) on the permission that
 // grants passage through the resource (policy `passagePermission`), never for other permissions.
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { evaluate, parsePrincipal, passagePermission, resolveHost, type CompiledNode, type Decision } from "@/lib/policy";
 import { AppError, type ErrorCode } from "@/lib/errors";
-import type { DecisionLog } from "@/lib/audit/decisions";
+import { newDecisionId, type DecisionLog } from "@/lib/audit/decisions";
 import { buildIapHeaders, subjectIdForEmail, type IapHeaders } from "@/lib/identity/assertion";
 import type { KeyRing } from "@/lib/identity/keys";
 import type { TokenVerifier } from "@/lib/identity/verify";
@@ -237,7 +236,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     });
   }
 
-  const decisionId = randomUUID();
+  const decisionId = newDecisionId();
   const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
   ctx.log.record({
     decisionId,
@@ -319,7 +318,7 @@ export function recordRefusal(ctx: DecideContext, call: RefusedCall, error: unkn
     const p = parsedPrincipal(check.principal);
     if (p.ok) principal = p.value.key;
   } else if (check?.sessionEmail !== undefined) principal = `user:${check.sessionEmail}`;
-  const decisionId = randomUUID();
+  const decisionId = newDecisionId();
   ctx.log.record({
     decisionId,
     timestamp: new Date(),
