@@ -14,6 +14,7 @@
 import { z } from "zod";
 import { evaluate, passagePermission, whoCan, type Decision, type GrantedBy, type Snapshot } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
+import { storedDestination } from "@/lib/audit/entry";
 import type { DataAccessLog } from "@/lib/generated/prisma/client";
 import { revisionAt, snapshotAt, type SnapshotAt } from "@/lib/history/store";
 import { permissionDenied } from "./authz";
@@ -73,6 +74,8 @@ export interface RecordedDecision {
   method: string | null;
   /** The client's region the decision used (null: none was reported). */
   regionCode: string | null;
+  /** A tunnel check's target (null: none was given). */
+  destination: { ip?: string; port?: number } | null;
   accessLevels: string[];
   unsatisfiedLevels: string[];
   decidedBy: unknown;
@@ -113,6 +116,7 @@ function recordedOf(r: DataAccessLog): RecordedDecision {
     path: r.path,
     method: r.method,
     regionCode: r.regionCode,
+    destination: storedDestination(r.destination),
     accessLevels: r.accessLevels,
     unsatisfiedLevels: r.unsatisfiedLevels,
     decidedBy: r.decidedBy,
@@ -182,6 +186,7 @@ export async function explainDecision(ctx: AdminContext, insertId: string): Prom
       ...(row.callerIp !== null ? { ip: row.callerIp } : {}),
       ...(row.regionCode !== null ? { regionCode: row.regionCode } : {}),
     },
+    ...(recorded.destination ? { destination: recorded.destination } : {}),
     explain: true,
   });
   const status = row.status as { code?: number; message?: string } | null;

@@ -11,11 +11,11 @@ describe("canonicalJson", () => {
 
 /**
  * The definition of the data-access hash input: canonicalJson of every field but the hashes,
- * `whatIfTime` and `regionCode` only when set (records written before those columns hash without them).
+ * `whatIfTime`, `regionCode` and `destination` only when set (records written before those columns hash without them).
  */
 function definition(r: DataAccessRecord | StoredDataAccess): string {
-  const { decidedBy, status, whatIfTime, regionCode, ...rest } = r;
-  return canonicalJson({ ...rest, decidedBy: decidedBy ?? null, status: status ?? null, ...(whatIfTime ? { whatIfTime } : {}), ...(regionCode ? { regionCode } : {}) });
+  const { decidedBy, status, whatIfTime, regionCode, destination, ...rest } = r;
+  return canonicalJson({ ...rest, decidedBy: decidedBy ?? null, status: status ?? null, ...(whatIfTime ? { whatIfTime } : {}), ...(regionCode ? { regionCode } : {}), ...(destination ? { destination } : {}) });
 }
 
 describe("canonicalDataAccess", () => {
@@ -42,6 +42,7 @@ describe("canonicalDataAccess", () => {
     status: fc.option(json, { nil: null }),
     whatIfTime: fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
     regionCode: fc.option(fc.stringMatching(/^[A-Z]{2}$/), { nil: null }),
+    destination: fc.option(fc.record({ ip: fc.ipV4(), port: fc.nat({ max: 65535 }) }, { requiredKeys: [] }), { nil: null }),
   });
 
   it("equals the canonicalJson definition, for records as written and as read back (stored chains depend on it)", () => {

@@ -81,6 +81,7 @@ function rec(i: number, over: Partial<DataAccessRecord> = {}): DataAccessRecord 
     // Some what-if records, so that spool round trips and chain verification cover the field.
     whatIfTime: i % 5 === 0 ? new Date(Date.UTC(2025, 5, 1, 12, 0, 0, i)) : null,
     regionCode: i % 4 === 0 ? "DE" : null,
+    destination: i % 7 === 0 ? { ip: "10.1.0.5", port: 22 } : null,
     ...over,
   };
 }

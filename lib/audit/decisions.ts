@@ -39,6 +39,8 @@ export interface DataAccessRecord {
   whatIfTime: Date | null;
   /** The client's region the decision used (trusted region header or request.regionCode); null when none. */
   regionCode: string | null;
+  /** A tunnel check's target (request.destination); null when none was given. */
+  destination: { ip?: string; port?: number } | null;
 }
 
 /**
@@ -52,7 +54,7 @@ export function newDecisionId(): string {
 }
 
 /** A record as read back from the database (JSON columns untyped). */
-export type StoredDataAccess = Omit<DataAccessRecord, "decidedBy" | "status"> & { decidedBy: unknown; status: unknown };
+export type StoredDataAccess = Omit<DataAccessRecord, "decidedBy" | "status" | "destination"> & { decidedBy: unknown; status: unknown; destination: unknown };
 
 /**
  * What a record's hash covers: `canonicalJson` of every field but the two hashes (chain.ts),
@@ -65,6 +67,8 @@ export function canonicalDataAccess(r: DataAccessRecord | StoredDataAccess): str
     callerIp: r.callerIp,
     decidedBy: sortedKeys(r.decidedBy ?? null),
     decisionId: r.decisionId,
+    // Present only when set, like whatIfTime.
+    ...(r.destination ? { destination: sortedKeys(r.destination) } : {}),
     granted: r.granted,
     host: r.host,
     latencyUs: r.latencyUs,
@@ -132,7 +136,7 @@ export const BATCH_SIZE = 250;
 const HASH_SLICE = 100;
 const COLUMNS = `"decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason", "callerIp", "host", "path",
   "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs", "proxyCredentialId", "status", "whatIfTime",
-  "regionCode", "prevHash", "hash"`;
+  "regionCode", "destination", "prevHash", "hash"`;
 /** A batch's records, in chain order: COPY assigns seq in the order of its lines. */
 const COPY_BATCH = `COPY "DataAccessLog" (${COLUMNS}) FROM STDIN`;
 /** Creates the chain head if missing, locks it (for the batch's transaction) and reads it: one round trip. */
@@ -165,7 +169,7 @@ function copyLine(r: DataAccessRecord, prevHash: string, hash: string): string {
     copyText(r.decisionId), isoString(r.timestamp), copyText(r.principal), copyText(r.resourceName), copyText(r.permission),
     r.granted ? "t" : "f", copyText(r.reason), copyText(r.callerIp), copyText(r.host), copyText(r.path), copyText(r.method),
     copyArray(r.accessLevels), copyArray(r.unsatisfiedLevels), copyJson(r.decidedBy), r.revision.toString(), String(r.latencyUs),
-    copyText(r.proxyCredentialId), copyJson(r.status), r.whatIfTime ? r.whatIfTime.toISOString() : "\\N", copyText(r.regionCode), prevHash, hash,
+    copyText(r.proxyCredentialId), copyJson(r.status), r.whatIfTime ? r.whatIfTime.toISOString() : "\\N", copyText(r.regionCode), copyJson(r.destination), prevHash, hash,
   ].join("\t");
 }
 const DRAIN_MS = 5000;
@@ -506,17 +510,18 @@ function readSpool(fd: number, offset: number, max: number): { records: { valid:
 
 function parseSpoolLine(line: string): DataAccessRecord | null {
   try {
-    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision" | "whatIfTime" | "regionCode"> & {
+    const o = JSON.parse(line) as Omit<DataAccessRecord, "timestamp" | "revision" | "whatIfTime" | "regionCode" | "destination"> & {
       timestamp: string;
       revision: string;
       whatIfTime?: string | null;
       regionCode?: string | null;
+      destination?: DataAccessRecord["destination"];
     };
     const timestamp = new Date(o.timestamp);
     const whatIfTime = typeof o.whatIfTime === "string" ? new Date(o.whatIfTime) : null;
     if (typeof o.decisionId !== "string" || Number.isNaN(timestamp.getTime()) || (whatIfTime && Number.isNaN(whatIfTime.getTime()))) return null;
     // Spools written before a record was made storable are made so on the way back.
-    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision), whatIfTime, regionCode: o.regionCode ?? null });
+    return storableRecord({ ...o, timestamp, revision: BigInt(o.revision), whatIfTime, regionCode: o.regionCode ?? null, destination: o.destination ?? null });
   } catch {
     return null;
   }

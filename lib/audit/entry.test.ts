@@ -23,7 +23,7 @@ const decision: DataAccessRow = {
   proxyCredentialId: null,
   status: null,
   whatIfTime: new Date("2026-11-01T00:00:00Z"),
-  regionCode: null,
+  regionCode: null, destination: null,
 };
 
 describe("Cloud Audit Log entries", () => {

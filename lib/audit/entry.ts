@@ -5,7 +5,7 @@
 // the deciding binding, the revision, the latency) go into `protoPayload.metadata`, the AuditLog's
 // service-specific struct.
 import { resourceTypeOf } from "@/lib/policy/resources";
-import type { StoredDataAccess } from "./decisions";
+import type { DataAccessRecord, StoredDataAccess } from "./decisions";
 
 export const AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog";
 const AUDIT_DATA_TYPE = "type.googleapis.com/google.iam.v1.logging.AuditData";
@@ -149,6 +149,19 @@ function emailOf(principal: string | null): string | undefined {
   return i >= 0 ? principal.slice(i + 1) : principal;
 }
 
+/** A stored destination (jsonb, untyped when read back), keeping only well-typed fields. */
+export function storedDestination(v: unknown): DataAccessRecord["destination"] {
+  if (v === null || typeof v !== "object") return null;
+  const d = v as { ip?: unknown; port?: unknown };
+  return { ...(typeof d.ip === "string" ? { ip: d.ip } : {}), ...(typeof d.port === "number" ? { port: d.port } : {}) };
+}
+
+/** AttributeContext.Peer of a tunnel check's target (port an int64: a string in JSON). */
+function destinationAttributes(v: unknown): Record<string, string> {
+  const d = storedDestination(v);
+  return { ...(d?.ip !== undefined ? { ip: d.ip } : {}), ...(d?.port !== undefined ? { port: String(d.port) } : {}) };
+}
+
 export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
   const time = r.timestamp.toISOString();
   const status = rpcStatus(r.status) ?? (r.granted ? {} : (DENIED_STATUS[r.reason] ?? { code: 7, message: "PERMISSION_DENIED" }));
@@ -174,7 +187,7 @@ export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
           time: (r.whatIfTime ?? r.timestamp).toISOString(),
           auth: { accessLevels: r.accessLevels },
         },
-        destinationAttributes: {},
+        destinationAttributes: destinationAttributes(r.destination),
       },
       serviceName: serviceOfPermission(r.permission),
       methodName: dataAccessMethod(r.permission),

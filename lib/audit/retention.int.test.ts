@@ -58,7 +58,7 @@ function rec(timestamp: Date): DataAccessRecord {
     proxyCredentialId: null,
     status: { code: 7, message: "NO_MATCHING_BINDING" },
     whatIfTime: null,
-    regionCode: "FR",
+    regionCode: "FR", destination: null,
   };
 }
 

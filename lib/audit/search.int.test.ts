@@ -66,7 +66,7 @@ function decision(i: number, resourceName: string, principal: string, over: Part
     proxyCredentialId: null,
     status: null,
     whatIfTime: null,
-    regionCode: null,
+    regionCode: null, destination: null,
     ...over,
   };
 }

@@ -258,7 +258,7 @@ function recordRead(ctx: AdminContext, f: AuditFilter, granted: boolean, started
     proxyCredentialId: null,
     status: granted ? null : { code: 7, message: "PERMISSION_DENIED" },
     whatIfTime: null,
-    regionCode: null,
+    regionCode: null, destination: null,
   });
 }
 

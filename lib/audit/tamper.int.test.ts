@@ -48,7 +48,7 @@ function rec(i: number): DataAccessRecord {
     proxyCredentialId: null,
     status: null,
     whatIfTime: null,
-    regionCode: null,
+    regionCode: null, destination: null,
   };
 }
 
@@ -119,7 +119,7 @@ describe("audit verify detects", () => {
     const forged = { ...rec(99), principal: "user:alibi@example.com" };
     const head = await t.prisma.auditChainHead.findUniqueOrThrow({ where: { stream: "data_access" } });
     const hash = legacyChainHashText(head.lastHash, canonicalDataAccess(forged));
-    const row = await t.prisma.dataAccessLog.create({ data: { ...forged, decidedBy: undefined, status: undefined, prevHash: head.lastHash, hash } });
+    const row = await t.prisma.dataAccessLog.create({ data: { ...forged, decidedBy: undefined, status: undefined, destination: undefined, prevHash: head.lastHash, hash } });
     await t.prisma.auditChainHead.update({ where: { stream: "data_access" }, data: { lastHash: hash, lastSeq: row.seq, recordCount: { increment: 1 } } });
     expect(await verifyDataAccess(t.prisma)).toMatchObject({ ok: false, firstBroken: { seq: row.seq } });
   });

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
           permission: "iap.webServiceVersions.accessViaIAP", granted: i % 10 !== 0, reason: i % 10 !== 0 ? "GRANTED" : "NO_MATCHING_BINDING",
           callerIp: "10.0.0.7", host: "app.example.test", path: "/docs/" + (i % 100), method: "GET", accessLevels: [], unsatisfiedLevels: [],
           decidedBy: i % 10 !== 0 ? { resource: resources[i % resources.length], role: "roles/iap.httpsResourceAccessor", member: principals[i % principals.length] } : null,
-          revision: 42n, latencyUs: 35, proxyCredentialId: "pk_123", status: null, whatIfTime: null, regionCode: null,
+          revision: 42n, latencyUs: 35, proxyCredentialId: "pk_123", status: null, whatIfTime: null, regionCode: null, destination: null,
         }));
       const t0 = performance.now();
       const c0 = process.cpuUsage();

@@ -259,6 +259,7 @@ export async function decide(ctx: DecideContext, caller: Caller, input: CheckInp
     status: identity.tokenError ? { code: 16, message: identity.tokenError } : decision.allowed ? null : { code: 7, message: decision.reason },
     whatIfTime: whatIf ? time : null,
     regionCode: req.regionCode ?? null,
+    destination: input.destination ?? null,
   });
 
   return {
@@ -340,6 +341,7 @@ export function recordRefusal(ctx: DecideContext, call: RefusedCall, error: unkn
     status: { code: RPC_CODE[code], message },
     whatIfTime: null,
     regionCode: req.regionCode ?? null,
+    destination: check?.destination ?? null,
   });
   return decisionId;
 }

@@ -17,6 +17,7 @@ import { revisionAt, snapshotAt } from "./store";
 const APP = "projects/alpha/iap_web/compute/services/app";
 const BETA_APP = "projects/beta/iap_web/compute/services/app";
 const CORP = "accessPolicies/1/accessLevels/corp";
+const TUNNEL = "projects/alpha/iap_tunnel/zones/z1/instances/vm1";
 const ACCESSOR = "roles/iap.httpsResourceAccessor";
 
 const world = (v: Version) => ({
@@ -28,6 +29,7 @@ const world = (v: Version) => ({
   resources: [
     { name: APP, iap: true, hosts: ["app.acme.test"] },
     { name: BETA_APP, iap: true, hosts: ["beta.acme.test"] },
+    { name: TUNNEL, iap: true },
     ...(v.extraResource ? [{ name: "projects/alpha/iap_web/compute/services/extra", iap: true, hosts: ["extra.acme.test"] }] : []),
   ],
   users: ["owner", "alice", "bob", "carol", "mallory", "auditor", "betaauditor"].map((u) => ({ email: `${u}@acme.test`, ...(u === "carol" && v.carolDisabled ? { disabled: true } : {}) })),
@@ -48,6 +50,7 @@ const world = (v: Version) => ({
       ],
     },
     { resource: BETA_APP, bindings: [{ role: ACCESSOR, members: ["user:alice@acme.test"] }] },
+    { resource: TUNNEL, bindings: [{ role: "roles/iap.tunnelResourceAccessor", members: ["user:alice@acme.test"], condition: { title: "SSH only", expression: "destination.port == 22" } }] },
   ],
   denyPolicies: v.deny.length ? [{ attachedTo: "projects/alpha", name: "no", rules: [{ deniedPrincipals: v.deny, deniedPermissions: ["iap.webServiceVersions.accessViaIAP"] }] }] : [],
 });
@@ -99,11 +102,12 @@ async function apply(v: Version): Promise<bigint> {
   return engineAtHead();
 }
 
-async function decide(principal: string, ip = "203.0.113.9", regionCode?: string): Promise<{ decisionId: string; allowed: boolean; revision: string }> {
+async function decide(principal: string, ip = "203.0.113.9", regionCode?: string, tunnelPort?: number): Promise<{ decisionId: string; allowed: boolean; revision: string }> {
+  const request = { method: "GET", host: "app.acme.test", path: "/", ip, ...(regionCode ? { regionCode } : {}) };
   const res = await fetch(`${a.base}/api/v1/decisions`, {
     method: "POST",
     headers: { authorization: `Bearer ${proxyKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ principal, resource: APP, request: { method: "GET", host: "app.acme.test", path: "/", ip, ...(regionCode ? { regionCode } : {}) } }),
+    body: JSON.stringify(tunnelPort === undefined ? { principal, resource: APP, request } : { principal, resource: TUNNEL, request: { ip }, destination: { ip: "10.1.0.5", port: tunnelPort } }),
   });
   expect(res.status).toBe(200);
   const body = await res.json();
@@ -120,6 +124,8 @@ let malloryBefore: { decisionId: string; allowed: boolean; revision: string };
 let bobAfter: { decisionId: string; allowed: boolean; revision: string };
 let betaDecision: { decisionId: string };
 let timeAtR1: string;
+let sshAllowed: { decisionId: string; allowed: boolean };
+let rdpDenied: { decisionId: string; allowed: boolean };
 
 beforeAll(async () => {
   a = await startAdminStack(world(V1));
@@ -127,6 +133,8 @@ beforeAll(async () => {
   r1 = await engineAtHead();
   aliceBefore = await decide("user:alice@acme.test");
   malloryBefore = await decide("user:mallory@acme.test", "10.1.2.3", "DE");
+  sshAllowed = await decide("user:alice@acme.test", "203.0.113.9", undefined, 22);
+  rdpDenied = await decide("user:alice@acme.test", "203.0.113.9", undefined, 3389);
   timeAtR1 = new Date().toISOString();
   // A second change set: alice leaves eng, corp moves, bob is denied, carol disabled, a node added.
   await new Promise((r) => setTimeout(r, 20));
@@ -201,6 +209,19 @@ describe("GET /api/v1/auditLogs/{insertId}:explain", () => {
     expect(r.body.decision.accessLevels.satisfied).toEqual([CORP]);
     expect(r.body.decision.grantedBy.condition).toBe("Corp only");
     expect(r.body.matches).toBe(true);
+  });
+
+  it("replays a tunnel check with the destination it was recorded with; the entry names it", async () => {
+    expect([sshAllowed.allowed, rdpDenied.allowed]).toEqual([true, false]);
+    const ssh = await explain("auditor@acme.test", sshAllowed.decisionId);
+    expect(ssh.body.recorded.destination).toEqual({ ip: "10.1.0.5", port: 22 });
+    expect(ssh.body).toMatchObject({ matches: true, decision: { allowed: true, grantedBy: { condition: "SSH only" } } });
+    const rdp = await explain("auditor@acme.test", rdpDenied.decisionId);
+    expect(rdp.body.recorded.destination).toEqual({ ip: "10.1.0.5", port: 3389 });
+    expect(rdp.body).toMatchObject({ matches: true, decision: { allowed: false } });
+    const list = await a.api("auditor@acme.test", "GET", `/api/v1/auditLogs?stream=data_access&resource=${encodeURIComponent(TUNNEL)}`);
+    const entry = list.body.entries.find((e: { insertId: string }) => e.insertId === rdpDenied.decisionId);
+    expect(entry.protoPayload.requestMetadata.destinationAttributes).toEqual({ ip: "10.1.0.5", port: "3389" });
   });
 
   it("explains a denial at its own revision with the deny rule that applied", async () => {

@@ -107,6 +107,11 @@ export default async function DecisionPage({ params }: { params: Promise<{ inser
               </Fact>
               <Fact label="Client IP">{orDash(rec.callerIp)}</Fact>
               <Fact label="Region">{orDash(rec.regionCode)}</Fact>
+              {rec.destination ? (
+                <Fact label="Tunnel destination">
+                  {[rec.destination.ip, rec.destination.port].filter((x) => x !== undefined).join(" port ") || "—"}
+                </Fact>
+              ) : null}
               <Fact label="Satisfied access levels">{rec.accessLevels.length ? rec.accessLevels.join(", ") : "—"}</Fact>
               <Fact label="Unsatisfied access levels">{rec.unsatisfiedLevels.length ? rec.unsatisfiedLevels.join(", ") : "—"}</Fact>
               <Fact label="Decided by">

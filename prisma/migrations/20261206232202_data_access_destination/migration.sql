@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "DataAccessLog" ADD COLUMN     "destination" JSONB;
