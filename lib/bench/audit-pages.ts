@@ -68,6 +68,7 @@ export async function benchAuditPages(opts: { prisma: PrismaClient; records?: nu
   const deep = await prisma.$queryRawUnsafe<{ timestamp: Date; seq: bigint }[]>(
     `SELECT "timestamp", "seq" FROM "DataAccessLog" ORDER BY "timestamp" DESC, "seq" DESC OFFSET ${Math.floor(records * 0.9)} LIMIT 1`,
   );
+  const someId = await prisma.$queryRawUnsafe<{ decisionId: string }[]>(`SELECT "decisionId" FROM "DataAccessLog" WHERE seq = ${Math.floor(records / 3)}`);
   const base = { stream: "data_access" };
   const queries: Record<string, Record<string, string>> = {
     "first page": base,
@@ -75,12 +76,16 @@ export async function benchAuditPages(opts: { prisma: PrismaClient; records?: nu
     principal: { ...base, principal: "user:u4242@example.com" },
     "resource (a service)": { ...base, resource: "projects/p3/iap_web/compute/services/s7" },
     "resource (a project and below)": { ...base, resource: "projects/p3" },
+    "resource (no records: a retired service)": { ...base, resource: "projects/p3/iap_web/compute/services/retired" },
     permission: { ...base, permission: "iap.tunnelInstances.accessViaIAP" },
     "granted=false": { ...base, granted: "false" },
     "reason=CONDITION_NOT_MET": { ...base, reason: "CONDITION_NOT_MET" },
     "method=ListLogEntries (none match)": { ...base, method: "ListLogEntries" },
     "one day (startTime, endTime)": { ...base, startTime: day.toISOString(), endTime: new Date(day.getTime() + 86_400_000).toISOString() },
-    "q (text)": { ...base, q: "u4242@" },
+    "q (text: the start of an email)": { ...base, q: "u4242@" },
+    "q (text: a resource name)": { ...base, q: "projects/p3/iap_web/compute/services/s7" },
+    "q (text: an insertId)": { ...base, q: someId[0]?.decisionId ?? "" },
+    "q (text: matches nothing)": { ...base, q: "nobody.at.all" },
     "principal + granted=false + a week": { ...base, principal: "user:u4242@example.com", granted: "false", startTime: new Date(Date.now() - 7 * 86_400_000).toISOString() },
   };
   const out: AuditPagesResult["queries"] = {};
@@ -99,7 +104,7 @@ export async function benchAuditPages(opts: { prisma: PrismaClient; records?: nu
     samples.sort((a, b) => a - b);
     all.push(...samples);
     out[name] = { p50: percentile(samples, 50), p99: percentile(samples, 99), entries };
-    log(`  ${name.padEnd(38)} p50 ${percentile(samples, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(samples, 99).toFixed(1).padStart(6)} ms   (${entries} entries)`);
+    log(`  ${name.padEnd(42)} p50 ${percentile(samples, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(samples, 99).toFixed(1).padStart(6)} ms   (${entries} entries)`);
   }
   all.sort((a, b) => a - b);
   return { page_ms_p99: Number(percentile(all, 99).toFixed(1)), queries: out };
