@@ -274,6 +274,24 @@ function textSql(t: TextMatch): Prisma.Sql {
   return Prisma.sql`("decisionId" = ${t.insertId} OR "principal" LIKE ANY(${t.principals}::text[]) OR "resourceName" LIKE ${t.resource} OR "resourceName" LIKE ${`hosts/${t.host}`} OR ("resourceName" = ANY(${t.hostResources}::text[]) AND lower("host") LIKE ${t.host}))`;
 }
 
+/** Per database client: whether its text sorts by code point, which makes a LIKE prefix an index range. */
+const codePointOrder = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * Whether prefixes may be enumerated by index (C, POSIX or C.UTF-8 collation, as the embedded
+ * cluster's): under a linguistic collation a LIKE prefix is no index range, a loose scan would read
+ * the whole index, and reads keep to the filter instead.
+ */
+function prefixesIndexed(ctx: AdminContext): Promise<boolean> {
+  let known = codePointOrder.get(ctx.db);
+  if (!known) {
+    known = ctx.db.$queryRaw<{ c: boolean }[]>`SELECT NOT ('a' < 'B') AS c`.then((r) => r[0]?.c === true);
+    known.catch(() => codePointOrder.delete(ctx.db));
+    codePointOrder.set(ctx.db, known);
+  }
+  return known;
+}
+
 /**
  * Distinct values of an indexed column matching a LIKE prefix pattern, at most `limit`: a loose
  * index scan (one descent of the column's index per value), not a scan of the records.
@@ -294,7 +312,7 @@ async function valuesLike(ctx: AdminContext, column: "resourceName" | "principal
  * (or too many known names to probe): then the restriction is read as a row condition.
  */
 async function recordedNames(ctx: AdminContext, r: NameRestriction): Promise<string[] | undefined> {
-  if (r.exact.length > MAX_PROBED) return undefined;
+  if (r.exact.length > MAX_PROBED || (r.containers.length > 0 && !(await prefixesIndexed(ctx)))) return undefined;
   const found = new Set(
     r.exact.length === 0
       ? []
@@ -312,6 +330,7 @@ async function recordedNames(ctx: AdminContext, r: NameRestriction): Promise<str
 
 /** q's branches, disjoint (a record matched by an earlier branch is left out of later ones), or undefined when too many. */
 async function textBranches(ctx: AdminContext, t: TextMatch): Promise<Branch[] | undefined> {
+  if (!(await prefixesIndexed(ctx))) return undefined;
   const principals: string[] = [];
   for (const p of t.principals) principals.push(...(await valuesLike(ctx, "principal", p, MAX_BRANCHES + 1)));
   if (principals.length > MAX_BRANCHES) return undefined;
