@@ -97,8 +97,9 @@ interface Plan {
 
 /**
  * Resource names admitted: `exact` (known nodes, or the filter's own name) and names the hierarchy
- * does not know under `containers`; `admit` decides a recorded name, `sql` is the same test as a
- * row condition.
+ * does not know under `containers`; `admit` decides a recorded name by the engine's snapshot, `sql`
+ * is the same test as a row condition (by the Node table: the two differ only while a node's
+ * creation or deletion has not reached this instance's engine).
  */
 interface NameRestriction {
   exact: string[];
@@ -197,8 +198,8 @@ function plan(ctx: AdminContext, f: AuditFilter, scope: Scope): Plan {
     throw new AppError("INVALID_ARGUMENT", "endTime: must not be before startTime", [{ path: "endTime", message: "must not be before startTime" }]);
   }
   const names = restriction(ctx, f, scope);
-  // The data-access stream reads small sets of names per name (resolve()); admin activity is
-  // written at the pace of administrators and is filtered as it is read.
+  // On the data-access stream resolve() chooses how the names are read; admin activity grows at
+  // the pace of administrators and is filtered as it is read.
   if (names && stream === "admin_activity") where.push(names.sql);
   if (f.principal !== undefined) {
     const p = normalisedPrincipal(stream, f.principal);
@@ -370,7 +371,7 @@ async function resolve(ctx: AdminContext, p: Plan): Promise<{ where: Prisma.Sql[
 type StoredRow = (AdminActivityRow | DataAccessRow) & { seq: bigint };
 
 async function fetchRows(ctx: AdminContext, p: Plan, after: Key | undefined, take: number): Promise<StoredRow[]> {
-  const { where, branches } = p.stream === "data_access" ? await resolve(ctx, p) : { where: p.where, branches: undefined };
+  const { where, branches } = p.stream === "data_access" ? await resolve(ctx, p) : { where: [...p.where], branches: undefined };
   if (after) where.push(Prisma.sql`("timestamp", "seq") < (${after.t}::timestamp(3), ${after.s}::bigint)`);
   const table = p.stream === "admin_activity" ? Prisma.raw(`"AdminActivityLog"`) : Prisma.raw(`"DataAccessLog"`);
   const order = Prisma.sql`ORDER BY "timestamp" DESC, "seq" DESC LIMIT ${take}`;
