@@ -227,6 +227,8 @@ describe("q: an insertId, or the start of a principal, a resource name or a host
     expect(await ids("acme.test")).toEqual([]);
     expect(await ids("/doc/3")).toEqual([]);
     expect(await ids(seeded.a[3]!.slice(0, 8))).toEqual([]);
+    // LIKE's wildcards and escape are text like any other.
+    for (const q of ["%", "_", "%alice", "\\", "user:%"]) expect(await ids(q), q).toEqual([]);
   });
 
   it("a record matched twice (principal and resource name) is listed once", async () => {
