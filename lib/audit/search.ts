@@ -319,11 +319,15 @@ async function recordedNames(ctx: AdminContext, r: NameRestriction): Promise<str
       ? []
       : (await ctx.db.$queryRaw<{ n: string }[]>`SELECT n FROM unnest(${r.exact}::text[]) AS n WHERE EXISTS (SELECT 1 FROM "DataAccessLog" WHERE "resourceName" = n)`).map((x) => x.n),
   );
+  // Names under a container: admitted known ones (at most `exact`), unknown ones, and any the
+  // restriction leaves out. Past this bound the read keeps to the filter (either way is correct;
+  // the bound only stops the enumeration early).
+  const bound = r.exact.length + MAX_BRANCHES + 1;
   for (const c of r.containers) {
     if (found.size > MAX_BRANCHES) return undefined;
     // Every recorded name under the container; only what the restriction admits is kept.
-    const under = await valuesLike(ctx, "resourceName", likePrefix(c), MAX_PROBED + 1);
-    if (under.length > MAX_PROBED) return undefined;
+    const under = await valuesLike(ctx, "resourceName", likePrefix(c), bound);
+    if (under.length >= bound) return undefined;
     for (const n of under) if (r.admit(n)) found.add(n);
   }
   return found.size > MAX_BRANCHES ? undefined : [...found];
