@@ -41,8 +41,9 @@ const WORLD = {
 };
 
 let a: AdminStack;
-/** decisionIds of the seeded decisions per project. */
-const seeded = { a: [] as string[], b: [] as string[] };
+/** decisionIds of the seeded decisions per project; c: a project the hierarchy does not know, with more names than one page merges; stray: a host no resource serves. */
+const seeded = { a: [] as string[], b: [] as string[], c: [] as string[], stray: [] as string[] };
+const C_NAMES = 30;
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 
 function decision(i: number, resourceName: string, principal: string, over: Partial<DataAccessRecord> = {}): DataAccessRecord {
@@ -83,12 +84,12 @@ async function raw(who: string, path: string): Promise<Response> {
 
 /** Every entry of a listing, following nextPageToken. */
 async function all(who: string, query: Record<string, string>) {
-  const out: { insertId: string; resourceName: string }[] = [];
+  const out: { insertId: string; resourceName: string; timestamp: string }[] = [];
   let token: string | undefined;
   for (let n = 0; n < 100; n++) {
     const r = await list(who, { ...query, ...(token ? { pageToken: token } : {}) });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    for (const e of r.body.entries) out.push({ insertId: e.insertId, resourceName: e.protoPayload.resourceName });
+    for (const e of r.body.entries) out.push({ insertId: e.insertId, resourceName: e.protoPayload.resourceName, timestamp: e.timestamp });
     token = r.body.nextPageToken;
     if (!token) return out;
   }
@@ -114,6 +115,15 @@ beforeAll(async () => {
     seeded.b.push(d.decisionId);
     log.record(d);
   }
+  for (let i = 0; i < C_NAMES; i++) {
+    const d = decision(300 + i, `projects/c/iap_web/compute/services/gone-${i}`, "user:carol@acme.test", { granted: true, reason: "GRANTED", host: "c.acme.test" });
+    seeded.c.push(d.decisionId);
+    log.record(d);
+  }
+  // As forward-auth records a request for a host no resource serves.
+  const stray = decision(400, "hosts/stray.acme.test", "serviceAccount:hosts-bot@acme.test", { granted: false, reason: "UNKNOWN_RESOURCE", host: "stray.acme.test", decidedBy: null });
+  seeded.stray.push(stray.decisionId);
+  log.record(stray);
   await flush();
   // An admin-activity entry on project b.
   const p = await a.api("owner@acme.test", "POST", `/api/v1/${B}:getIamPolicy`, {});
@@ -167,7 +177,7 @@ describe("entries in the Cloud Audit Log shape", () => {
 describe("filters and paging", () => {
   it("pages newest first through everything exactly once; the last page has no token", async () => {
     const got = await all("owner", { stream: "data_access", pageSize: "2", method: "AuthorizeUser" });
-    expect(got.map((e) => e.insertId).sort()).toEqual([...seeded.a, ...seeded.b].sort());
+    expect(got.map((e) => e.insertId).sort()).toEqual([...seeded.a, ...seeded.b, ...seeded.c, ...seeded.stray].sort());
     const first = await list("owner", { stream: "data_access", method: "AuthorizeUser", pageSize: "1000" });
     const times = first.body.entries.map((e: { timestamp: string }) => Date.parse(e.timestamp));
     expect(times).toEqual([...times].sort((x, y) => y - x));
@@ -180,12 +190,76 @@ describe("filters and paging", () => {
     expect(await ids({ resource: ORG })).toEqual([...seeded.a, ...seeded.b].sort());
     expect(await ids({ principal: "user:bob@acme.test" })).toEqual([...seeded.b].sort());
     expect(await ids({ principal: "bob@acme.test" })).toEqual([...seeded.b].sort());
-    expect((await ids({ granted: "false" })).length).toBe(3 + 1 + 2);
-    expect(await ids({ reason: "UNKNOWN_RESOURCE" })).toEqual([seeded.a[12]]);
+    expect((await ids({ granted: "false" })).length).toBe(3 + 1 + 2 + 1);
+    expect(await ids({ reason: "UNKNOWN_RESOURCE" })).toEqual([seeded.a[12], seeded.stray[0]].sort());
     expect(await ids({ permission: "iap.tunnelInstances.accessViaIAP" })).toEqual([]);
     expect(await ids({ startTime: new Date(T0 + 100 * 60_000).toISOString(), endTime: new Date(T0 + 102 * 60_000).toISOString() })).toEqual([seeded.b[0], seeded.b[1]].sort());
     expect(await ids({ q: "B.ACME" })).toEqual([...seeded.b].sort());
     expect(await ids({ q: seeded.a[3]! })).toEqual([seeded.a[3]]);
+  });
+});
+
+/** Asserts a listing is newest first with no entry twice, and gives its insertIds sorted. */
+function once(got: { insertId: string; timestamp: string }[]): string[] {
+  const ids = got.map((e) => e.insertId);
+  expect(new Set(ids).size).toBe(ids.length);
+  const times = got.map((e) => Date.parse(e.timestamp));
+  expect(times).toEqual([...times].sort((x, y) => y - x));
+  return ids.sort();
+}
+
+describe("q: an insertId, or the start of a principal, a resource name or a host", () => {
+  const ids = async (q: string, who = "owner", more: Record<string, string> = {}) => once(await all(who, { stream: "data_access", method: "AuthorizeUser", pageSize: "3", q, ...more }));
+
+  it("matches the start of an email or member string (any case), of a resource name, of an application's host", async () => {
+    expect(await ids("ali")).toEqual([...seeded.a].sort());
+    expect(await ids("ALICE@Acme")).toEqual([...seeded.a].sort());
+    expect(await ids("user:bob")).toEqual([...seeded.b].sort());
+    expect(await ids("projects/b")).toEqual([...seeded.b].sort());
+    expect(await ids("projects/a/iap_web/compute/services/go")).toEqual([seeded.a[12]]);
+    expect(await ids("b.acme")).toEqual([...seeded.b].sort());
+    // A host no resource serves: recorded under hosts/<host>.
+    expect(await ids("stray.acme")).toEqual(seeded.stray);
+  });
+
+  it("is not a substring search, and not of paths", async () => {
+    expect(await ids("lice@acme.test")).toEqual([]);
+    expect(await ids("acme.test")).toEqual([]);
+    expect(await ids("/doc/3")).toEqual([]);
+    expect(await ids(seeded.a[3]!.slice(0, 8))).toEqual([]);
+    // LIKE's wildcards and escape are text like any other.
+    for (const q of ["%", "_", "%alice", "\\", "user:%"]) expect(await ids(q), q).toEqual([]);
+  });
+
+  it("a record matched twice (principal and resource name) is listed once", async () => {
+    // serviceAccount:hosts-bot… and hosts/stray… both start with "hosts".
+    expect(await ids("hosts")).toEqual(seeded.stray);
+  });
+
+  it("combines with the other filters and the reader's scope", async () => {
+    expect(await ids("alice", "owner", { resource: APP_A })).toEqual(seeded.a.filter((_, i) => i < 12 && i % 3 !== 0).sort());
+    expect(await ids("alice", "owner", { granted: "false" })).toEqual(seeded.a.filter((_, i) => i % 4 === 0).sort());
+    expect(await ids("alice", "auditor-a")).toEqual([...seeded.a].sort());
+    expect(await ids("bob", "auditor-a")).toEqual([]);
+    expect(await ids("hosts", "auditor-a")).toEqual([]);
+  });
+});
+
+describe("resources with more recorded names than one page merges (read as a filter instead)", () => {
+  const ids = async (who: string, q: Record<string, string>) => once(await all(who, { stream: "data_access", method: "AuthorizeUser", pageSize: "7", ...q }));
+
+  it("pages through an unknown project's many names exactly once, newest first", async () => {
+    expect(await ids("owner", { resource: "projects/c" })).toEqual([...seeded.c].sort());
+    expect(await ids("owner", { q: "projects/c/" })).toEqual([...seeded.c].sort());
+    expect(await ids("owner", { q: "carol", resource: "projects/c" })).toEqual([...seeded.c].sort());
+    // gone-1 and gone-10…19: few enough to merge.
+    expect(await ids("owner", { q: "projects/c/iap_web/compute/services/gone-1" })).toEqual(seeded.c.filter((_, i) => String(i).startsWith("1")).sort());
+    expect(await ids("auditor-a", { q: "projects/c/" })).toEqual([]);
+  });
+
+  it("a scoped reader pages through their project in small pages, merged per name", async () => {
+    expect(await ids("auditor-a", {})).toEqual([...seeded.a].sort());
+    expect(await ids("auditor-a", { resource: A, granted: "true" })).toEqual(seeded.a.filter((_, i) => i % 4 !== 0).sort());
   });
 });
 

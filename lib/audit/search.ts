@@ -14,6 +14,15 @@
 //
 // Every read is itself recorded in the data-access stream (methodName ListLogEntries), granted or
 // refused, through the context's access log.
+//
+// Speed over millions of decisions, without an index per filter (each index is paid by every
+// decision's insert): a page is either one scan in (timestamp, seq) order with the filters applied
+// to it (fast when matches are dense), or — when the matches are few values of an indexed column
+// (the resource names of a scope or filter, the principals and names q's prefixes find) — one
+// ordered index scan per value, merged (fast however rare the matches). The values are found by
+// loose index scans (one descent per distinct value), so names that have no records cost nothing.
+// Denied decisions and log reads have partial indexes of their own (prisma/schema.prisma). The
+// prefix scans are index ranges in a C-collated database (the embedded cluster is one).
 import crypto from "node:crypto";
 import { z } from "zod";
 import { Prisma } from "@/lib/generated/prisma/client";
@@ -47,7 +56,10 @@ export const ZAuditFilter = z.object({
   method: opt(z.string().max(128).regex(/^[A-Za-z][A-Za-z0-9.]*$/, "must be a method name such as SetIamPolicy")),
   startTime: opt(rfc3339),
   endTime: opt(rfc3339),
-  /** Text found in the principal, resource, path, host or insertId (case-insensitive). */
+  /**
+   * Text. Data access: an exact insertId, or the start of a principal, resource name or host (see
+   * TextMatch). Admin activity: a substring of the actor, resource or method, or an exact insertId.
+   */
   q: opt(z.string().max(256)),
 });
 export type AuditFilter = z.infer<typeof ZAuditFilter>;
@@ -78,11 +90,64 @@ interface Key {
 interface Plan {
   stream: AuditStream;
   where: Prisma.Sql[];
+  /** Data access: the resource names a record may have (the reader's scope and the resource filter). */
+  names?: NameRestriction;
+  /** Data access: what `q` matches. */
+  text?: TextMatch;
+}
+
+/**
+ * Resource names admitted: `exact` (known nodes, or the filter's own name) and names the hierarchy
+ * does not know under `containers`; `admit` decides a recorded name by the engine's snapshot, `sql`
+ * is the same test as a row condition (by the Node table: the two differ only while a node's
+ * creation or deletion has not reached this instance's engine).
+ */
+interface NameRestriction {
+  exact: string[];
+  containers: string[];
+  admit(name: string): boolean;
+  sql: Prisma.Sql;
+}
+
+/**
+ * q on the data-access stream: an insertId exactly; the start of a principal (its email, or the
+ * member string); the start of a resource name; the start of a host — of an application that
+ * serves it (`hostResources`) or of a host no resource serves (recorded as `hosts/<host>`).
+ */
+interface TextMatch {
+  insertId: string;
+  /** LIKE patterns. */
+  principals: string[];
+  resource: string;
+  host: string;
+  hostResources: string[];
+}
+
+/** A set of records read by one ordered index scan: `column = value`, and `extra`. */
+interface Branch {
+  column: "resourceName" | "principal" | "decisionId";
+  value: string;
+  extra: Prisma.Sql[];
+}
+
+/**
+ * At most this many per-value index scans are merged for one page (each costs a descent of an
+ * index; planning cost grows with their number). More values than this match a wide part of the
+ * log, which the time-ordered scan with a filter serves instead.
+ */
+const MAX_BRANCHES = 24;
+/** At most this many known names are probed for records before falling back to the filter. */
+const MAX_PROBED = 2000;
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function likePrefix(name: string): string {
-  return `${name.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`;
+  return `${escapeLike(name)}/%`;
 }
+
+const underAny = (containers: readonly string[], name: string) => containers.some((c) => name.startsWith(`${c}/`));
 
 function denied(permission: string, resource: string): AppError {
   return new AppError("PERMISSION_DENIED", `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`);
@@ -133,26 +198,16 @@ function plan(ctx: AdminContext, f: AuditFilter, scope: Scope): Plan {
   if (f.startTime && f.endTime && Date.parse(f.startTime) > Date.parse(f.endTime)) {
     throw new AppError("INVALID_ARGUMENT", "endTime: must not be before startTime", [{ path: "endTime", message: "must not be before startTime" }]);
   }
-  if (!scope.all) {
-    where.push(
-      Prisma.sql`("resourceName" = ANY(${[...scope.nodes]}::text[]) OR ("resourceName" LIKE ANY(${scope.containers.map(likePrefix)}::text[]) AND NOT EXISTS (SELECT 1 FROM "Node" n WHERE n.name = "resourceName")))`,
-    );
-  }
-  if (f.resource !== undefined) {
-    const s = reader(ctx).snapshot;
-    const known = s?.nodes.has(f.resource) ?? false;
-    // A scoped reader names only what they may see (or an unknown name under it): else refused
-    // exactly as a resource that does not exist.
-    if (!mayName(scope, f.resource, known)) throw denied(READ_PERMISSION[stream], f.resource);
-    const names = known ? subtree(ctx, f.resource) : [f.resource];
-    // Names the hierarchy does not know lie textually under the resource or a container below it.
-    const prefixes = [f.resource, ...names.filter((n) => /^(folders|projects)\/[^/]+$/.test(n))].map(likePrefix);
-    where.push(Prisma.sql`("resourceName" = ANY(${names}::text[]) OR "resourceName" LIKE ANY(${prefixes}::text[]))`);
-  }
+  const names = restriction(ctx, f, scope);
+  // On the data-access stream resolve() chooses how the names are read; admin activity grows at
+  // the pace of administrators and is filtered as it is read.
+  if (names && stream === "admin_activity") where.push(names.sql);
   if (f.principal !== undefined) {
     const p = normalisedPrincipal(stream, f.principal);
     where.push(stream === "admin_activity" ? Prisma.sql`"actor" = ${p}` : Prisma.sql`"principal" = ${p}`);
   }
+  // Literals, not parameters, where a partial index must be matched: the planner proves an
+  // index's predicate only from constants (`NOT "granted"`, `"permission" LIKE 'logging.%'`).
   if (f.method !== undefined) {
     if (stream === "admin_activity") where.push(Prisma.sql`"methodName" = ${f.method}`);
     else if (f.method === "ListLogEntries") where.push(Prisma.sql`"permission" LIKE 'logging.%'`);
@@ -160,30 +215,183 @@ function plan(ctx: AdminContext, f: AuditFilter, scope: Scope): Plan {
     else where.push(Prisma.sql`FALSE`);
   }
   if (f.permission !== undefined) where.push(Prisma.sql`"permission" = ${f.permission}`);
-  if (f.granted !== undefined) where.push(Prisma.sql`"granted" = ${f.granted}`);
+  // A decision is granted exactly when its reason is GRANTED (lib/policy evaluate), so a reason
+  // filter names the decision too: denied reasons read the index of denied decisions.
+  const granted = f.granted ?? (f.reason === undefined ? undefined : f.reason === "GRANTED");
+  if (granted !== undefined) where.push(granted ? Prisma.sql`"granted"` : Prisma.sql`NOT "granted"`);
   if (f.reason !== undefined) where.push(Prisma.sql`"reason" = ${f.reason}`);
   if (f.startTime !== undefined) where.push(Prisma.sql`"timestamp" >= ${new Date(f.startTime).toISOString()}::timestamp(3)`);
   if (f.endTime !== undefined) where.push(Prisma.sql`"timestamp" < ${new Date(f.endTime).toISOString()}::timestamp(3)`);
-  if (f.q !== undefined && f.q.trim() !== "") {
-    const like = `%${f.q.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(
-      stream === "admin_activity"
-        ? Prisma.sql`("actor" ILIKE ${like} OR "resourceName" ILIKE ${like} OR "methodName" ILIKE ${like} OR "insertId" = ${f.q.trim()})`
-        : Prisma.sql`("principal" ILIKE ${like} OR "resourceName" ILIKE ${like} OR "path" ILIKE ${like} OR "host" ILIKE ${like} OR "decisionId" = ${f.q.trim()})`,
-    );
+  const q = f.q?.trim();
+  if (!q) return { stream, where, ...(names && stream === "data_access" ? { names } : {}) };
+  if (stream === "admin_activity") {
+    const like = `%${escapeLike(q)}%`;
+    where.push(Prisma.sql`("actor" ILIKE ${like} OR "resourceName" ILIKE ${like} OR "methodName" ILIKE ${like} OR "insertId" = ${q})`);
+    return { stream, where };
   }
-  return { stream, where };
+  return { stream, where, ...(names ? { names } : {}), text: textMatch(ctx, q) };
+}
+
+/** The resource names a read is restricted to (scope ∩ resource filter), or none when it is not. */
+function restriction(ctx: AdminContext, f: AuditFilter, scope: Scope): NameRestriction | undefined {
+  const s = reader(ctx).snapshot;
+  const known = (n: string) => s?.nodes.has(n) ?? false;
+  const inScope = (n: string) => scope.all || (known(n) ? scope.nodes.has(n) : underAny(scope.containers, n));
+  const scopeSql = scope.all
+    ? undefined
+    : Prisma.sql`("resourceName" = ANY(${[...scope.nodes]}::text[]) OR ("resourceName" LIKE ANY(${scope.containers.map(likePrefix)}::text[]) AND NOT EXISTS (SELECT 1 FROM "Node" n WHERE n.name = "resourceName")))`;
+  if (f.resource === undefined) {
+    if (scope.all) return undefined;
+    return { exact: [...scope.nodes], containers: scope.containers, admit: inScope, sql: scopeSql! };
+  }
+  const resource = f.resource;
+  // A scoped reader names only what they may see (or an unknown name under it): else refused
+  // exactly as a resource that does not exist.
+  if (!mayName(scope, resource, known(resource))) throw denied(READ_PERMISSION[f.stream], resource);
+  const names = known(resource) ? subtree(ctx, resource) : [resource];
+  const below = new Set(names);
+  // Names the hierarchy does not know lie textually under the resource or a container below it.
+  const containers = [resource, ...names.filter((n) => /^(folders|projects)\/[^/]+$/.test(n))];
+  const filterSql = Prisma.sql`("resourceName" = ANY(${names}::text[]) OR "resourceName" LIKE ANY(${containers.map(likePrefix)}::text[]))`;
+  return {
+    exact: names.filter(inScope),
+    containers,
+    admit: (n) => (known(n) ? below.has(n) : n === resource || underAny(containers, n)) && inScope(n),
+    sql: scopeSql ? Prisma.sql`${scopeSql} AND ${filterSql}` : filterSql,
+  };
+}
+
+function textMatch(ctx: AdminContext, q: string): TextMatch {
+  const lower = q.toLowerCase();
+  const colon = q.indexOf(":");
+  // A member string keeps its type as written and lower-cases the email, as records store it.
+  const principals = colon > 0 ? [`${q.slice(0, colon)}:${lower.slice(colon + 1)}`] : [`user:${lower}`, `serviceAccount:${lower}`];
+  const s = reader(ctx).snapshot;
+  const hostResources = s ? [...s.nodes.values()].filter((n) => n.hosts.some((h) => h.startsWith(lower))).map((n) => n.name) : [];
+  return { insertId: q, principals: principals.map((p) => `${escapeLike(p)}%`), resource: `${escapeLike(q)}%`, host: `${escapeLike(lower)}%`, hostResources };
+}
+
+/** q as one row condition (when too many values match to read them one by one). */
+function textSql(t: TextMatch): Prisma.Sql {
+  return Prisma.sql`("decisionId" = ${t.insertId} OR "principal" LIKE ANY(${t.principals}::text[]) OR "resourceName" LIKE ${t.resource} OR "resourceName" LIKE ${`hosts/${t.host}`} OR ("resourceName" = ANY(${t.hostResources}::text[]) AND lower("host") LIKE ${t.host}))`;
+}
+
+/** Per database client: whether its text sorts by code point, which makes a LIKE prefix an index range. */
+const codePointOrder = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * Whether prefixes may be enumerated by index (C, POSIX or C.UTF-8 collation, as the embedded
+ * cluster's): under a linguistic collation a LIKE prefix is no index range, a loose scan would read
+ * the whole index, and reads keep to the filter instead.
+ */
+function prefixesIndexed(ctx: AdminContext): Promise<boolean> {
+  let known = codePointOrder.get(ctx.db);
+  if (!known) {
+    known = ctx.db.$queryRaw<{ c: boolean }[]>`SELECT NOT ('a' < 'B') AS c`.then((r) => r[0]?.c === true);
+    known.catch(() => codePointOrder.delete(ctx.db));
+    codePointOrder.set(ctx.db, known);
+  }
+  return known;
+}
+
+/**
+ * Distinct values of an indexed column matching a LIKE prefix pattern, at most `limit`: a loose
+ * index scan (one descent of the column's index per value), not a scan of the records.
+ */
+async function valuesLike(ctx: AdminContext, column: "resourceName" | "principal", pattern: string, limit: number): Promise<string[]> {
+  const c = Prisma.raw(`"${column}"`);
+  const rows = await ctx.db.$queryRaw<{ v: string }[]>`
+    WITH RECURSIVE vals(v) AS (
+      (SELECT ${c} FROM "DataAccessLog" WHERE ${c} LIKE ${pattern} ORDER BY ${c} LIMIT 1)
+      UNION ALL
+      SELECT (SELECT ${c} FROM "DataAccessLog" WHERE ${c} > vals.v AND ${c} LIKE ${pattern} ORDER BY ${c} LIMIT 1) FROM vals WHERE vals.v IS NOT NULL
+    ) SELECT v FROM vals WHERE v IS NOT NULL LIMIT ${limit}`;
+  return rows.map((r) => r.v);
+}
+
+/**
+ * The recorded names a restriction admits, or undefined when there are more than MAX_BRANCHES
+ * (or too many known names to probe): then the restriction is read as a row condition.
+ */
+async function recordedNames(ctx: AdminContext, r: NameRestriction): Promise<string[] | undefined> {
+  if (r.exact.length > MAX_PROBED || (r.containers.length > 0 && !(await prefixesIndexed(ctx)))) return undefined;
+  const found = new Set(
+    r.exact.length === 0
+      ? []
+      : (await ctx.db.$queryRaw<{ n: string }[]>`SELECT n FROM unnest(${r.exact}::text[]) AS n WHERE EXISTS (SELECT 1 FROM "DataAccessLog" WHERE "resourceName" = n)`).map((x) => x.n),
+  );
+  // Names under a container: admitted known ones (at most `exact`), unknown ones, and any the
+  // restriction leaves out. Past this bound the read keeps to the filter (either way is correct;
+  // the bound only stops the enumeration early).
+  const bound = r.exact.length + MAX_BRANCHES + 1;
+  for (const c of r.containers) {
+    if (found.size > MAX_BRANCHES) return undefined;
+    // Every recorded name under the container; only what the restriction admits is kept.
+    const under = await valuesLike(ctx, "resourceName", likePrefix(c), bound);
+    if (under.length >= bound) return undefined;
+    for (const n of under) if (r.admit(n)) found.add(n);
+  }
+  return found.size > MAX_BRANCHES ? undefined : [...found];
+}
+
+/** q's branches, disjoint (a record matched by an earlier branch is left out of later ones), or undefined when too many. */
+async function textBranches(ctx: AdminContext, t: TextMatch): Promise<Branch[] | undefined> {
+  if (!(await prefixesIndexed(ctx))) return undefined;
+  const principals: string[] = [];
+  for (const p of t.principals) principals.push(...(await valuesLike(ctx, "principal", p, MAX_BRANCHES + 1)));
+  if (principals.length > MAX_BRANCHES) return undefined;
+  // resourceName → its condition: none (the name matches), or the host's (an application's host matches).
+  const resources = new Map<string, Prisma.Sql | null>();
+  for (const n of [...(await valuesLike(ctx, "resourceName", t.resource, MAX_BRANCHES + 1)), ...(await valuesLike(ctx, "resourceName", `hosts/${t.host}`, MAX_BRANCHES + 1))]) resources.set(n, null);
+  for (const n of t.hostResources) if (!resources.has(n)) resources.set(n, Prisma.sql`lower("host") LIKE ${t.host}`);
+  if (principals.length + resources.size + 1 > MAX_BRANCHES) return undefined;
+  const notId = Prisma.sql`"decisionId" <> ${t.insertId}`;
+  const notPrincipal = Prisma.sql`("principal" = ANY(${principals}::text[])) IS NOT TRUE`;
+  return [
+    { column: "decisionId", value: t.insertId, extra: [] },
+    ...principals.map((value): Branch => ({ column: "principal", value, extra: [notId] })),
+    ...[...resources].map(([value, host]): Branch => ({ column: "resourceName", value, extra: [notId, notPrincipal, ...(host ? [host] : [])] })),
+  ];
+}
+
+/**
+ * How a data-access read is executed: its row conditions, and the branches to merge when small
+ * sets of values (names, principals) are read one ordered index scan each. Without branches the
+ * read is one scan in (timestamp, seq) order with the conditions as a filter.
+ */
+async function resolve(ctx: AdminContext, p: Plan): Promise<{ where: Prisma.Sql[]; branches?: Branch[] }> {
+  const where = [...p.where];
+  const names = p.names ? await recordedNames(ctx, p.names) : undefined;
+  if (p.names && !names) where.push(p.names.sql);
+  if (p.text) {
+    if (names) where.push(Prisma.sql`"resourceName" = ANY(${names}::text[])`);
+    const branches = await textBranches(ctx, p.text);
+    if (!branches) where.push(textSql(p.text));
+    return branches ? { where, branches } : { where };
+  }
+  return names ? { where, branches: names.map((value): Branch => ({ column: "resourceName", value, extra: [] })) } : { where };
 }
 
 /** A stored row: its columns and its key. */
 type StoredRow = (AdminActivityRow | DataAccessRow) & { seq: bigint };
 
 async function fetchRows(ctx: AdminContext, p: Plan, after: Key | undefined, take: number): Promise<StoredRow[]> {
-  const where = [...p.where];
+  const { where, branches } = p.stream === "data_access" ? await resolve(ctx, p) : { where: [...p.where], branches: undefined };
   if (after) where.push(Prisma.sql`("timestamp", "seq") < (${after.t}::timestamp(3), ${after.s}::bigint)`);
-  const cond = where.length ? Prisma.sql`WHERE ${Prisma.join(where, " AND ")}` : Prisma.empty;
   const table = p.stream === "admin_activity" ? Prisma.raw(`"AdminActivityLog"`) : Prisma.raw(`"DataAccessLog"`);
-  return ctx.db.$queryRaw<StoredRow[]>`SELECT * FROM ${table} ${cond} ORDER BY "timestamp" DESC, "seq" DESC LIMIT ${take}`;
+  const order = Prisma.sql`ORDER BY "timestamp" DESC, "seq" DESC LIMIT ${take}`;
+  if (!branches) {
+    const cond = where.length ? Prisma.sql`WHERE ${Prisma.join(where, " AND ")}` : Prisma.empty;
+    return ctx.db.$queryRaw<StoredRow[]>`SELECT * FROM ${table} ${cond} ${order}`;
+  }
+  if (branches.length === 0) return [];
+  // Each branch reads its newest `take` by its own index, in key order; PostgreSQL merges them
+  // (Merge Append) and stops after `take`.
+  const parts = branches.map((b) => {
+    const cond = Prisma.join([Prisma.sql`${Prisma.raw(`"${b.column}"`)} = ${b.value}`, ...b.extra, ...where], " AND ");
+    return Prisma.sql`(SELECT * FROM ${table} WHERE ${cond} ${order})`;
+  });
+  return ctx.db.$queryRaw<StoredRow[]>`SELECT * FROM (${Prisma.join(parts, " UNION ALL ")}) AS merged ${order}`;
 }
 
 function toEntry(stream: AuditStream, row: AdminActivityRow | DataAccessRow): AuditLogEntry {

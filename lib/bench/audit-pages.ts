@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import type { AdminContext } from "@/lib/admin/context";
+import { compile, type HierarchyNode } from "@/lib/policy";
 import { listAuditLogs, pageTokenAfter, ZAuditListQuery } from "@/lib/audit/search";
 
 const PROJECTS = 20;
@@ -37,6 +38,19 @@ async function fill(prisma: PrismaClient, n: number): Promise<void> {
       '{}', '{}', NULL, 1, 120, '', md5(i::text)
     FROM generate_series(1, ${n}) AS i`);
   await prisma.$executeRawUnsafe(`ANALYZE "DataAccessLog"`);
+}
+
+/** The generated records' hierarchy, with user:auditor@example.com a Private Logs Viewer on projects/p3. */
+function scopedEngine(): NonNullable<AdminContext["engine"]> {
+  const org = "organizations/1";
+  const nodes: HierarchyNode[] = [{ name: org, parent: null }];
+  for (let p = 0; p < PROJECTS; p++) {
+    nodes.push({ name: `projects/p${p}`, parent: org });
+    for (let s = 0; s < SERVICES_PER_PROJECT; s++) nodes.push({ name: `projects/p${p}/iap_web/compute/services/s${s}`, parent: `projects/p${p}` });
+  }
+  const snapshot = compile({ nodes, policies: [{ resource: "projects/p3", bindings: [{ role: "roles/logging.privateLogViewer", members: ["user:auditor@example.com"] }] }] }, 1);
+  const state = { snapshot, side: { audiences: new Map<string, string>(), principalIds: new Map<string, string>() }, owners: [], revision: 1n };
+  return { current: () => state, bootstrapAdmins: [], waitFor: () => Promise.resolve(true) };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -63,29 +77,41 @@ export async function benchAuditPages(opts: { prisma: PrismaClient; records?: nu
     log(`  audit pages: ${records.toLocaleString("en")} data-access records generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   // An instance-wide reader (as an organization owner is): no scope condition, every filter.
-  const ctx: AdminContext = { db: prisma, actor: { kind: "system", name: "system:bench" }, instance: { authSecret: "bench-only-secret-0123456789abcdef0123", publicUrl: "http://bench.invalid" } };
+  const admin: AdminContext = { db: prisma, actor: { kind: "system", name: "system:bench" }, instance: { authSecret: "bench-only-secret-0123456789abcdef0123", publicUrl: "http://bench.invalid" } };
   const day = new Date(Date.now() - 15 * 86_400_000);
   const deep = await prisma.$queryRawUnsafe<{ timestamp: Date; seq: bigint }[]>(
     `SELECT "timestamp", "seq" FROM "DataAccessLog" ORDER BY "timestamp" DESC, "seq" DESC OFFSET ${Math.floor(records * 0.9)} LIMIT 1`,
   );
+  const someId = await prisma.$queryRawUnsafe<{ decisionId: string }[]>(`SELECT "decisionId" FROM "DataAccessLog" WHERE seq = ${Math.floor(records / 3)}`);
   const base = { stream: "data_access" };
   const queries: Record<string, Record<string, string>> = {
     "first page": base,
-    "deep page (90% back)": { ...base, pageToken: deep[0] ? pageTokenAfter(ctx, ZAuditListQuery.parse(base), deep[0]) : "" },
+    "deep page (90% back)": { ...base, pageToken: deep[0] ? pageTokenAfter(admin, ZAuditListQuery.parse(base), deep[0]) : "" },
     principal: { ...base, principal: "user:u4242@example.com" },
     "resource (a service)": { ...base, resource: "projects/p3/iap_web/compute/services/s7" },
     "resource (a project and below)": { ...base, resource: "projects/p3" },
+    "resource (no records: a retired service)": { ...base, resource: "projects/p3/iap_web/compute/services/retired" },
     permission: { ...base, permission: "iap.tunnelInstances.accessViaIAP" },
     "granted=false": { ...base, granted: "false" },
     "reason=CONDITION_NOT_MET": { ...base, reason: "CONDITION_NOT_MET" },
     "method=ListLogEntries (none match)": { ...base, method: "ListLogEntries" },
     "one day (startTime, endTime)": { ...base, startTime: day.toISOString(), endTime: new Date(day.getTime() + 86_400_000).toISOString() },
-    "q (text)": { ...base, q: "u4242@" },
+    "q (text: the start of an email)": { ...base, q: "u4242@" },
+    "q (text: a resource name)": { ...base, q: "projects/p3/iap_web/compute/services/s7" },
+    "q (text: an insertId)": { ...base, q: someId[0]?.decisionId ?? "" },
+    "q (text: matches nothing)": { ...base, q: "nobody.at.all" },
     "principal + granted=false + a week": { ...base, principal: "user:u4242@example.com", granted: "false", startTime: new Date(Date.now() - 7 * 86_400_000).toISOString() },
+  };
+  // A reader scoped to one project (Private Logs Viewer on it): the scope condition on every read.
+  const auditor: AdminContext = { ...admin, actor: { kind: "principal", principal: "user:auditor@example.com" }, engine: scopedEngine() };
+  const scoped: Record<string, Record<string, string>> = {
+    "scoped to a project: first page": base,
+    "scoped to a project: q (an email)": { ...base, q: "u3757@" },
   };
   const out: AuditPagesResult["queries"] = {};
   const all: number[] = [];
-  for (const [name, q] of Object.entries(queries)) {
+  for (const [name, q] of [...Object.entries(queries), ...Object.entries(scoped)]) {
+    const ctx = name in scoped ? auditor : admin;
     const query = ZAuditListQuery.parse(q);
     const samples: number[] = [];
     let entries = 0;
@@ -99,7 +125,7 @@ export async function benchAuditPages(opts: { prisma: PrismaClient; records?: nu
     samples.sort((a, b) => a - b);
     all.push(...samples);
     out[name] = { p50: percentile(samples, 50), p99: percentile(samples, 99), entries };
-    log(`  ${name.padEnd(38)} p50 ${percentile(samples, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(samples, 99).toFixed(1).padStart(6)} ms   (${entries} entries)`);
+    log(`  ${name.padEnd(44)} p50 ${percentile(samples, 50).toFixed(1).padStart(6)} ms   p99 ${percentile(samples, 99).toFixed(1).padStart(6)} ms   (${entries} entries)`);
   }
   all.sort((a, b) => a - b);
   return { page_ms_p99: Number(percentile(all, 99).toFixed(1)), queries: out };

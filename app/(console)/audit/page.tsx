@@ -101,7 +101,11 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <TextFilter view={view} name="principal" label="Principal" placeholder={dataAccess ? "user:alice@example.com" : "alice@example.com"} />
           <TextFilter view={view} name="resource" label="Resource (and below)" placeholder="projects/demo" />
           <TextFilter view={view} name="method" label="Method" placeholder={dataAccess ? "AuthorizeUser" : "SetIamPolicy"} />
-          <TextFilter view={view} name="q" label="Text" placeholder="host, path, insertId…" />
+          {dataAccess ? (
+            <TextFilter view={view} name="q" label="Text" placeholder="alice@, projects/demo, app.example.com…" hint="The start of an email, a resource name or a host; or an insertId" />
+          ) : (
+            <TextFilter view={view} name="q" label="Text" placeholder="actor, resource, method, insertId…" />
+          )}
           {dataAccess ? (
             <>
               <SelectFilter view={view} name="granted" label="Decision" options={[["true", "Granted"], ["false", "Denied"]]} />
