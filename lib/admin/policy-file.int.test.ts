@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
 import { applyWorld } from "@/lib/world/apply";
 import { parseWorld } from "@/lib/world/parse";
 import { worldCatalog } from "@/lib/world/catalog";
-import { runCli } from "@/lib/proxytest/gatehouse";
+import { cliEnv, runCli } from "@/lib/proxytest/gatehouse";
 import { issueIdTokenForPrincipal } from "@/lib/identity/id-token";
 import { hotPathServer, startDecisionStack, type DecisionStack } from "@/lib/decide/stack";
 import { etagFor } from "@/lib/db/revision";
@@ -187,8 +187,7 @@ describe("the API's dryRun flag", () => {
 
 // Each test spawns the CLI (tsx compiles it on start) several times: allow for a loaded machine.
 describe("CLI: policy get / policy set", { timeout: 240_000 }, () => {
-  const env = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: t.url, NODE_ENV: "production", GATEHOUSE_SEED_DEMO: "false" });
-  const gatehouse = (...args: string[]) => runCli(env(), args, 120_000);
+  const gatehouse = (...args: string[]) => runCli(cliEnv(t.url), args, 120_000);
 
   it("writes gcloud's JSON (stdout, .json) and YAML (.yaml), and reads them back unchanged", async () => {
     const p = await get();

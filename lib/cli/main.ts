@@ -21,6 +21,9 @@ import { createUser, resetUserPassword, updateUser } from "@/lib/admin/users";
 import { rotateSigningKeys } from "@/lib/admin/signing-keys";
 import { findConsoleUsers } from "@/lib/auth/users";
 import { getIamPolicy, setIamPolicy } from "@/lib/admin/policies";
+import { enableIap, disableIap } from "@/lib/admin/hierarchy";
+import { addGroupMember, removeGroupMember } from "@/lib/admin/groups";
+import { addPrincipals, removePrincipal, type EditResult } from "@/lib/console/iap-edit";
 import { describeDeltas, formatPolicyFile, parsePolicyFile, policyFileFormat } from "@/lib/admin/policy-file";
 import { verifyAll } from "@/lib/audit/verify";
 import { setAuditKeyMaterial, STREAMS, type Stream } from "@/lib/audit/chain";
@@ -47,6 +50,17 @@ const USAGE = `Usage: npm run gatehouse -- <command>
                                      set it from such a file, as gcloud's set-iam-policy does (a
                                      stale etag is refused); prints the binding changes;
                                      --dry-run: check everything, write nothing
+  policy add-binding RESOURCE --member MEMBER --role ROLE
+         [--condition-title T --condition-expression CEL [--condition-description D]]
+                                     grant ROLE to MEMBER (user:…, group:…, serviceAccount:…,
+                                     domain:…), as gcloud's add-iam-policy-binding does
+  policy remove-binding RESOURCE --member MEMBER --role ROLE [--condition-title T]
+                                     take it away (--condition-title picks among conditional
+                                     bindings of ROLE that name MEMBER)
+  iap enable|disable RESOURCE        turn IAP on or off for a web resource; the first enable
+                                     creates its OAuth client and prints the secret, once
+  group add-member GROUP MEMBER      add MEMBER (user:…, serviceAccount:…, group:…) to GROUP
+  group remove-member GROUP MEMBER   remove it
   proxy-key create --name NAME [--trusted] [--scope RESOURCE]… [--region-header HEADER]
                                      create a proxy credential (printed once, stored hashed);
                                      --trusted: may assert principals, what-if times, explain;
@@ -139,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "policy": {
       const [sub, resource, ...args] = rest;
+      if (sub === "add-binding" || sub === "remove-binding") return policyBinding(sub, resource, args);
       if ((sub !== "get" && sub !== "set") || !resource || resource.startsWith("-")) {
         throw new UsageError("policy takes: get RESOURCE [-o FILE] | set RESOURCE -f FILE [--dry-run]");
       }
@@ -397,9 +412,94 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case "iap": {
+      const [sub, resource, ...extra] = rest;
+      if ((sub !== "enable" && sub !== "disable") || !resource || resource.startsWith("-") || extra.length) throw new UsageError("iap takes: enable|disable RESOURCE");
+      return withDatabase(async () => {
+        const r = sub === "enable" ? await enableIap(cliAdmin(true), resource) : await disableIap(cliAdmin(), resource);
+        const state = `IAP is ${sub === "enable" ? "on" : "off"} for ${resource}${r.revision === null ? " (it already was)" : ` (revision ${r.revision})`}.`;
+        if (r.oauthClient) {
+          console.log(`${state} Its OAuth client is ${r.oauthClient.clientId}; the secret below is shown only once:`);
+          console.log(r.oauthClient.clientSecret);
+        } else console.log(state);
+      });
+    }
+    case "group": {
+      const [sub, group, member, ...extra] = rest;
+      if ((sub !== "add-member" && sub !== "remove-member") || !group || !member || extra.length) throw new UsageError("group takes: add-member|remove-member GROUP MEMBER");
+      return withDatabase(async () => {
+        if (sub === "add-member") {
+          const r = await addGroupMember(cliAdmin(), group, { member });
+          console.log(`Added ${r.membership.member} to ${group}${r.revision === null ? "" : ` (revision ${r.revision})`}.`);
+        } else {
+          const r = await removeGroupMember(cliAdmin(), group, member);
+          console.log(`Removed ${member} from ${group}${r.revision === null ? "" : ` (revision ${r.revision})`}.`);
+        }
+      });
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** Runs `body` with the configured database (started when embedded, and stopped after). */
+async function withDatabase(body: () => Promise<void>): Promise<number> {
+  const database = await resolveDatabase(env());
+  try {
+    await body();
+  } finally {
+    await database.stop();
+  }
+  return 0;
+}
+
+/**
+ * `policy add-binding | remove-binding`, as gcloud's add-/remove-iam-policy-binding: a
+ * read-modify-write with the policy's etag through the same edits as the console's IAP panel
+ * (lib/console/iap-edit.ts); a concurrent change is reported, never overwritten.
+ */
+async function policyBinding(sub: "add-binding" | "remove-binding", resource: string | undefined, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      member: { type: "string" },
+      role: { type: "string" },
+      "condition-title": { type: "string" },
+      "condition-expression": { type: "string" },
+      "condition-description": { type: "string" },
+    },
+  });
+  if (!resource || resource.startsWith("-") || !values.member || !values.role) throw new UsageError(`policy ${sub} takes: RESOURCE --member MEMBER --role ROLE`);
+  const title = values["condition-title"];
+  const expression = values["condition-expression"];
+  const description = values["condition-description"];
+  if (sub === "add-binding" && (title === undefined) !== (expression === undefined)) throw new UsageError("a condition needs both --condition-title and --condition-expression");
+  if (sub === "remove-binding" && (expression !== undefined || description !== undefined)) throw new UsageError("policy remove-binding picks a conditional binding by --condition-title");
+  const { member, role } = values;
+  return withDatabase(async () => {
+    const admin = cliAdmin();
+    const policy = await getIamPolicy(admin, resource, { options: { requestedPolicyVersion: 3 } });
+    let result: EditResult;
+    if (sub === "add-binding") {
+      const condition = title !== undefined ? { title, expression: expression!, ...(description ? { description } : {}) } : undefined;
+      result = await addPrincipals(admin, { targets: [{ resource, etag: policy.etag }], members: [member], role, ...(condition ? { condition } : {}) });
+    } else {
+      const holding = policy.bindings.filter((b) => b.role === role && b.members.includes(member) && (title === undefined || b.condition?.title === title));
+      if (holding.length === 0) throw new AppError("NOT_FOUND", `${member} does not hold ${role}${title !== undefined ? ` with condition “${title}”` : ""} on ${resource}`);
+      if (holding.length > 1) {
+        const titles = holding.map((b) => (b.condition ? `“${b.condition.title}”` : "no condition")).join(", ");
+        throw new AppError("INVALID_ARGUMENT", `${member} holds ${role} on ${resource} in ${holding.length} bindings (${titles}): say which with --condition-title`);
+      }
+      const condition = holding[0]!.condition;
+      result = await removePrincipal(admin, { resource, etag: policy.etag, role, member, ...(condition ? { condition } : {}) });
+    }
+    if (result.conflict) {
+      throw new AppError("ABORTED", `the policy of ${resource} changed while this command ran (${describeDeltas(result.conflict.changes).join("; ")}): run it again`);
+    }
+    const w = result.written[0]!;
+    if (w.revision === null) console.log(`No changes: the policy of ${resource} already says so.`);
+    else console.log(`${sub === "add-binding" ? `Granted ${role} to` : `Removed ${role} from`} ${member} on ${resource} at revision ${w.revision} (etag ${w.etag}).`);
+  });
 }
 
 /** The servers' AUTH_SECRET: from the environment, else the one generated under the data directory. */

@@ -34,6 +34,14 @@ export function lastWord(output: string): string {
   return words[words.length - 1] ?? "";
 }
 
+/**
+ * The environment tests run the CLI in: that database, a production start (no demo seed), and
+ * this process's audit key — the CLI records on the chains the tests verify (vitest.config.ts).
+ */
+export function cliEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, NODE_ENV: "production", GATEHOUSE_SEED_DEMO: "false", GATEHOUSE_AUDIT_KEY: process.env.GATEHOUSE_AUDIT_KEY, ...extra };
+}
+
 export function runCli(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });

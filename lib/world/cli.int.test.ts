@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@/lib/test/db";
-import { runCli } from "@/lib/proxytest/gatehouse";
+import { cliEnv, runCli } from "@/lib/proxytest/gatehouse";
 import { verifyAdminActivity } from "@/lib/audit/verify";
 import { DEMO_WORLD_FILE } from "@/lib/admin/seed";
 
@@ -24,16 +24,7 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-// The CLI records on the chains this process verifies: the same audit key (vitest.config.ts).
-const env = (): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  DATABASE_URL: t.url,
-  NODE_ENV: "production",
-  GATEHOUSE_SEED_DEMO: "false",
-  GATEHOUSE_AUDIT_KEY: process.env.GATEHOUSE_AUDIT_KEY,
-});
-const gatehouse = (...args: string[]) => runCli(env(), args, 120_000);
+const gatehouse = (...args: string[]) => runCli(cliEnv(t.url), args, 120_000);
 const revision = async () => (await t.prisma.policyRevision.findUnique({ where: { id: 1 } }))?.value ?? 0n;
 
 describe("CLI apply / export", () => {
