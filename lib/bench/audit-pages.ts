@@ -22,13 +22,20 @@ const SERVICES_PER_PROJECT = 10;
 const USERS = 10_000;
 const DAYS = 30;
 
-/** Fills `DataAccessLog` with `n` decisions spread over DAYS days up to now. */
+/**
+ * Fills `DataAccessLog` with `n` decisions: 70 % spread over DAYS days, and the newest 30 % a busy
+ * last hour of ordinary traffic (web passage, granted or NO_MATCHING_BINDING) — so that a filter
+ * for something rare (a tunnel permission, CONDITION_NOT_MET) cannot find its page by reading
+ * back in time: it must skip 300,000 newer records, as after a day of load.
+ */
 async function fill(prisma: PrismaClient, n: number): Promise<void> {
+  const spread = Math.floor(n * 0.7);
+  const burst = n - spread;
   await prisma.$executeRawUnsafe(`
     INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
       "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs", "prevHash", "hash")
     SELECT gen_random_uuid()::text,
-      (now() AT TIME ZONE 'UTC') - make_interval(secs => (${n} - i) * (${DAYS} * 86400.0 / ${n})),
+      (now() AT TIME ZONE 'UTC') - interval '1 hour' - make_interval(secs => (${spread} - i) * (${DAYS} * 86400.0 / ${spread})),
       'user:u' || (i::bigint * 7919 % ${USERS}) || '@example.com',
       'projects/p' || (i % ${PROJECTS}) || '/iap_web/compute/services/s' || (i / ${PROJECTS} % ${SERVICES_PER_PROJECT}),
       CASE WHEN i % 100 = 0 THEN 'iap.tunnelInstances.accessViaIAP' ELSE 'iap.webServiceVersions.accessViaIAP' END,
@@ -36,7 +43,18 @@ async function fill(prisma: PrismaClient, n: number): Promise<void> {
       CASE WHEN i % 10 <> 0 THEN 'GRANTED' WHEN i % 30 = 0 THEN 'CONDITION_NOT_MET' ELSE 'NO_MATCHING_BINDING' END,
       '203.0.113.' || (i % 250), 'app' || (i % ${PROJECTS}) || '.example.test', '/docs/' || (i % 1000), 'GET',
       '{}', '{}', NULL, 1, 120, '', md5(i::text)
-    FROM generate_series(1, ${n}) AS i`);
+    FROM generate_series(1, ${spread}) AS i`);
+  await prisma.$executeRawUnsafe(`
+    INSERT INTO "DataAccessLog" ("decisionId", "timestamp", "principal", "resourceName", "permission", "granted", "reason",
+      "callerIp", "host", "path", "method", "accessLevels", "unsatisfiedLevels", "decidedBy", "revision", "latencyUs", "prevHash", "hash")
+    SELECT gen_random_uuid()::text,
+      (now() AT TIME ZONE 'UTC') - make_interval(secs => (${burst} - i) * (3600.0 / ${burst})),
+      'user:u' || (i::bigint * 7919 % ${USERS}) || '@example.com',
+      'projects/p' || (i % ${PROJECTS}) || '/iap_web/compute/services/s' || (i / ${PROJECTS} % ${SERVICES_PER_PROJECT}),
+      'iap.webServiceVersions.accessViaIAP', i % 5 <> 0, CASE WHEN i % 5 <> 0 THEN 'GRANTED' ELSE 'NO_MATCHING_BINDING' END,
+      '203.0.113.' || (i % 250), 'app' || (i % ${PROJECTS}) || '.example.test', '/docs/' || (i % 1000), 'GET',
+      '{}', '{}', NULL, 1, 120, '', md5((${spread} + i)::text)
+    FROM generate_series(1, ${burst}) AS i`);
   await prisma.$executeRawUnsafe(`ANALYZE "DataAccessLog"`);
 }
 
