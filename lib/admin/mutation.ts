@@ -12,7 +12,8 @@
 //      the engines (PolicyChange), the new version of every changed policy (PolicyVersion) and of
 //      every other changed unit (PolicyHistory, lib/history/store.ts: the audit trail explains
 //      decisions at their revision with them), and one admin-activity record per audited
-//      change, hash-chained (the first mutation ever to run here records history's baseline);
+//      change, hash-chained — all in one statement (the first mutation ever to run here records
+//      history's baseline);
 //   6. after the commit, hands a change of policies only to the local engine as written (adopt),
 //      so that the next write here need not wait for the change feed; any other change is
 //      answered once the local engine has applied it (read-your-writes on this instance).
@@ -20,9 +21,10 @@
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Snapshot } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
-import { recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
+import { adminActivityParts, lockAdminChainHead, type AdminActivity } from "@/lib/audit/admin";
 import { commitRevision, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
 import { RowWriter } from "@/lib/db/writers";
+import { Statement } from "@/lib/db/statement";
 import { policiesWritten } from "@/lib/db/bulk";
 import { applyChanges, type LoadedState } from "@/lib/decide/load";
 import { historyRows, recordBaseline } from "@/lib/history/store";
@@ -221,14 +223,13 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       const written = policiesWritten(write);
       const policiesOnly = changes.every((c) => c.kind === "policy" && written.has(c.key));
       const history = await historyRows(tx, byKind(changes));
-      if ((await commitRevision(tx, revision, changes, policiesOnly ? written : undefined, history)) !== revision) {
-        throw new AppError("INTERNAL", "the revision moved while it was locked");
-      }
-      await recordAdminActivity(
-        tx,
-        audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta })),
-        { head: locks.head },
-      );
+      // The revision, its records and the admin-activity records: one statement, one round trip.
+      const st = new Statement();
+      const final = commitRevision(st, revision, changes, policiesOnly ? written : undefined, history);
+      const records = audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta }));
+      if (records.length) adminActivityParts(st, records, locks.head ?? (await lockAdminChainHead(tx)));
+      const [bumped] = await tx.$queryRawUnsafe<{ value: bigint }[]>(st.sql(final), ...st.params);
+      if (!bumped || BigInt(bumped.value) !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
       if (engine?.adopt && policiesOnly) {
         const policies = new Map(changes.map((c) => [c.key, written.get(c.key)!]));
         committed.adopt = () => engine.adopt!(locked, revision, policies);

@@ -205,7 +205,13 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
       serviceName: policyService(resource),
       resourceName: resource,
       bindingDeltas: deltas,
-      request: { policy: req.policy as Prisma.InputJsonValue, ...(req.updateMask ? { updateMask: req.updateMask } : {}) },
+      // The request less its bindings: a policy of 1,000 members is not hashed, shipped and
+      // stored again in every record of a change to it. What changed is `bindingDeltas`; the
+      // whole policy as stored at the record's revision is its PolicyVersion (lib/history).
+      request: {
+        policy: { ...(req.policy.version !== undefined ? { version: req.policy.version } : {}), ...(req.policy.etag !== undefined ? { etag: req.policy.etag } : {}) },
+        ...(req.updateMask ? { updateMask: req.updateMask } : {}),
+      },
     });
     return { policy: { version, etag: dryRun ? current.etag : etagFor(m.revision), bindings }, deltas, changed: true };
   }, { dryRun });
