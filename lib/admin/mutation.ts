@@ -154,8 +154,8 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
   const { actor, engine } = ctx;
   if (actor.kind === "principal" && !engine) throw new AppError("INTERNAL", "a principal's change needs the policy engine to authorise it");
   /** After the commit: hand a policy-only revision to the local engine (EngineView.adopt). */
-  const committed: { adopt?: () => void } = {};
-  const result = await ctx.db.$transaction(
+  const committed: { adopt?: () => void; revision?: bigint } = {};
+  const transaction = ctx.db.$transaction(
     async (tx) => {
       const locks = await lockRevision(tx);
       const locked = locks.locked;
@@ -233,11 +233,17 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       if (engine?.adopt && policiesOnly) {
         const policies = new Map(changes.map((c) => [c.key, written.get(c.key)!]));
         committed.adopt = () => engine.adopt!(locked, revision, policies);
+        committed.revision = revision;
+        engine.expectAdopt?.(revision);
       }
       return { value, revision };
     },
     { ...(await readCommittedOptions(ctx.db)), timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
   );
+  const result = await transaction.catch((e: unknown) => {
+    if (committed.revision !== undefined) engine?.cancelAdopt?.(committed.revision);
+    throw e;
+  });
   committed.adopt?.();
   // Read-your-writes on this instance: the answer waits (bounded; the change is committed either
   // way) until the local engine has applied it, so the caller's next request here — a read the

@@ -51,6 +51,8 @@ export class PolicyEngine {
   private again = false;
   private waiters: { revision: bigint; resolve: (ok: boolean) => void }[] = [];
   private stopped = false;
+  /** A revision this process is committing and will adopt (expectAdopt): syncs leave it to adopt. */
+  private adopting: bigint | null = null;
 
   private readonly maxStalenessMs: number;
 
@@ -123,11 +125,33 @@ export class PolicyEngine {
    * finds the revision already reached (or, having raced ahead, applies the same rows).
    */
   adopt(from: bigint, to: bigint, policies: ReadonlyMap<string, StoredPolicy>): void {
-    if (this.stopped || this.state.revision !== from || to !== from + 1n) return;
+    if (this.adopting === to) this.adopting = null;
+    if (this.stopped) return;
+    if (this.state.revision !== from || to !== from + 1n) {
+      // A sync may have left `to` to this adopt (expectAdopt): it is the feed's again.
+      void this.sync();
+      return;
+    }
     let snapshot = this.state.snapshot;
     for (const [name, row] of policies) snapshot = withPolicy(snapshot, toPolicy(name, row, this.state.owners), to);
     this.state = { ...this.state, snapshot, revision: to };
     this.release();
+  }
+
+  /**
+   * A mutation of this process is about to commit `to` and will adopt it: a sync that finds the
+   * database at `to` (its NOTIFY can arrive before the commit's answer) does not read it back —
+   * on the writing instance that read, and the compile after it, were the write's work twice.
+   */
+  expectAdopt(to: bigint): void {
+    this.adopting = to;
+  }
+
+  /** The commit expectAdopt announced failed, or its outcome is unknown: the feed decides. */
+  cancelAdopt(to: bigint): void {
+    if (this.adopting !== to) return;
+    this.adopting = null;
+    if (!this.stopped) void this.sync();
   }
 
   /** Brings the snapshot up to the database's revision. Concurrent calls coalesce. */
@@ -189,6 +213,8 @@ export class PolicyEngine {
       FROM "PolicyRevision" r WHERE r.id = 1`;
     const to = row ? BigInt(row.value) : 0n;
     if (to <= from) return;
+    // Our own commit, about to be adopted (a later revision than it is read as always).
+    if (this.adopting !== null && to <= this.adopting) return;
     const changes = (JSON.parse(row!.changes) as [string, string, string][]).map(([revision, kind, key]) => ({ revision: BigInt(revision), kind, key }));
     const seen = new Set(changes.map((c) => c.revision));
     let complete = true;

@@ -61,3 +61,41 @@ describe("disabled principals from the database", () => {
     expect(reason("user:bob@example.com")).toBe("GRANTED");
   });
 });
+
+describe("a revision this process will adopt (expectAdopt)", () => {
+  let t: TestDatabase;
+  let engine: PolicyEngine;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    await apply(t, world([{ email: "alice@example.com" }]));
+    engine = new PolicyEngine(t.prisma, { databaseUrl: t.url, bootstrapAdmins: [], pollMs: 100 });
+    await engine.start();
+  });
+  afterAll(async () => {
+    await engine.stop();
+    await t.drop();
+  });
+
+  const grantTo = (member: string) => ({ policies: [{ resource: APP, bindings: [{ role: "roles/iap.httpsResourceAccessor", members: [member] }] }] });
+  const reason = (principal: string) => evaluate(engine.current().snapshot, { principal, resource: APP, request: { time: new Date() } }).reason;
+
+  it("is not read back from the feed until adopted or cancelled; a later revision is", async () => {
+    const from = engine.current().revision;
+    engine.expectAdopt(from + 1n);
+    const r1 = (await apply(t, grantTo("user:carol@example.com")))!;
+    expect(r1).toBe(from + 1n);
+    await engine.sync();
+    expect(engine.current().revision).toBe(from);
+    // The commit's outcome unknown (cancelAdopt): the feed brings it in.
+    engine.cancelAdopt(r1);
+    expect(await engine.waitFor(r1, 10_000)).toBe(true);
+    expect(reason("user:carol@example.com")).toBe("GRANTED");
+
+    engine.expectAdopt(r1 + 1n);
+    await apply(t, grantTo("user:dave@example.com"));
+    const r3 = (await apply(t, grantTo("user:erin@example.com")))!;
+    expect(await engine.waitFor(r3, 10_000)).toBe(true);
+    expect(reason("user:erin@example.com")).toBe("GRANTED");
+    expect(reason("user:dave@example.com")).not.toBe("GRANTED");
+  });
+});
