@@ -4,7 +4,8 @@
 //   2. waits until the local engine has applied that revision, and takes its snapshot — the
 //      state the actor is authorised against is exactly the state being written on;
 //   3. runs the body, which authorises (m.require / the guards in authz.ts), validates and writes
-//      through the row writers (lib/db/writers.ts), noting what changed and what to audit;
+//      through the row writers (lib/db/writers.ts), noting what changed and what to audit (its
+//      last writes may wait for the commit's statement: m.commit);
 //   4. checks the guard rail every change shares (no organization left without anyone able to
 //      set its policy), on the snapshot as it will be after the change (m.after()) — computed
 //      only when the changes can touch an organization's administrators;
@@ -52,6 +53,12 @@ export interface MutationScope {
   readonly before: Snapshot | null;
   /** When this mutation happens (conditions on admin bindings are evaluated at it). */
   readonly now: Date;
+  /**
+   * The statement that commits this mutation (lib/db/statement.ts): a body's last writes may go
+   * into it (setPolicies takes it) to run with the commit, in its round trip. Such rows are not
+   * there to read before; after() and everything runMutation reads first write them.
+   */
+  readonly commit: Statement;
   /** Rule 1 (authz.ts): throws PERMISSION_DENIED unless the actor holds `permission` on `resource`. */
   require(permission: string, resource: string): void;
   /** Rule 1 for instance-wide things (authz.ts authorizeInstance). */
@@ -176,7 +183,16 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       const audits: MutationAudit[] = [];
       let afterCache: { at: number; snapshot: Snapshot } | null = null;
       const refs = () => [...write.changed, ...extra];
+      let commit = new Statement();
+      /** Runs the writes left to the commit statement now: before anything reads the tables. */
+      const flush = async () => {
+        if (commit.empty) return;
+        const pending = commit;
+        commit = new Statement();
+        await tx.$executeRawUnsafe(pending.sql("SELECT 1"), ...pending.params);
+      };
       const after = async (): Promise<Snapshot | null> => {
+        await flush();
         if (!state || !engine) return null;
         const n = refs().length;
         if (afterCache?.at !== n) {
@@ -192,6 +208,9 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
         actor,
         before: state?.snapshot ?? null,
         now,
+        get commit() {
+          return commit;
+        },
         require: (permission, resource) => authorize(state?.snapshot ?? null, actor, permission, resource, now),
         requireInstance: (permission) => authorizeInstance(state?.snapshot ?? null, state?.owners ?? [], actor, permission, now),
         requireForDomain: async (permission, email) => {
@@ -205,6 +224,7 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       const value = await body(scope);
       const changes = refs();
       if (changes.length === 0 && audits.length === 0) {
+        await flush();
         if (opts.dryRun) throw new DryRunRollback(value);
         return { value, revision: null };
       }
@@ -217,14 +237,20 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
           if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, kinds), now);
         }
       }
-      if (opts.dryRun) throw new DryRunRollback(value);
+      if (opts.dryRun) {
+        await flush(); // a dry run meets every error the writes would
+        throw new DryRunRollback(value);
+      }
       // A change of policies only, all written through setPolicies: their stored form is known
       // (policiesWritten) — kept as their version, and handed to the local engine after the commit.
       const written = policiesWritten(write);
       const policiesOnly = changes.every((c) => c.kind === "policy" && written.has(c.key));
+      // Anything else is read back (history, versions of other policies): written first.
+      if (!policiesOnly) await flush();
       const history = await historyRows(tx, byKind(changes));
-      // The revision, its records and the admin-activity records: one statement, one round trip.
-      const st = new Statement();
+      // The body's last writes, the revision, its records and the admin-activity records: one
+      // statement, one round trip.
+      const st = commit;
       const final = commitRevision(st, revision, changes, policiesOnly ? written : undefined, history);
       const records = audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta }));
       if (records.length) adminActivityParts(st, records, locks.head ?? (await lockAdminChainHead(tx)));

@@ -192,8 +192,8 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
     if (deltas.length === 0 && sameOrder(bindings, current.bindings)) {
       return { policy: { version, etag: current.etag, bindings: current.bindings }, deltas, changed: false };
     }
-    // RowWriter.setPolicy, with what was just read.
-    await setPolicies(m.write, [{ resource, bindings, version }], read);
+    // RowWriter.setPolicy, with what was just read; its rows are written with the commit.
+    await setPolicies(m.write, [{ resource, bindings, version }], read, m.commit);
     if (m.before) {
       // checkGrant reads from its `after` snapshot only identities (who a member covers) and
       // custom roles, which this mutation — one policy — leaves as they were: `before` serves,

@@ -183,10 +183,10 @@ export function adminActivityParts(st: Statement, entries: readonly AdminActivit
     });
     prevHash = hash;
   }
-  st.with("audit_records", jsonRowsInsertSql("AdminActivityLog", ADMIN_COLUMNS, { source: `${st.param(jsonRowsParam(ADMIN_COLUMNS, rows))}::json`, suffix: "RETURNING seq" }));
+  const records = st.with("audit_records", jsonRowsInsertSql("AdminActivityLog", ADMIN_COLUMNS, { source: `${st.param(jsonRowsParam(ADMIN_COLUMNS, rows))}::json`, suffix: "RETURNING seq" }));
   st.with(
     "audit_head",
-    `UPDATE "AuditChainHead" SET "lastHash" = ${st.param(prevHash)}, "lastSeq" = (SELECT max(seq) FROM audit_records), "recordCount" = "recordCount" + ${st.param(rows.length)}
+    `UPDATE "AuditChainHead" SET "lastHash" = ${st.param(prevHash)}, "lastSeq" = (SELECT max(seq) FROM ${records}), "recordCount" = "recordCount" + ${st.param(rows.length)}
      WHERE stream = 'admin_activity'`,
   );
 }

@@ -99,7 +99,7 @@ export function commitRevision(
   const read = policies.filter((p) => !written.has(p));
   const rev = `${st.param(revision.toString())}::bigint`;
   // Only the parts this revision needs: an empty one still costs planning.
-  st.with("bumped", `UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value`);
+  const bumped = st.with("bumped", `UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value`);
   if (unique.length) st.with("changes", `INSERT INTO "PolicyChange" (revision, kind, key) SELECT ${rev}, r.kind, r.key FROM json_to_recordset(${st.param(JSON.stringify(unique))}::json) AS r(kind text, key text)`);
   if (read.length) {
     st.with(
@@ -118,5 +118,5 @@ export function commitRevision(
   }
   if (history.length) st.with("history", historyInsertSql(`${st.param(JSON.stringify(history))}::json`, rev));
   st.with("stamped", `INSERT INTO "PolicyRevisionTime" (revision, "committedAt") VALUES (${rev}, clock_timestamp())`);
-  return `SELECT b.value FROM bumped b, pg_notify(${st.param(REVISION_CHANNEL)}, b.value::text)`;
+  return `SELECT b.value FROM ${bumped} b, pg_notify(${st.param(REVISION_CHANNEL)}, b.value::text)`;
 }

@@ -5,6 +5,7 @@
 export class Statement {
   readonly params: unknown[] = [];
   private readonly ctes: string[] = [];
+  private readonly names = new Set<string>();
 
   /** Adds a parameter; returns its placeholder (`$n`). */
   param(value: unknown): string {
@@ -12,10 +13,17 @@ export class Statement {
     return `$${this.params.length}`;
   }
 
-  /** Adds a CTE (`name AS (sql)`); names are the callers' constants, unique within the statement. */
-  with(name: string, sql: string): this {
-    this.ctes.push(`${name} AS (${sql})`);
-    return this;
+  /** Adds a CTE (`name AS (sql)`); returns its name, made unique within the statement (`name_2`…). */
+  with(name: string, sql: string): string {
+    let unique = name;
+    for (let n = 2; this.names.has(unique); n++) unique = `${name}_${n}`;
+    this.names.add(unique);
+    this.ctes.push(`${unique} AS (${sql})`);
+    return unique;
+  }
+
+  get empty(): boolean {
+    return this.ctes.length === 0;
   }
 
   /** The whole statement, ending with `final` (which may read the CTEs by name). */
