@@ -212,8 +212,9 @@ export class PolicyEngine {
         WHERE c.revision > ${from} AND c.revision <= r.value), '[]'::json)::text AS changes
       FROM "PolicyRevision" r WHERE r.id = 1`;
     const to = row ? BigInt(row.value) : 0n;
-    if (to <= from) return;
-    // Our own commit, about to be adopted (a later revision than it is read as always).
+    // Reached already, or meanwhile (adopted while this query ran); or our own commit, about
+    // to be adopted (a later revision than it is read as always).
+    if (to <= this.state.revision) return;
     if (this.adopting !== null && to <= this.adopting) return;
     const changes = (JSON.parse(row!.changes) as [string, string, string][]).map(([revision, kind, key]) => ({ revision: BigInt(revision), kind, key }));
     const seen = new Set(changes.map((c) => c.revision));
