@@ -105,7 +105,7 @@ export function commitRevision(
     st.with(
       "versions",
       `INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
-       SELECT n.name, ${rev}, p.etag, (${BINDINGS_JSON})::jsonb
+       SELECT n.name, ${rev}, p.etag, ${BINDINGS_JSON}
        FROM json_array_elements_text(${st.param(JSON.stringify(read))}::json) AS n(name) LEFT JOIN "AllowPolicy" p ON p."resourceName" = n.name`,
     );
   }
@@ -113,7 +113,7 @@ export function commitRevision(
     st.with(
       "known",
       `INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
-       SELECT k."resourceName", ${rev}, k.etag, k.bindings::jsonb FROM json_to_recordset(${st.param(JSON.stringify(known))}::json) AS k("resourceName" text, etag text, bindings text)`,
+       SELECT k."resourceName", ${rev}, k.etag, k.bindings::json FROM json_to_recordset(${st.param(JSON.stringify(known))}::json) AS k("resourceName" text, etag text, bindings text)`,
     );
   }
   if (history.length) st.with("history", historyInsertSql(`${st.param(JSON.stringify(history))}::json`, rev));
