@@ -11,7 +11,7 @@ import pg from "pg";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { compile, withPolicy } from "@/lib/policy";
-import type { StoredPolicy } from "@/lib/db/policy-rows";
+import { readPolicyVersions, type StoredPolicy } from "@/lib/db/policy-rows";
 import { REVISION_CHANNEL, type ChangeKind } from "@/lib/db/revision";
 import { applyChanges, loadAll, loadOwners, toPolicy, type LoadedState } from "./load";
 
@@ -234,7 +234,12 @@ export class PolicyEngine {
       if (!set) byKind.set(kind, (set = new Set()));
       set.add(c.key);
     }
-    const next = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins)), revision: to };
+    // Each changed policy as the last revision to change it kept it (its PolicyVersion): a
+    // policy of 1,000 members is not aggregated from its rows again by every instance.
+    const lastChange = new Map<string, bigint>();
+    for (const c of changes) if (c.kind === "policy" && c.revision > (lastChange.get(c.key) ?? -1n)) lastChange.set(c.key, c.revision);
+    const known = await readPolicyVersions(this.prisma, [...lastChange].map(([resourceName, revision]) => ({ resourceName, revision })));
+    const next = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins, known)), revision: to };
     // Issuers and credentials first: a revision is reached (waitFor) only once all of it is in.
     await this.opts.onChange?.(byKind);
     // INVARIANT: the revision only moves forward. A write of this process may have been adopted
