@@ -250,7 +250,13 @@ export class PolicyEngine {
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const client = new pg.Client({ connectionString: this.opts.databaseUrl });
-    client.on("notification", () => void this.sync());
+    client.on("notification", (n) => {
+      // The payload is the committed revision: one reached already, or about to be adopted, needs
+      // no sync (the poll still runs; a payload that is not a revision syncs).
+      const revision = /^\d+$/.test(n.payload ?? "") ? BigInt(n.payload!) : null;
+      if (revision !== null && (revision <= this.state.revision || (this.adopting !== null && revision <= this.adopting))) return;
+      void this.sync();
+    });
     client.on("error", (e) => {
       this.listening = false;
       this.lastError = e.message;
