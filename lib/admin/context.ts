@@ -39,6 +39,12 @@ export interface EngineView {
    * still at `from`. Otherwise (or without this method) it follows the change feed as always.
    */
   adopt?(from: bigint, to: bigint, policies: ReadonlyMap<string, StoredPolicy>): void;
+  /**
+   * Just before the commit of revision `to`, which this process will then adopt: until adopt (or
+   * cancelAdopt, when the commit failed) the engine need not read `to` back from the change feed.
+   */
+  expectAdopt?(to: bigint): void;
+  cancelAdopt?(to: bigint): void;
 }
 
 export interface RequestMeta {

@@ -4,7 +4,8 @@
 //   2. waits until the local engine has applied that revision, and takes its snapshot — the
 //      state the actor is authorised against is exactly the state being written on;
 //   3. runs the body, which authorises (m.require / the guards in authz.ts), validates and writes
-//      through the row writers (lib/db/writers.ts), noting what changed and what to audit;
+//      through the row writers (lib/db/writers.ts), noting what changed and what to audit (its
+//      last writes may wait for the commit's statement: m.commit);
 //   4. checks the guard rail every change shares (no organization left without anyone able to
 //      set its policy), on the snapshot as it will be after the change (m.after()) — computed
 //      only when the changes can touch an organization's administrators;
@@ -12,7 +13,8 @@
 //      the engines (PolicyChange), the new version of every changed policy (PolicyVersion) and of
 //      every other changed unit (PolicyHistory, lib/history/store.ts: the audit trail explains
 //      decisions at their revision with them), and one admin-activity record per audited
-//      change, hash-chained (the first mutation ever to run here records history's baseline);
+//      change, hash-chained — all in one statement (the first mutation ever to run here records
+//      history's baseline);
 //   6. after the commit, hands a change of policies only to the local engine as written (adopt),
 //      so that the next write here need not wait for the change feed; any other change is
 //      answered once the local engine has applied it (read-your-writes on this instance).
@@ -20,9 +22,10 @@
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Snapshot } from "@/lib/policy";
 import { AppError } from "@/lib/errors";
-import { recordAdminActivity, type AdminActivity } from "@/lib/audit/admin";
+import { adminActivityParts, lockAdminChainHead, type AdminActivity } from "@/lib/audit/admin";
 import { commitRevision, type ChangeKind, type PolicyChangeRef } from "@/lib/db/revision";
 import { RowWriter } from "@/lib/db/writers";
+import { Statement } from "@/lib/db/statement";
 import { policiesWritten } from "@/lib/db/bulk";
 import { applyChanges, type LoadedState } from "@/lib/decide/load";
 import { historyRows, recordBaseline } from "@/lib/history/store";
@@ -50,6 +53,12 @@ export interface MutationScope {
   readonly before: Snapshot | null;
   /** When this mutation happens (conditions on admin bindings are evaluated at it). */
   readonly now: Date;
+  /**
+   * The statement that commits this mutation (lib/db/statement.ts): a body's last writes may go
+   * into it (setPolicies takes it) to run with the commit, in its round trip. Such rows are not
+   * there to read before; after() and everything runMutation reads first write them.
+   */
+  readonly commit: Statement;
   /** Rule 1 (authz.ts): throws PERMISSION_DENIED unless the actor holds `permission` on `resource`. */
   require(permission: string, resource: string): void;
   /** Rule 1 for instance-wide things (authz.ts authorizeInstance). */
@@ -152,8 +161,8 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
   const { actor, engine } = ctx;
   if (actor.kind === "principal" && !engine) throw new AppError("INTERNAL", "a principal's change needs the policy engine to authorise it");
   /** After the commit: hand a policy-only revision to the local engine (EngineView.adopt). */
-  const committed: { adopt?: () => void } = {};
-  const result = await ctx.db.$transaction(
+  const committed: { adopt?: () => void; revision?: bigint } = {};
+  const transaction = ctx.db.$transaction(
     async (tx) => {
       const locks = await lockRevision(tx);
       const locked = locks.locked;
@@ -174,7 +183,16 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       const audits: MutationAudit[] = [];
       let afterCache: { at: number; snapshot: Snapshot } | null = null;
       const refs = () => [...write.changed, ...extra];
+      let commit = new Statement();
+      /** Runs the writes left to the commit statement now: before anything reads the tables. */
+      const flush = async () => {
+        if (commit.empty) return;
+        const pending = commit;
+        commit = new Statement();
+        await tx.$executeRawUnsafe(pending.sql("SELECT 1"), ...pending.params);
+      };
       const after = async (): Promise<Snapshot | null> => {
+        await flush();
         if (!state || !engine) return null;
         const n = refs().length;
         if (afterCache?.at !== n) {
@@ -190,6 +208,9 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
         actor,
         before: state?.snapshot ?? null,
         now,
+        get commit() {
+          return commit;
+        },
         require: (permission, resource) => authorize(state?.snapshot ?? null, actor, permission, resource, now),
         requireInstance: (permission) => authorizeInstance(state?.snapshot ?? null, state?.owners ?? [], actor, permission, now),
         requireForDomain: async (permission, email) => {
@@ -203,6 +224,7 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
       const value = await body(scope);
       const changes = refs();
       if (changes.length === 0 && audits.length === 0) {
+        await flush();
         if (opts.dryRun) throw new DryRunRollback(value);
         return { value, revision: null };
       }
@@ -215,28 +237,39 @@ async function inTransaction<T>(ctx: AdminContext, body: (m: MutationScope) => P
           if (snapshot) checkOrganizationsAdministered(snapshot, organizationsAffected(snapshot, kinds), now);
         }
       }
-      if (opts.dryRun) throw new DryRunRollback(value);
+      if (opts.dryRun) {
+        await flush(); // a dry run meets every error the writes would
+        throw new DryRunRollback(value);
+      }
       // A change of policies only, all written through setPolicies: their stored form is known
       // (policiesWritten) — kept as their version, and handed to the local engine after the commit.
       const written = policiesWritten(write);
       const policiesOnly = changes.every((c) => c.kind === "policy" && written.has(c.key));
+      // Anything else is read back (history, versions of other policies): written first.
+      if (!policiesOnly) await flush();
       const history = await historyRows(tx, byKind(changes));
-      if ((await commitRevision(tx, revision, changes, policiesOnly ? written : undefined, history)) !== revision) {
-        throw new AppError("INTERNAL", "the revision moved while it was locked");
-      }
-      await recordAdminActivity(
-        tx,
-        audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta })),
-        { head: locks.head },
-      );
+      // The body's last writes, the revision, its records and the admin-activity records: one
+      // statement, one round trip.
+      const st = commit;
+      const final = commitRevision(st, revision, changes, policiesOnly ? written : undefined, history);
+      const records = audits.map((a) => ({ ...a, actor: actorName(actor), revision, ...ctx.requestMeta }));
+      if (records.length) adminActivityParts(st, records, locks.head ?? (await lockAdminChainHead(tx)));
+      const [bumped] = await tx.$queryRawUnsafe<{ value: bigint }[]>(st.sql(final), ...st.params);
+      if (!bumped || BigInt(bumped.value) !== revision) throw new AppError("INTERNAL", "the revision moved while it was locked");
       if (engine?.adopt && policiesOnly) {
         const policies = new Map(changes.map((c) => [c.key, written.get(c.key)!]));
         committed.adopt = () => engine.adopt!(locked, revision, policies);
+        committed.revision = revision;
+        engine.expectAdopt?.(revision);
       }
       return { value, revision };
     },
     { ...(await readCommittedOptions(ctx.db)), timeout: MUTATION_TIMEOUT_MS, maxWait: 30_000 },
   );
+  const result = await transaction.catch((e: unknown) => {
+    if (committed.revision !== undefined) engine?.cancelAdopt?.(committed.revision);
+    throw e;
+  });
   committed.adopt?.();
   // Read-your-writes on this instance: the answer waits (bounded; the change is committed either
   // way) until the local engine has applied it, so the caller's next request here — a read the

@@ -192,8 +192,8 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
     if (deltas.length === 0 && sameOrder(bindings, current.bindings)) {
       return { policy: { version, etag: current.etag, bindings: current.bindings }, deltas, changed: false };
     }
-    // RowWriter.setPolicy, with what was just read.
-    await setPolicies(m.write, [{ resource, bindings, version }], read);
+    // RowWriter.setPolicy, with what was just read; its rows are written with the commit.
+    await setPolicies(m.write, [{ resource, bindings, version }], read, m.commit);
     if (m.before) {
       // checkGrant reads from its `after` snapshot only identities (who a member covers) and
       // custom roles, which this mutation — one policy — leaves as they were: `before` serves,
@@ -205,7 +205,13 @@ export async function setIamPolicy(ctx: AdminContext, resource: string, input: u
       serviceName: policyService(resource),
       resourceName: resource,
       bindingDeltas: deltas,
-      request: { policy: req.policy as Prisma.InputJsonValue, ...(req.updateMask ? { updateMask: req.updateMask } : {}) },
+      // The request less its bindings: a policy of 1,000 members is not hashed, shipped and
+      // stored again in every record of a change to it. What changed is `bindingDeltas`; the
+      // whole policy as stored at the record's revision is its PolicyVersion (lib/history).
+      request: {
+        policy: { ...(req.policy.version !== undefined ? { version: req.policy.version } : {}), ...(req.policy.etag !== undefined ? { etag: req.policy.etag } : {}) },
+        ...(req.updateMask ? { updateMask: req.updateMask } : {}),
+      },
     });
     return { policy: { version, etag: dryRun ? current.etag : etagFor(m.revision), bindings }, deltas, changed: true };
   }, { dryRun });

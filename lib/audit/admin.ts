@@ -2,6 +2,7 @@
 // transaction as the change they describe: a change without its record cannot commit.
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { jsonRowsInsertSql, jsonRowsParam } from "@/lib/db/json-rows";
+import { Statement } from "@/lib/db/statement";
 import { chainHash } from "./chain";
 
 export interface BindingDelta {
@@ -124,13 +125,33 @@ export async function recordAdminActivity(
   opts: { head?: string } = {},
 ): Promise<void> {
   if (entries.length === 0) return;
-  let [head] = opts.head !== undefined ? [{ lastHash: opts.head }] : await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
+  const head = opts.head ?? (await lockAdminChainHead(tx));
+  const st = new Statement();
+  adminActivityParts(st, entries, head);
+  await tx.$executeRawUnsafe(st.sql("SELECT 1"), ...st.params);
+}
+
+/**
+ * Locks the head of the admin-activity chain (FOR UPDATE, until the transaction ends) and returns
+ * its hash, making the head row when the stream has none yet.
+ */
+export async function lockAdminChainHead(tx: Prisma.TransactionClient): Promise<string> {
+  let [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
   if (!head) {
     // The stream's first record: make its head (or find the one a concurrent first record made).
     await tx.$executeRaw`INSERT INTO "AuditChainHead" (stream) VALUES ('admin_activity') ON CONFLICT DO NOTHING`;
     [head] = await tx.$queryRaw<{ lastHash: string }[]>`SELECT "lastHash" FROM "AuditChainHead" WHERE stream = 'admin_activity' FOR UPDATE`;
   }
-  let prevHash = head?.lastHash ?? "";
+  return head?.lastHash ?? "";
+}
+
+/**
+ * The records of `entries` and the chain's new head (hash, seq, count) as parts of statement `st`
+ * (lib/db/statement.ts), chained onto `head`: the hash of the head row the caller locked.
+ */
+export function adminActivityParts(st: Statement, entries: readonly AdminActivity[], head: string): void {
+  if (entries.length === 0) return;
+  let prevHash = head;
   const timestamp = new Date();
   const rows: object[] = [];
   for (const e of entries) {
@@ -162,13 +183,10 @@ export async function recordAdminActivity(
     });
     prevHash = hash;
   }
-  // The records and the chain's new head (hash, seq, count) in one statement.
-  await tx.$executeRawUnsafe(
-    `WITH records AS (${jsonRowsInsertSql("AdminActivityLog", ADMIN_COLUMNS, { suffix: "RETURNING seq" })})
-     UPDATE "AuditChainHead" SET "lastHash" = $2, "lastSeq" = (SELECT max(seq) FROM records), "recordCount" = "recordCount" + $3
+  const records = st.with("audit_records", jsonRowsInsertSql("AdminActivityLog", ADMIN_COLUMNS, { source: `${st.param(jsonRowsParam(ADMIN_COLUMNS, rows))}::json`, suffix: "RETURNING seq" }));
+  st.with(
+    "audit_head",
+    `UPDATE "AuditChainHead" SET "lastHash" = ${st.param(prevHash)}, "lastSeq" = (SELECT max(seq) FROM ${records}), "recordCount" = "recordCount" + ${st.param(rows.length)}
      WHERE stream = 'admin_activity'`,
-    jsonRowsParam(ADMIN_COLUMNS, rows),
-    prevHash,
-    rows.length,
   );
 }

@@ -15,8 +15,11 @@
  *      time from A's answer to B's first allow, p50/p99. Then writes followed by one decision on B
  *      with minRevision = the x-gatehouse-revision A returned, which must allow at once.
  * Targets: p99 ≤ 50 ms, visible elsewhere ≤ 1 s (p99), apply ≤ 10 s. The last line is one JSON object.
- * BENCH_CPU_PROF=dir writes a V8 CPU profile of instance A there when it stops; BENCH_GAP_MS=n
- * pauses n ms between the sequential writes (what a client that writes less often sees).
+ * BENCH_CPU_PROF=dir writes a V8 CPU profile of instance A there when it stops; BENCH_NODE_ARGS
+ * adds node flags to instance A (e.g. "--trace-gc", seen with GATEHOUSE_TEST_VERBOSE=1);
+ * BENCH_SQL_LOG=1 logs every statement in PostgreSQL and prints, per sequential write, the time
+ * each statement took there (parse, bind, execute) and how often it ran; BENCH_GAP_MS=n pauses
+ * n ms between the sequential writes (what a client that writes less often sees).
  */
 import fsp from "node:fs/promises";
 import os from "node:os";
@@ -46,6 +49,33 @@ function stats(samples: readonly number[]) {
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
+/** Every statement logged with its duration, the time as epoch seconds (statementTimes reads them), or none again. */
+async function logStatements(db: { $executeRawUnsafe(sql: string): Promise<unknown> }, on: boolean): Promise<void> {
+  await db.$executeRawUnsafe(on ? `ALTER SYSTEM SET log_min_duration_statement = 0` : `ALTER SYSTEM RESET log_min_duration_statement`);
+  await db.$executeRawUnsafe(on ? `ALTER SYSTEM SET log_line_prefix = '%n [%p] '` : `ALTER SYSTEM RESET log_line_prefix`);
+  await db.$executeRawUnsafe(`ALTER SYSTEM SET log_parameter_max_length = 0`);
+  await db.$executeRawUnsafe(`SELECT pg_reload_conf()`);
+}
+
+/** Per write: PostgreSQL's time in each statement logged between `from` and `to` (ms since epoch), by step and text. */
+function statementTimes(text: string, from: number, to: number, writes: number): string[] {
+  const sums = new Map<string, { ms: number; n: number }>();
+  for (const line of text.split("\n")) {
+    const m = /^(\d+\.\d+) \[\d+\] LOG: {2}duration: ([\d.]+) ms {2}(parse|bind|execute|statement)[^:]*: (.*)$/.exec(line);
+    if (!m || Number(m[1]) * 1000 < from || Number(m[1]) * 1000 > to) continue;
+    const key = `${m[3]!.padEnd(9)} ${m[4]!.trim().slice(0, 90) || "(multi-line statement)"}`;
+    const e = sums.get(key) ?? { ms: 0, n: 0 };
+    e.ms += Number(m[2]);
+    e.n++;
+    sums.set(key, e);
+  }
+  const total = [...sums.values()].reduce((a, e) => a + e.ms, 0);
+  return [
+    `  PostgreSQL's time per write (statement log, every connection): ${(total / writes).toFixed(2)} ms`,
+    ...[...sums].sort((x, y) => y[1].ms - x[1].ms).slice(0, 14).map(([k, e]) => `    ${(e.ms / writes).toFixed(2).padStart(6)} ms ${(e.n / writes).toFixed(2).padStart(5)}×  ${k}`),
+  ];
+}
+
 async function main(): Promise<void> {
   // Audit records are keyed (lib/audit/chain.ts); the bench and the servers it starts share one key.
   process.env.GATEHOUSE_AUDIT_KEY ??= "bench-audit-key-0123456789abcdef0123456789";
@@ -61,6 +91,7 @@ async function main(): Promise<void> {
   const { buildServer } = await import("@/lib/server/build");
 
   const WRITES = Number(process.env.BENCH_WRITES ?? 300);
+  const sqlLog = Boolean(process.env.BENCH_SQL_LOG);
   const VISIBLE = Number(process.env.BENCH_VISIBLE ?? 100);
   const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
   const CONCURRENT_WRITES = Number(process.env.BENCH_CONCURRENT_WRITES ?? 40);
@@ -110,8 +141,9 @@ async function main(): Promise<void> {
     // ── 2. two instances ─────────────────────────────────────────────────────────────────────
     const bundle = await buildServer(path.resolve(".data", "bench", "admin-server.mjs"));
     const profDir = process.env.BENCH_CPU_PROF;
+    const nodeArgs = [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
     const [a, b] = await Promise.all([
-      startGatehouse({ databaseUrl: pg.url, serverBundle: bundle, startTimeoutMs: 300_000, ...(profDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] } : {}) }),
+      startGatehouse({ databaseUrl: pg.url, serverBundle: bundle, startTimeoutMs: 300_000, nodeArgs }),
       startGatehouse({ databaseUrl: pg.url, serverBundle: bundle, startTimeoutMs: 300_000 }),
     ]);
     cleanups.push(() => a.stop(), () => b.stop());
@@ -149,18 +181,23 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     const postmaster = Number(fs.readFileSync(path.join(pg.clusterDir, "postmaster.pid"), "utf8").split("\n")[0]) || undefined;
     const meter = cpuMeter({ client: "self", A: a.proc.pid, B: b.proc.pid, postgres: postmaster });
+    if (sqlLog) await logStatements(prisma, true);
+    const sqlFrom = Date.now();
     const seqStart = performance.now();
     for (let i = 0; i < WRITES; i++) {
       latencies.push((await seq(`user:w${i}@bench.test`)).ms);
       if (process.env.BENCH_GAP_MS) await new Promise((r) => setTimeout(r, Number(process.env.BENCH_GAP_MS)));
     }
     const seqSeconds = (performance.now() - seqStart) / 1000;
+    const sqlTo = Date.now();
+    if (sqlLog) await logStatements(prisma, false);
     const sequential = stats(latencies);
     const writesPerSecond = WRITES / seqSeconds;
     log(`\nsetIamPolicy (+1 member to a 1,000-member binding) through A's admin API, ${WRITES} sequential writes:`);
     const cpu = meter();
     log(`  p50 ${ms(sequential.p50)}   p99 ${ms(sequential.p99)}   max ${ms(sequential.max)}   mean ${ms(sequential.mean)}   ${writesPerSecond.toFixed(1)} writes/s`);
     log(`  CPU ms per write: ${Object.entries(cpu).map(([k, v]) => `${k} ${(v / WRITES).toFixed(1)}`).join(", ")} (of ${((seqSeconds * 1000 * os.cpus().length) / WRITES).toFixed(1)} available on ${os.cpus().length} cores)`);
+    if (sqlLog) statementTimes(await fsp.readFile(path.join(pgDir, "postgres.log"), "utf8"), sqlFrom, sqlTo, WRITES).forEach(log);
 
     const clients = await Promise.all(targets.slice(2, 2 + CONCURRENCY).map((r) => writer(r)));
     const concurrentLatencies: number[] = [];

@@ -15,6 +15,7 @@ import { AppError } from "@/lib/errors";
 import { audienceFor, parseResourceName, type ParsedName } from "@/lib/world/names";
 import { insertJsonRows, jsonRowsInsertSql, type Columns } from "./json-rows";
 import { etagFor } from "./revision";
+import { Statement } from "./statement";
 import type { ContainerInput, PolicyBinding, PrincipalInput, ResourceInput, RowWriter } from "./writers";
 import type { StoredPolicy } from "./policy-rows";
 
@@ -281,6 +282,12 @@ export async function setPolicies(
   policies: readonly { resource: string; bindings: readonly PolicyBinding[]; version?: number }[],
   /** What readPoliciesForWrite read of these policies in this transaction, nothing written since. */
   read?: ReadonlyMap<string, PolicyForWrite>,
+  /**
+   * The statement that will commit the transaction (lib/admin/mutation.ts MutationScope.commit):
+   * the rows that do not need a statement of their own (all of them, unless bindings go or move)
+   * are written with it, saving a round trip — and so are not there to read until then.
+   */
+  commit?: Statement,
 ): Promise<void> {
   if (policies.length === 0) return;
   const resources = policies.map((p) => p.resource);
@@ -352,27 +359,11 @@ export async function setPolicies(
     await tx.$executeRawUnsafe(`UPDATE "Binding" b SET position = -1 - v.position FROM json_to_recordset($1::json) AS v(id text, position integer) WHERE b.id = v.id`, moves);
     await tx.$executeRawUnsafe(`UPDATE "Binding" b SET position = v.position FROM json_to_recordset($1::json) AS v(id text, position integer) WHERE b.id = v.id`, moves);
   }
-  // Then everything else in one statement — the policy rows, new bindings, members that go,
-  // move or come — none of which touches a row another touches (a parent inserted beside its
-  // children is checked at the statement's end).
-  const part = (name: string) => `$1::json -> '${name}'`;
-  const upsertPolicies = jsonRowsInsertSql("AllowPolicy", { resourceName: "text", version: "integer", etag: "text", revision: "bigint" }, {
-    source: part("policies"),
-    extra: { updatedAt: "now()" },
-    suffix: `ON CONFLICT ("resourceName") DO UPDATE SET version = EXCLUDED.version, etag = EXCLUDED.etag, revision = EXCLUDED.revision, "updatedAt" = now()`,
-  });
-  const insertBindings = jsonRowsInsertSql(
-    "Binding",
-    { id: "text", policyResourceName: "text", position: "integer", role: "text", conditionTitle: "text", conditionDescription: "text", conditionExpression: "text" },
-    { source: part("bindings") },
-  );
-  const insertMembers = jsonRowsInsertSql("BindingMember", { bindingId: "text", member: "text", position: "integer" }, { source: part("members") });
-  await tx.$executeRawUnsafe(
-    `WITH policies AS (${upsertPolicies}),
-       bindings AS (${insertBindings}),
-       gone AS (DELETE FROM "BindingMember" bm USING json_to_recordset(${part("gone")}) AS v("bindingId" text, member text) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member),
-       moved AS (UPDATE "BindingMember" bm SET position = v.position FROM json_to_recordset(${part("moved")}) AS v("bindingId" text, member text, position integer) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member)
-     ${insertMembers}`,
+  // Then everything else in one statement (the commit's, when given) — the policy rows, new
+  // bindings, members that go, move or come — none of which touches a row another touches (a
+  // parent inserted beside its children is checked at the statement's end).
+  const st = commit ?? new Statement();
+  const param = st.param(
     JSON.stringify({
       policies: policies.map((p) => ({ resourceName: p.resource, version: p.version ?? (p.bindings.some((b) => b.condition) ? 3 : 1), etag, revision: w.revision.toString() })),
       bindings: newBindings,
@@ -381,4 +372,31 @@ export async function setPolicies(
       members: newMembers,
     }),
   );
+  const part = (name: string) => `${param}::json -> '${name}'`;
+  st.with(
+    "policies",
+    jsonRowsInsertSql("AllowPolicy", { resourceName: "text", version: "integer", etag: "text", revision: "bigint" }, {
+      source: part("policies"),
+      extra: { updatedAt: "now()" },
+      suffix: `ON CONFLICT ("resourceName") DO UPDATE SET version = EXCLUDED.version, etag = EXCLUDED.etag, revision = EXCLUDED.revision, "updatedAt" = now()`,
+    }),
+  );
+  if (newBindings.length) {
+    st.with(
+      "bindings",
+      jsonRowsInsertSql(
+        "Binding",
+        { id: "text", policyResourceName: "text", position: "integer", role: "text", conditionTitle: "text", conditionDescription: "text", conditionExpression: "text" },
+        { source: part("bindings") },
+      ),
+    );
+  }
+  if (dropMembers.length) {
+    st.with("gone", `DELETE FROM "BindingMember" bm USING json_to_recordset(${part("gone")}) AS v("bindingId" text, member text) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member`);
+  }
+  if (moveMembers.length) {
+    st.with("moved", `UPDATE "BindingMember" bm SET position = v.position FROM json_to_recordset(${part("moved")}) AS v("bindingId" text, member text, position integer) WHERE bm."bindingId" = v."bindingId" AND bm.member = v.member`);
+  }
+  if (newMembers.length) st.with("members", jsonRowsInsertSql("BindingMember", { bindingId: "text", member: "text", position: "integer" }, { source: part("members") }));
+  if (!commit) await tx.$executeRawUnsafe(st.sql("SELECT 1"), ...st.params);
 }

@@ -52,3 +52,26 @@ interface RawRow {
   revision: bigint | number | string;
   bindings: string;
 }
+
+/**
+ * The stored form of policies as the revisions that wrote them kept it (PolicyVersion, written as
+ * readPolicies reads it — and so read without aggregating a policy's member rows again): for each
+ * `{ resourceName, revision }` whose version exists, that policy as of that revision, or null when
+ * that revision removed it. A pair without a version (a change older than PolicyVersion) is absent.
+ */
+export async function readPolicyVersions(tx: Tx, wanted: readonly { resourceName: string; revision: bigint }[]): Promise<Map<string, StoredPolicy | null>> {
+  if (wanted.length === 0) return new Map();
+  const rows = await tx.$queryRawUnsafe<{ resourceName: string; revision: bigint | number | string; etag: string | null; bindings: string }[]>(
+    `SELECT v."resourceName", v.revision, v.etag, v.bindings::text AS bindings
+     FROM json_to_recordset($1::json) AS w("resourceName" text, revision bigint) JOIN "PolicyVersion" v USING ("resourceName", revision)`,
+    JSON.stringify(wanted.map((w) => ({ resourceName: w.resourceName, revision: w.revision.toString() }))),
+  );
+  return new Map(
+    rows.map((r) => {
+      if (r.etag === null) return [r.resourceName, null];
+      const bindings = JSON.parse(r.bindings) as PolicyBinding[];
+      // The version as setPolicies derives it (no writer stores another).
+      return [r.resourceName, { resourceName: r.resourceName, version: bindings.some((b) => b.condition) ? 3 : 1, etag: r.etag, revision: BigInt(r.revision), bindings }];
+    }),
+  );
+}

@@ -3,6 +3,7 @@
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { insertJsonRows } from "./json-rows";
 import { BINDINGS_JSON } from "./policy-rows";
+import { Statement } from "./statement";
 
 export const REVISION_CHANNEL = "gatehouse_revision";
 
@@ -74,43 +75,48 @@ export function historyInsertSql(source: string, revision: string): string {
 }
 
 /**
- * Commits revision `revision` (the locked one + 1) in one statement: bumps the counter (NOTIFY,
- * delivered on commit), records what changed for the engines (PolicyChange), keeps the new
- * version of every changed policy (PolicyVersion, as readPolicies reads it; a policy whose row is
- * gone is kept with no etag and no bindings), the history of every other changed unit
+ * Commits revision `revision` (the locked one + 1) as parts of statement `st`: bumps the counter
+ * (NOTIFY, delivered on commit), records what changed for the engines (PolicyChange), keeps the
+ * new version of every changed policy (PolicyVersion, as readPolicies reads it; a policy whose row
+ * is gone is kept with no etag and no bindings), the history of every other changed unit
  * (`history`, PolicyHistory) and when the revision was committed (PolicyRevisionTime).
  * `written`: policies whose stored form the caller knows (lib/db/bulk.ts policiesWritten, when
- * nothing else changed them) — kept as given instead of being rebuilt from their rows. Returns
- * the revision the counter reached, which is `revision` unless someone wrote without holding the lock.
+ * nothing else changed them) — kept as given instead of being rebuilt from their rows. Other
+ * parts of `st` must not write policy rows (a version rebuilt from them would miss it). Returns
+ * the statement's final query, whose one row's `value` is the revision the counter reached:
+ * `revision` unless someone wrote without holding the lock.
  */
-export async function commitRevision(
-  tx: Prisma.TransactionClient,
+export function commitRevision(
+  st: Statement,
   revision: bigint,
   changes: readonly PolicyChangeRef[],
   written: ReadonlyMap<string, { etag: string; bindings: unknown }> = new Map(),
   history: readonly HistoryRow[] = [],
-): Promise<bigint | null> {
+): string {
   const unique = [...new Map(changes.map((c) => [`${c.kind}\u0000${c.key}`, { kind: c.kind, key: c.key }])).values()];
   const policies = [...new Set(changes.filter((c) => c.kind === "policy").map((c) => c.key))];
   const known = policies.filter((p) => written.has(p)).map((p) => ({ resourceName: p, etag: written.get(p)!.etag, bindings: JSON.stringify(written.get(p)!.bindings) }));
   const read = policies.filter((p) => !written.has(p));
-  const rows = await tx.$queryRawUnsafe<{ value: bigint }[]>(
-    `WITH bumped AS (UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value),
-     changes AS (INSERT INTO "PolicyChange" (revision, kind, key) SELECT $3::bigint, r.kind, r.key FROM json_to_recordset($1::json) AS r(kind text, key text)),
-     versions AS (INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
-       SELECT n.name, $3::bigint, p.etag, (${BINDINGS_JSON})::jsonb
-       FROM json_array_elements_text($2::json) AS n(name) LEFT JOIN "AllowPolicy" p ON p."resourceName" = n.name),
-     known AS (INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
-       SELECT k."resourceName", $3::bigint, k.etag, k.bindings::jsonb FROM json_to_recordset($5::json) AS k("resourceName" text, etag text, bindings text)),
-     history AS (${historyInsertSql("$6::json", "$3::bigint")}),
-     stamped AS (INSERT INTO "PolicyRevisionTime" (revision, "committedAt") VALUES ($3::bigint, clock_timestamp()))
-     SELECT b.value FROM bumped b, pg_notify($4, b.value::text)`,
-    JSON.stringify(unique),
-    JSON.stringify(read),
-    revision.toString(),
-    REVISION_CHANNEL,
-    JSON.stringify(known),
-    JSON.stringify(history),
-  );
-  return rows[0] ? BigInt(rows[0].value) : null;
+  const rev = `${st.param(revision.toString())}::bigint`;
+  // Only the parts this revision needs: an empty one still costs planning.
+  const bumped = st.with("bumped", `UPDATE "PolicyRevision" SET value = value + 1, "updatedAt" = now() WHERE id = 1 RETURNING value`);
+  if (unique.length) st.with("changes", `INSERT INTO "PolicyChange" (revision, kind, key) SELECT ${rev}, r.kind, r.key FROM json_to_recordset(${st.param(JSON.stringify(unique))}::json) AS r(kind text, key text)`);
+  if (read.length) {
+    st.with(
+      "versions",
+      `INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
+       SELECT n.name, ${rev}, p.etag, ${BINDINGS_JSON}
+       FROM json_array_elements_text(${st.param(JSON.stringify(read))}::json) AS n(name) LEFT JOIN "AllowPolicy" p ON p."resourceName" = n.name`,
+    );
+  }
+  if (known.length) {
+    st.with(
+      "known",
+      `INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
+       SELECT k."resourceName", ${rev}, k.etag, k.bindings::json FROM json_to_recordset(${st.param(JSON.stringify(known))}::json) AS k("resourceName" text, etag text, bindings text)`,
+    );
+  }
+  if (history.length) st.with("history", historyInsertSql(`${st.param(JSON.stringify(history))}::json`, rev));
+  st.with("stamped", `INSERT INTO "PolicyRevisionTime" (revision, "committedAt") VALUES (${rev}, clock_timestamp())`);
+  return `SELECT b.value FROM ${bumped} b, pg_notify(${st.param(REVISION_CHANNEL)}, b.value::text)`;
 }

@@ -11,7 +11,7 @@ import pg from "pg";
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { compile, withPolicy } from "@/lib/policy";
-import type { StoredPolicy } from "@/lib/db/policy-rows";
+import { readPolicyVersions, type StoredPolicy } from "@/lib/db/policy-rows";
 import { REVISION_CHANNEL, type ChangeKind } from "@/lib/db/revision";
 import { applyChanges, loadAll, loadOwners, toPolicy, type LoadedState } from "./load";
 
@@ -51,6 +51,8 @@ export class PolicyEngine {
   private again = false;
   private waiters: { revision: bigint; resolve: (ok: boolean) => void }[] = [];
   private stopped = false;
+  /** A revision this process is committing and will adopt (expectAdopt): syncs leave it to adopt. */
+  private adopting: bigint | null = null;
 
   private readonly maxStalenessMs: number;
 
@@ -123,11 +125,33 @@ export class PolicyEngine {
    * finds the revision already reached (or, having raced ahead, applies the same rows).
    */
   adopt(from: bigint, to: bigint, policies: ReadonlyMap<string, StoredPolicy>): void {
-    if (this.stopped || this.state.revision !== from || to !== from + 1n) return;
+    if (this.adopting === to) this.adopting = null;
+    if (this.stopped) return;
+    if (this.state.revision !== from || to !== from + 1n) {
+      // A sync may have left `to` to this adopt (expectAdopt): it is the feed's again.
+      void this.sync();
+      return;
+    }
     let snapshot = this.state.snapshot;
     for (const [name, row] of policies) snapshot = withPolicy(snapshot, toPolicy(name, row, this.state.owners), to);
     this.state = { ...this.state, snapshot, revision: to };
     this.release();
+  }
+
+  /**
+   * A mutation of this process is about to commit `to` and will adopt it: a sync that finds the
+   * database at `to` (its NOTIFY can arrive before the commit's answer) does not read it back —
+   * on the writing instance that read, and the compile after it, were the write's work twice.
+   */
+  expectAdopt(to: bigint): void {
+    this.adopting = to;
+  }
+
+  /** The commit expectAdopt announced failed, or its outcome is unknown: the feed decides. */
+  cancelAdopt(to: bigint): void {
+    if (this.adopting !== to) return;
+    this.adopting = null;
+    if (!this.stopped) void this.sync();
   }
 
   /** Brings the snapshot up to the database's revision. Concurrent calls coalesce. */
@@ -188,7 +212,10 @@ export class PolicyEngine {
         WHERE c.revision > ${from} AND c.revision <= r.value), '[]'::json)::text AS changes
       FROM "PolicyRevision" r WHERE r.id = 1`;
     const to = row ? BigInt(row.value) : 0n;
-    if (to <= from) return;
+    // Reached already, or meanwhile (adopted while this query ran); or our own commit, about
+    // to be adopted (a later revision than it is read as always).
+    if (to <= this.state.revision) return;
+    if (this.adopting !== null && to <= this.adopting) return;
     const changes = (JSON.parse(row!.changes) as [string, string, string][]).map(([revision, kind, key]) => ({ revision: BigInt(revision), kind, key }));
     const seen = new Set(changes.map((c) => c.revision));
     let complete = true;
@@ -207,7 +234,12 @@ export class PolicyEngine {
       if (!set) byKind.set(kind, (set = new Set()));
       set.add(c.key);
     }
-    const next = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins)), revision: to };
+    // Each changed policy as the last revision to change it kept it (its PolicyVersion): a
+    // policy of 1,000 members is not aggregated from its rows again by every instance.
+    const lastChange = new Map<string, bigint>();
+    for (const c of changes) if (c.kind === "policy" && c.revision > (lastChange.get(c.key) ?? -1n)) lastChange.set(c.key, c.revision);
+    const known = await readPolicyVersions(this.prisma, [...lastChange].map(([resourceName, revision]) => ({ resourceName, revision })));
+    const next = { ...(await applyChanges(this.prisma, this.state, byKind, to, this.opts.bootstrapAdmins, known)), revision: to };
     // Issuers and credentials first: a revision is reached (waitFor) only once all of it is in.
     await this.opts.onChange?.(byKind);
     // INVARIANT: the revision only moves forward. A write of this process may have been adopted
@@ -218,7 +250,13 @@ export class PolicyEngine {
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const client = new pg.Client({ connectionString: this.opts.databaseUrl });
-    client.on("notification", () => void this.sync());
+    client.on("notification", (n) => {
+      // The payload is the committed revision: one reached already, or about to be adopted, needs
+      // no sync (the poll still runs; a payload that is not a revision syncs).
+      const revision = /^\d+$/.test(n.payload ?? "") ? BigInt(n.payload!) : null;
+      if (revision !== null && (revision <= this.state.revision || (this.adopting !== null && revision <= this.adopting))) return;
+      void this.sync();
+    });
     client.on("error", (e) => {
       this.listening = false;
       this.lastError = e.message;

@@ -181,6 +181,8 @@ export async function applyChanges(
   byKind: ReadonlyMap<ChangeKind, ReadonlySet<string>>,
   revision: bigint,
   bootstrapAdmins: readonly string[],
+  /** Changed policies whose stored form at `revision` the caller has (readPolicyVersions): not read again. */
+  known: ReadonlyMap<string, StoredPolicy | null> = new Map(),
 ): Promise<LoadedState> {
   let s = state.snapshot;
   const side: SideData = { audiences: state.side.audiences, principalIds: state.side.principalIds };
@@ -209,7 +211,8 @@ export async function applyChanges(
     }
   }
   if (policyNames.size) {
-    const rows = new Map((await loadPolicies(tx, [...policyNames])).map((p) => [p.resourceName, p]));
+    const unknown = [...policyNames].filter((n) => !known.has(n));
+    const rows = new Map([...known, ...(await loadPolicies(tx, unknown)).map((p) => [p.resourceName, p] as const)]);
     for (const name of policyNames) s = withPolicy(s, toPolicy(name, rows.get(name) ?? null, owners), revision);
   }
   const denyTargets = [...(byKind.get("denyPolicies") ?? [])];

@@ -108,7 +108,7 @@ export async function recordBaseline(tx: Tx, revision: bigint): Promise<void> {
 async function insertMissingPolicyVersions(tx: Tx, rev: string): Promise<void> {
   await tx.$executeRawUnsafe(
     `INSERT INTO "PolicyVersion" ("resourceName", revision, etag, bindings)
-     SELECT p."resourceName", $1::bigint, p.etag, (${BINDINGS_JSON})::jsonb FROM "AllowPolicy" p
+     SELECT p."resourceName", $1::bigint, p.etag, ${BINDINGS_JSON} FROM "AllowPolicy" p
      ON CONFLICT DO NOTHING`,
     rev,
   );

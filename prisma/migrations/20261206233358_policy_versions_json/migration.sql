@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "PolicyVersion" ALTER COLUMN "bindings" SET DATA TYPE JSON;
