@@ -5,9 +5,15 @@
  * a fresh embedded PostgreSQL with the demo world; autocannon (50 connections, in this process)
  * sends POST /api/v1/decisions from a trusted proxy (12 principals × 6 resources).
  *   1. Cost of recording: two servers, auditing off (the server's --bench-no-audit baseline) and
- *      on, loaded in turn for BENCH_AUDIT_COMPARE seconds each (default 20) split over
- *      BENCH_AUDIT_ROUNDS rounds (default 2), each keeping its best round; overhead_pct is the
- *      throughput lost (target ≤ 15 %).
+ *      on, loaded in turn for BENCH_AUDIT_COMPARE seconds each (default 40) split over
+ *      BENCH_AUDIT_ROUNDS rounds (default 4); each round is a pair of runs back to back (off then
+ *      on, on then off in the next round: what drifts over a round cancels out) and gives the
+ *      throughput lost in it; overhead_pct is the median round's (target ≤ 15 %). A run ends when
+ *      the server and PostgreSQL are idle again, so that the work an audited run sets in motion
+ *      (last flushes, autovacuum) is not charged to the next run; the best run of each server
+ *      would compare different minutes of a VM whose speed drifts by up to 2x. Also printed: the
+ *      capacity lost — CPU per decision of the whole machine (server, PostgreSQL, load
+ *      generator), off against on — and the CPU recording adds per decision.
  *   2. Nothing lost: BENCH_AUDIT_DURATION seconds (default 60) at full speed with PostgreSQL
  *      stopped for BENCH_AUDIT_OUTAGE seconds (default 10) in the middle and restarted; every
  *      answered decision's decisionId is collected, and once the spool has drained the records
@@ -42,8 +48,8 @@ const positive = (name: string, fallback: number) => {
 async function main(): Promise<void> {
   const DURATION = positive("BENCH_AUDIT_DURATION", 60);
   const OUTAGE = positive("BENCH_AUDIT_OUTAGE", 10);
-  const COMPARE = positive("BENCH_AUDIT_COMPARE", 20);
-  const ROUNDS = Math.max(1, Math.round(positive("BENCH_AUDIT_ROUNDS", 2)));
+  const COMPARE = positive("BENCH_AUDIT_COMPARE", 40);
+  const ROUNDS = Math.max(1, Math.round(positive("BENCH_AUDIT_ROUNDS", 4)));
   if (OUTAGE >= DURATION) throw new Error("BENCH_AUDIT_OUTAGE must be shorter than BENCH_AUDIT_DURATION");
   const CONNECTIONS = 50;
   // The bench and the server it starts share the audit key (the bench counts, never verifies with it).
@@ -98,34 +104,54 @@ async function main(): Promise<void> {
     // Where the CPU went, per decision answered: the server, PostgreSQL, this process (the load).
     const postmaster = () => Number(fs.readFileSync(path.join(pg.clusterDir, "postmaster.pid"), "utf8").split("\n")[0]) || undefined;
     const load = async (name: string, g: { port: number; proc: { pid?: number } }, duration: number, collect = false) => {
-      const meter = cpuMeter({ server: g.proc.pid, postgres: postmaster(), client: "self" });
+      const trees = { server: g.proc.pid, postgres: postmaster(), client: "self" as const };
+      const meter = cpuMeter(trees);
       const r = await autocannon({ url: `http://127.0.0.1:${g.port}`, requests: requests(collect), connections: CONNECTIONS, duration });
+      // What the run set in motion counts too: the last flushes, autovacuum and checkpoint work on
+      // what it wrote. Waits (≤ 10 s) until the server and PostgreSQL are idle again.
+      for (let i = 0; i < 40; i++) {
+        const busy = cpuMeter({ server: trees.server, postgres: trees.postgres });
+        await sleep(250);
+        const b = busy();
+        if (b.server! + b.postgres! < 15) break;
+      }
       const cpu = meter();
-      const perDecision = (ms: number) => ((ms * 1000) / Math.max(1, r["2xx"])).toFixed(0).padStart(3);
+      const decisions = Math.max(1, r["2xx"]);
+      const perDecision = (ms: number) => ((ms * 1000) / decisions).toFixed(0).padStart(3);
       log(
         `  ${name.padEnd(46)} ${Math.round(r.requests.average).toString().padStart(6)} req/s   p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms` +
           `   (2xx ${r["2xx"]}, non-2xx ${r.non2xx}, errors ${r.errors + r.timeouts})` +
           (collect ? "" : `   CPU µs/decision: server ${perDecision(cpu.server!)}, PostgreSQL ${perDecision(cpu.postgres!)}, client ${perDecision(cpu.client!)}`),
       );
-      return r;
+      return { ...r, cpuUs: { gatehouse: ((cpu.server! + cpu.postgres!) * 1000) / decisions, all: ((cpu.server! + cpu.postgres! + cpu.client!) * 1000) / decisions } };
     };
 
     log(`autocannon: ${CONNECTIONS} connections; ${os.cpus().length} cores shared by client, server and PostgreSQL; load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
-    // 1. What recording costs: both servers up, loaded in turn (off, on, off, on…), each keeping
-    // its best round — the machine is shared, and turns see the same neighbours.
+    // 1. What recording costs: both servers up, loaded in turn (off, on, on, off, …).
     const off = await start(["--bench-no-audit"]);
     cleanups.push(() => off.stop());
     const gatehouse = await start();
     cleanups.push(() => gatehouse.stop());
     for (const g of [off, gatehouse]) await autocannon({ url: `http://127.0.0.1:${g.port}`, requests: requests(false), connections: CONNECTIONS, duration: 2 }); // warm-up
-    let baseline = 0;
-    let audited = 0;
+    // Per round: the throughput lost, and the capacity lost — CPU per decision of the whole
+    // machine (server, PostgreSQL and the load generator, which share its two cores), off against
+    // on. The second is what a CPU-bound machine's throughput loses, without the VM's drift.
+    const losses: number[] = [];
+    const capacity: number[] = [];
+    const gatehouseCpu: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      baseline = Math.max(baseline, (await load("auditing off (--bench-no-audit)", off, COMPARE / ROUNDS)).requests.average);
-      audited = Math.max(audited, (await load("auditing on", gatehouse, COMPARE / ROUNDS)).requests.average);
+      const runOff = () => load("auditing off (--bench-no-audit)", off, COMPARE / ROUNDS);
+      const runOn = () => load("auditing on", gatehouse, COMPARE / ROUNDS);
+      const [a, b] = round % 2 === 0 ? [await runOff(), await runOn()] : [await runOn(), await runOff()].reverse();
+      losses.push((1 - b!.requests.average / a!.requests.average) * 100);
+      capacity.push((1 - a!.cpuUs.all / b!.cpuUs.all) * 100);
+      gatehouseCpu.push(b!.cpuUs.gatehouse - a!.cpuUs.gatehouse);
     }
-    await off.stop();
-    const overhead = (1 - audited / baseline) * 100;
+    const overhead = median(losses);
+    const pct = (xs: number[]) => xs.map((l) => `${l.toFixed(1)} %`).join(", ");
+    log(`  throughput lost per round: ${pct(losses)}; median ${overhead.toFixed(1)} %`);
+    log(`  capacity lost per round (CPU per decision of the whole machine, stricter while a core idles): ${pct(capacity)}; median ${median(capacity).toFixed(1)} %`);
+    log(`  CPU recording adds per decision (server + PostgreSQL): ${gatehouseCpu.map((x) => `${x.toFixed(0)} µs`).join(", ")}`);
 
     // Every record of the runs so far is in the database before the counted run starts.
     const flushed = async () => {
@@ -198,6 +224,12 @@ async function main(): Promise<void> {
     await pg.stop().catch(() => {});
     await fsp.rm(pgDir, { recursive: true, force: true });
   }
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length / 2;
+  return s.length % 2 ? s[Math.floor(mid)]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function sleep(ms: number): Promise<void> {
