@@ -2,7 +2,7 @@
  * Benchmark of the data-access writer alone (not a test): CPU per record, in this process and in
  * PostgreSQL, for the writer as shipped and for alternatives (issue 13, item 7).
  *   npm run bench:audit-write      BENCH_AUDIT_WRITE_RECORDS (default 100,000) per run
- * BENCH_AUDIT_WRITE_SQL: statements (';'-separated) run before a third variant, to price a schema
+ * BENCH_AUDIT_WRITE_SQL: statements (';'-separated) run before a second variant, to price a schema
  * change — e.g. `CREATE INDEX ON "DataAccessLog" ("permission", "timestamp")`.
  */
 import fs from "node:fs";
