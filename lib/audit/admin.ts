@@ -64,8 +64,8 @@ export interface AdminActivity {
   revision?: bigint;
 }
 
-/** The fields that the hash covers, in the form they are read back (see verify). */
-export function hashedAdminFields(e: {
+/** An admin-activity record's hashed fields, as an AdminActivityLog row holds them. */
+export interface HashedAdminActivity {
   insertId: string;
   timestamp: Date;
   actor: string;
@@ -78,7 +78,10 @@ export function hashedAdminFields(e: {
   callerIp: string | null;
   userAgent: string | null;
   revision: bigint | null;
-}) {
+}
+
+/** The fields that the hash covers, in the form they are read back (see verify). */
+export function hashedAdminFields(e: HashedAdminActivity) {
   return {
     insertId: e.insertId,
     timestamp: e.timestamp,

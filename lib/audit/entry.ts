@@ -5,6 +5,7 @@
 // the deciding binding, the revision, the latency) go into `protoPayload.metadata`, the AuditLog's
 // service-specific struct.
 import { resourceTypeOf } from "@/lib/policy/resources";
+import type { HashedAdminActivity } from "./admin";
 import type { DataAccessRecord, StoredDataAccess } from "./decisions";
 
 export const AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog";
@@ -55,22 +56,8 @@ export interface AuditLogEntry {
 /** A DataAccessLog row as read (JSON columns untyped): the write side's own type. */
 export type DataAccessRow = StoredDataAccess;
 
-/** An AdminActivityLog row as read. */
-export interface AdminActivityRow {
-  insertId: string;
-  timestamp: Date;
-  actor: string;
-  methodName: string;
-  serviceName: string;
-  resourceName: string;
-  bindingDeltas: unknown;
-  request: unknown;
-  response: unknown;
-  callerIp: string | null;
-  userAgent: string | null;
-  status: unknown;
-  revision: bigint | null;
-}
+/** An AdminActivityLog row as read: the write side's hashed fields and the status. */
+export type AdminActivityRow = HashedAdminActivity & { status: unknown };
 
 /**
  * The log a record belongs to: the project, folder or organization its resource name lies in;

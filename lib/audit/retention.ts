@@ -8,7 +8,7 @@
 //      starts from.
 import type { PrismaClient } from "@/lib/generated/prisma/client";
 import { AppError } from "@/lib/errors";
-import { hashedAdminFields } from "./admin";
+import { hashedAdminFields, type HashedAdminActivity } from "./admin";
 import { canonicalJson, chainHashText, type Stream } from "./chain";
 import { emitCheckpoint, signCheckpoint, ZCheckpoint, type Checkpoint, type CheckpointSink } from "./checkpoints";
 import { canonicalDataAccess } from "./decisions";
@@ -25,7 +25,7 @@ interface Row {
 
 /** The canonical JSON of a row as read back with SELECT * (what its hash covers). */
 function canonicalRow(stream: Stream, row: Record<string, unknown>): string {
-  return stream === "data_access" ? canonicalDataAccess(row as unknown as Parameters<typeof canonicalDataAccess>[0]) : canonicalJson(hashedAdminFields(row as unknown as Parameters<typeof hashedAdminFields>[0]));
+  return stream === "data_access" ? canonicalDataAccess(row as unknown as Parameters<typeof canonicalDataAccess>[0]) : canonicalJson(hashedAdminFields(row as unknown as HashedAdminActivity));
 }
 
 export interface PurgeResult {

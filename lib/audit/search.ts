@@ -15,14 +15,15 @@
 // Every read is itself recorded in the data-access stream (methodName ListLogEntries), granted or
 // refused, through the context's access log.
 //
-// Speed over millions of decisions, without an index per filter (each index is paid by every
-// decision's insert): a page is either one scan in (timestamp, seq) order with the filters applied
-// to it (fast when matches are dense), or — when the matches are few values of an indexed column
-// (the resource names of a scope or filter, the principals and names q's prefixes find) — one
-// ordered index scan per value, merged (fast however rare the matches). The values are found by
-// loose index scans (one descent per distinct value), so names that have no records cost nothing.
-// Denied decisions and log reads have partial indexes of their own (prisma/schema.prisma). The
-// prefix scans are index ranges in a C-collated database (the embedded cluster is one).
+// Speed over millions of decisions, with few indexes (each is paid by every decision's insert): a
+// page is either one scan in (timestamp, seq) order with the filters applied to it (fast when
+// matches are dense), or — when the matches are few values of an indexed column (the resource
+// names of a scope or filter, the principals and names q's prefixes find) — one ordered index scan
+// per value, merged (fast however rare the matches). The values are found by loose index scans
+// (one descent per distinct value), so names that have no records cost nothing. A permission and
+// a denial reason are read through indexes of their own; denied decisions and log reads through
+// partial ones (prisma/schema.prisma). The prefix scans are index ranges in a C-collated database
+// (the embedded cluster is one).
 import crypto from "node:crypto";
 import { z } from "zod";
 import { Prisma } from "@/lib/generated/prisma/client";
