@@ -152,9 +152,12 @@ describe("PostgreSQL down and the disk full", () => {
     }) as typeof fs.writeSync);
     const decide = () => call("/api/v1/decisions", { headers: bearerOf(trustedKey), body: JSON.stringify({ principal: "user:alice@example.com", resource: "projects/demo" }) });
 
+    // Answered while nothing has failed yet. The log's own 100 ms flush may fail between two of
+    // these on a loaded machine: from then on decisions are refused (what is checked below).
     const answered: string[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await decide();
+      if (i > 0 && r.status === 503) break;
       expect(r.status).toBe(200);
       answered.push((JSON.parse(r.text) as { decisionId: string }).decisionId);
     }
@@ -164,7 +167,7 @@ describe("PostgreSQL down and the disk full", () => {
     expect((await call("/api/v1/forward-auth", { method: "GET", headers: { "x-gatehouse-proxy-key": plainKey, "x-forwarded-host": "web.example.test" } })).status).toBe(503);
     const health = await call("/healthz", { method: "GET" });
     expect(health.status).toBe(503);
-    expect(JSON.parse(health.text)).toMatchObject({ status: "audit_unavailable", audit: { pending: 3, spoolFailing: true, dropped: 0 } });
+    expect(JSON.parse(health.text)).toMatchObject({ status: "audit_unavailable", audit: { pending: answered.length, spoolFailing: true, dropped: 0 } });
     expect((await call("/metrics", { method: "GET" })).text).toMatch(/^gatehouse_audit_accepting 0$/m);
     expect(reports.join("\n")).toMatch(/audit: cannot write the audit spool.*fail closed/);
 
