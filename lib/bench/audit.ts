@@ -6,9 +6,11 @@
  * sends POST /api/v1/decisions from a trusted proxy (12 principals × 6 resources).
  *   1. Cost of recording: two servers, auditing off (the server's --bench-no-audit baseline) and
  *      on, loaded in turn for BENCH_AUDIT_COMPARE seconds each (default 40) split over
- *      BENCH_AUDIT_ROUNDS rounds (default 4); each round is a pair of runs back to back (off then
- *      on, on then off in the next round: what drifts over a round cancels out) and gives the
- *      throughput lost in it; overhead_pct is the median round's (target ≤ 15 %). A run ends when
+ *      BENCH_AUDIT_ROUNDS rounds (default 8: short runs, as the VM's speed drifts over minutes);
+ *      each round is a pair of runs back to back (off then on, on then off in the next round: what
+ *      drifts over a round cancels out) and gives the throughput lost in it; overhead_pct is the
+ *      median round's (target ≤ 15 %). BENCH_AUDIT_SINK_ONLY=1 adds a third server in each round:
+ *      the high-volume configuration (NDJSON file sink, no data-access rows in PostgreSQL). A run ends when
  *      the server and PostgreSQL are idle again, so that the work an audited run sets in motion
  *      (last flushes, autovacuum) is not charged to the next run; the best run of each server
  *      would compare different minutes of a VM whose speed drifts by up to 2x. Also printed: the
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const DURATION = positive("BENCH_AUDIT_DURATION", 60);
   const OUTAGE = positive("BENCH_AUDIT_OUTAGE", 10);
   const COMPARE = positive("BENCH_AUDIT_COMPARE", 40);
-  const ROUNDS = Math.max(1, Math.round(positive("BENCH_AUDIT_ROUNDS", 4)));
+  const ROUNDS = Math.max(1, Math.round(positive("BENCH_AUDIT_ROUNDS", 8)));
   if (OUTAGE >= DURATION) throw new Error("BENCH_AUDIT_OUTAGE must be shorter than BENCH_AUDIT_DURATION");
   const CONNECTIONS = 50;
   // The bench and the server it starts share the audit key (the bench counts, never verifies with it).
@@ -78,8 +80,11 @@ async function main(): Promise<void> {
     await seedWorldFile(prisma);
     const key = (await createProxyKey({ db: prisma, actor: SYSTEM_CLI }, { name: `bench-audit-${Date.now().toString(36)}`, trusted: true })).secret;
     const serverBundle = await buildServer(path.resolve(".data", "bench", "server.mjs"));
-    const start = (serverArgs: string[] = []) =>
-      startGatehouse({ databaseUrl: pg.url, serverBundle, serverArgs, startTimeoutMs: 300_000, extraEnv: { NODE_ENV: "production", GATEHOUSE_AUDIT_KEY: process.env.GATEHOUSE_AUDIT_KEY } });
+    // BENCH_CPU_PROF=dir: V8 CPU profiles of both servers' threads, written when they stop.
+    const profDir = process.env.BENCH_CPU_PROF;
+    const nodeArgs = profDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
+    const start = (serverArgs: string[] = [], env: Record<string, string> = {}) =>
+      startGatehouse({ databaseUrl: pg.url, serverBundle, serverArgs, nodeArgs, startTimeoutMs: 300_000, extraEnv: { NODE_ENV: "production", GATEHOUSE_AUDIT_KEY: process.env.GATEHOUSE_AUDIT_KEY, ...env } });
 
     const principals = ["alice", "bob", "carol", "dave", "mallory", "admin"].flatMap((u) => [`user:${u}@example.com`, `user:${u}.other@example.com`]);
     const resources = [
@@ -104,7 +109,7 @@ async function main(): Promise<void> {
     // Where the CPU went, per decision answered: the server, PostgreSQL, this process (the load).
     const postmaster = () => Number(fs.readFileSync(path.join(pg.clusterDir, "postmaster.pid"), "utf8").split("\n")[0]) || undefined;
     const load = async (name: string, g: { port: number; proc: { pid?: number } }, duration: number, collect = false) => {
-      const trees = { server: g.proc.pid, postgres: postmaster(), client: "self" as const };
+      const trees = { server: g.proc.pid, serverMain: { mainThread: g.proc.pid }, postgres: postmaster(), client: "self" as const };
       const meter = cpuMeter(trees);
       const r = await autocannon({ url: `http://127.0.0.1:${g.port}`, requests: requests(collect), connections: CONNECTIONS, duration });
       // What the run set in motion counts too: the last flushes, autovacuum and checkpoint work on
@@ -121,37 +126,52 @@ async function main(): Promise<void> {
       log(
         `  ${name.padEnd(46)} ${Math.round(r.requests.average).toString().padStart(6)} req/s   p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms` +
           `   (2xx ${r["2xx"]}, non-2xx ${r.non2xx}, errors ${r.errors + r.timeouts})` +
-          (collect ? "" : `   CPU µs/decision: server ${perDecision(cpu.server!)}, PostgreSQL ${perDecision(cpu.postgres!)}, client ${perDecision(cpu.client!)}`),
+          (collect ? "" : `   CPU µs/decision: server ${perDecision(cpu.server!)} (main thread ${perDecision(cpu.serverMain!)}), PostgreSQL ${perDecision(cpu.postgres!)}, client ${perDecision(cpu.client!)}`),
       );
       return { ...r, cpuUs: { gatehouse: ((cpu.server! + cpu.postgres!) * 1000) / decisions, all: ((cpu.server! + cpu.postgres! + cpu.client!) * 1000) / decisions } };
     };
 
     log(`autocannon: ${CONNECTIONS} connections; ${os.cpus().length} cores shared by client, server and PostgreSQL; load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
-    // 1. What recording costs: both servers up, loaded in turn (off, on, on, off, …).
+    // 1. What recording costs: the servers up, loaded in turn (off, on, on, off, …).
     const off = await start(["--bench-no-audit"]);
     cleanups.push(() => off.stop());
     const gatehouse = await start();
     cleanups.push(() => gatehouse.stop());
-    for (const g of [off, gatehouse]) await autocannon({ url: `http://127.0.0.1:${g.port}`, requests: requests(false), connections: CONNECTIONS, duration: 2 }); // warm-up
-    // Per round: the throughput lost, and the capacity lost — CPU per decision of the whole
-    // machine (server, PostgreSQL and the load generator, which share its two cores), off against
-    // on. The second is what a CPU-bound machine's throughput loses, without the VM's drift.
-    const losses: number[] = [];
-    const capacity: number[] = [];
-    const gatehouseCpu: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const runOff = () => load("auditing off (--bench-no-audit)", off, COMPARE / ROUNDS);
-      const runOn = () => load("auditing on", gatehouse, COMPARE / ROUNDS);
-      const [a, b] = round % 2 === 0 ? [await runOff(), await runOn()] : [await runOn(), await runOff()].reverse();
-      losses.push((1 - b!.requests.average / a!.requests.average) * 100);
-      capacity.push((1 - a!.cpuUs.all / b!.cpuUs.all) * 100);
-      gatehouseCpu.push(b!.cpuUs.gatehouse - a!.cpuUs.gatehouse);
+    // BENCH_AUDIT_SINK_ONLY=1: also the high-volume configuration (records shipped as NDJSON to a
+    // file, none stored in PostgreSQL), measured the same way; it is not overhead_pct.
+    const audited = [{ name: "auditing on", server: gatehouse }];
+    if (process.env.BENCH_AUDIT_SINK_ONLY === "1") {
+      const sinkOnly = await start([], { GATEHOUSE_AUDIT_SINK: `file:${path.join(pgDir, "sink.ndjson")}`, GATEHOUSE_AUDIT_STORE_DATA_ACCESS: "false" });
+      cleanups.push(() => sinkOnly.stop());
+      audited.push({ name: "auditing on, file sink only", server: sinkOnly });
     }
-    const overhead = median(losses);
+    for (const g of [off, ...audited.map((a) => a.server)]) await autocannon({ url: `http://127.0.0.1:${g.port}`, requests: requests(false), connections: CONNECTIONS, duration: 2 }); // warm-up
+    // Per round and audited configuration: the throughput lost, and the capacity lost — CPU per
+    // decision of the whole machine (server, PostgreSQL and the load generator, which share its
+    // two cores), off against on. The second is what a CPU-bound machine's throughput loses,
+    // without the VM's drift. Short runs in many rounds: the VM's speed drifts over minutes.
+    const results = audited.map(() => ({ losses: [] as number[], capacity: [] as number[], cpu: [] as number[] }));
+    for (let round = 0; round < ROUNDS; round++) {
+      const runs = [{ name: "auditing off (--bench-no-audit)", server: off }, ...audited];
+      const order = round % 2 === 0 ? runs : [...runs].reverse();
+      const measured = new Map<string, Awaited<ReturnType<typeof load>>>();
+      for (const r of order) measured.set(r.name, await load(r.name, r.server, COMPARE / ROUNDS));
+      const a = measured.get(runs[0]!.name)!;
+      audited.forEach((config, i) => {
+        const b = measured.get(config.name)!;
+        results[i]!.losses.push((1 - b.requests.average / a.requests.average) * 100);
+        results[i]!.capacity.push((1 - a.cpuUs.all / b.cpuUs.all) * 100);
+        results[i]!.cpu.push(b.cpuUs.gatehouse - a.cpuUs.gatehouse);
+      });
+    }
     const pct = (xs: number[]) => xs.map((l) => `${l.toFixed(1)} %`).join(", ");
-    log(`  throughput lost per round: ${pct(losses)}; median ${overhead.toFixed(1)} %`);
-    log(`  capacity lost per round (CPU per decision of the whole machine, stricter while a core idles): ${pct(capacity)}; median ${median(capacity).toFixed(1)} %`);
-    log(`  CPU recording adds per decision (server + PostgreSQL): ${gatehouseCpu.map((x) => `${x.toFixed(0)} µs`).join(", ")}`);
+    audited.forEach((config, i) => {
+      const r = results[i]!;
+      log(`  ${config.name}: throughput lost per round: ${pct(r.losses)}; median ${median(r.losses).toFixed(1)} %`);
+      log(`    capacity lost per round (CPU per decision of the whole machine, stricter while a core idles): ${pct(r.capacity)}; median ${median(r.capacity).toFixed(1)} %`);
+      log(`    CPU recording adds per decision (server + PostgreSQL): ${r.cpu.map((x) => `${x.toFixed(0)} µs`).join(", ")}; median ${median(r.cpu).toFixed(0)} µs`);
+    });
+    const overhead = median(results[0]!.losses);
 
     // Every record of the runs so far is in the database before the counted run starts.
     const flushed = async () => {

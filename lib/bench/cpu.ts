@@ -12,9 +12,9 @@ interface Stat {
   children: number;
 }
 
-function readStat(pid: number): Stat | null {
+function readStat(pid: number, file = `/proc/${pid}/stat`): Stat | null {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const text = fs.readFileSync(file, "utf8");
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
     // f[0] is field 3 (state): ppid is field 4, utime..cstime are fields 14..17.
@@ -54,9 +54,19 @@ export function treeCpuMs(root: number): number {
   return ticks * TICK_MS;
 }
 
-/** CPU of several named trees ("self": this process), measured from now until the returned call. */
-export function cpuMeter(trees: Record<string, number | "self" | undefined>): () => Record<string, number> {
-  const read = () => Object.fromEntries(Object.entries(trees).map(([name, pid]) => [name, pid === "self" ? selfCpuMs() : pid ? treeCpuMs(pid) : 0]));
+/** Milliseconds of CPU used so far by a process's main thread (its JavaScript event loop in node). */
+export function mainThreadCpuMs(pid: number): number {
+  return (readStat(pid, `/proc/${pid}/task/${pid}/stat`)?.self ?? 0) * TICK_MS;
+}
+
+/**
+ * CPU of several named trees ("self": this process; { mainThread: pid }: that process's main
+ * thread alone), measured from now until the returned call.
+ */
+export function cpuMeter(trees: Record<string, number | "self" | { mainThread: number | undefined } | undefined>): () => Record<string, number> {
+  const cpu = (pid: number | "self" | { mainThread: number | undefined } | undefined) =>
+    pid === "self" ? selfCpuMs() : typeof pid === "object" ? (pid.mainThread ? mainThreadCpuMs(pid.mainThread) : 0) : pid ? treeCpuMs(pid) : 0;
+  const read = () => Object.fromEntries(Object.entries(trees).map(([name, pid]) => [name, cpu(pid)]));
   const before = read();
   return () => {
     const after = read();
