@@ -1,8 +1,9 @@
 "use client";
 
-import { useState, useTransition } from "react";
+import { useState } from "react";
 import { createProxyKeyAction, revokeProxyKeyAction } from "@/app/(console)/proxies/actions";
-import { Alert, Badge, Button, Code, ConfirmDialog, Dialog, EmptyState, Field, Input, LiveRegion, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
+import { Alert, Badge, Button, Code, Dialog, EmptyState, Field, Input, LiveRegion, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
+import { ConfirmAction } from "@/components/ui/confirm-action";
 import { CopyButton } from "@/components/ui/copy-button";
 import { fieldError } from "@/lib/console/action-result";
 import { useFormAction } from "@/lib/console/use-form-action";
@@ -74,9 +75,6 @@ function CreateDialog({ open, onClose }: { open: boolean; onClose: () => void })
 
 export function ProxyKeys({ keys, canCreate, canRevoke }: { keys: ProxyKey[]; canCreate: boolean; canRevoke: boolean }) {
   const [creating, setCreating] = useState(0);
-  const [revoking, setRevoking] = useState<ProxyKey | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [pending, start] = useTransition();
   return (
     <div className="space-y-4">
       {canCreate ? (
@@ -135,9 +133,19 @@ export function ProxyKeys({ keys, canCreate, canRevoke }: { keys: ProxyKey[]; ca
                 {canRevoke ? (
                   <TableCell className="text-right">
                     {k.revokedAt ? null : (
-                      <Button size="sm" variant="ghost" aria-label={`Revoke ${k.name}`} onClick={() => { setError(null); setRevoking(k); }}>
-                        Revoke
-                      </Button>
+                      <ConfirmAction
+                        label="Revoke"
+                        ariaLabel={`Revoke ${k.name}`}
+                        variant="ghost"
+                        title={`Revoke ${k.name}?`}
+                        confirmLabel="Revoke credential"
+                        action={() => revokeProxyKeyAction(k.name)}
+                      >
+                        <p>
+                          Every Gatehouse instance stops accepting this credential within a second. A proxy still using it gets 401 on every decision, so its users are denied until it is
+                          given a new credential. This cannot be undone.
+                        </p>
+                      </ConfirmAction>
                     )}
                   </TableCell>
                 ) : null}
@@ -147,27 +155,6 @@ export function ProxyKeys({ keys, canCreate, canRevoke }: { keys: ProxyKey[]; ca
         </Table>
       )}
       {canCreate ? <CreateDialog key={creating} open={creating > 0} onClose={() => setCreating(0)} /> : null}
-      <ConfirmDialog
-        open={revoking !== null}
-        onClose={() => setRevoking(null)}
-        title={`Revoke ${revoking?.name ?? ""}?`}
-        confirmLabel="Revoke credential"
-        pending={pending}
-        error={error}
-        onConfirm={() =>
-          start(async () => {
-            if (!revoking) return;
-            const r = await revokeProxyKeyAction(revoking.name);
-            if (r.ok) setRevoking(null);
-            else setError(r.message);
-          })
-        }
-      >
-        <p>
-          Every Gatehouse instance stops accepting this credential within a second. A proxy still using it gets 401 on every decision, so its users are denied until it is given a new
-          credential. This cannot be undone.
-        </p>
-      </ConfirmDialog>
     </div>
   );
 }

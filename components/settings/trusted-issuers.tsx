@@ -1,8 +1,9 @@
 "use client";
 
-import { useState, useTransition } from "react";
+import { useState } from "react";
 import { deleteIssuerAction, saveIssuerAction } from "@/app/(console)/settings/actions";
-import { Alert, Badge, Button, Card, CardHeader, Code, ConfirmDialog, Dialog, Field, Input, LiveRegion, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
+import { Alert, Badge, Button, Card, CardHeader, Code, Dialog, Field, Input, LiveRegion, Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow, inputClasses } from "@/components/ui";
+import { ConfirmAction } from "@/components/ui/confirm-action";
 import { fieldError } from "@/lib/console/action-result";
 import { useFormAction } from "@/lib/console/use-form-action";
 import type { TrustedIssuerJson } from "@/lib/admin/issuers";
@@ -51,9 +52,6 @@ function IssuerDialog({ issuer, onClose }: { issuer: TrustedIssuerJson | null; o
 
 export function TrustedIssuers({ issuers, canCreate, canUpdate, canDelete }: { issuers: TrustedIssuerJson[]; canCreate: boolean; canUpdate: boolean; canDelete: boolean }) {
   const [editing, setEditing] = useState<TrustedIssuerJson | "new" | null>(null);
-  const [deleting, setDeleting] = useState<TrustedIssuerJson | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [pending, start] = useTransition();
   const actions = canUpdate || canDelete;
   return (
     <Card>
@@ -101,17 +99,18 @@ export function TrustedIssuers({ issuers, canCreate, canUpdate, canDelete }: { i
                       </Button>
                     ) : null}
                     {canDelete ? (
-                      <Button
-                        size="sm"
+                      <ConfirmAction
+                        label="Delete"
+                        ariaLabel={`Delete ${i.issuer}`}
                         variant="ghost"
-                        aria-label={`Delete ${i.issuer}`}
-                        onClick={() => {
-                          setError(null);
-                          setDeleting(i);
-                        }}
+                        title="Stop trusting this issuer?"
+                        confirmLabel="Delete issuer"
+                        action={() => deleteIssuerAction(i.issuer)}
                       >
-                        Delete
-                      </Button>
+                        <p>
+                          Every Gatehouse instance stops accepting ID tokens from <Code>{i.issuer}</Code> within a second: users and scripts that sign in with it are denied.
+                        </p>
+                      </ConfirmAction>
                     ) : null}
                   </TableCell>
                 ) : null}
@@ -121,26 +120,6 @@ export function TrustedIssuers({ issuers, canCreate, canUpdate, canDelete }: { i
         </TableBody>
       </Table>
       {editing ? <IssuerDialog key={editing === "new" ? "new" : editing.issuer} issuer={editing === "new" ? null : editing} onClose={() => setEditing(null)} /> : null}
-      <ConfirmDialog
-        open={deleting !== null}
-        onClose={() => setDeleting(null)}
-        title="Stop trusting this issuer?"
-        confirmLabel="Delete issuer"
-        pending={pending}
-        error={error}
-        onConfirm={() =>
-          start(async () => {
-            if (!deleting) return;
-            const r = await deleteIssuerAction(deleting.issuer);
-            if (r.ok) setDeleting(null);
-            else setError(r.message);
-          })
-        }
-      >
-        <p>
-          Every Gatehouse instance stops accepting ID tokens from <Code>{deleting?.issuer}</Code> within a second: users and scripts that sign in with it are denied.
-        </p>
-      </ConfirmDialog>
     </Card>
   );
 }

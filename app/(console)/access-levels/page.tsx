@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { deleteAccessLevelAction } from "@/app/(console)/access-levels/actions";
 import { CreateLevelButton, EditLevelButton } from "@/components/access-levels/level-form";
-import { ConfirmAction } from "@/components/principals/confirm-action";
+import { ConfirmAction } from "@/components/ui/confirm-action";
 import { FilterForm, NextPage, param, Refused } from "@/components/principals/list-controls";
 import { Badge } from "@/components/ui/badge";
 import { Code } from "@/components/ui/code";

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { removeGroupMemberAction, deleteGroupAction } from "@/app/(console)/groups/actions";
 import { AddMemberForm } from "@/components/groups/add-member";
-import { ConfirmAction } from "@/components/principals/confirm-action";
+import { ConfirmAction } from "@/components/ui/confirm-action";
 import { FilterForm, linkClasses, param, Refused } from "@/components/principals/list-controls";
 import { HeldRolesTable } from "@/components/principals/held-roles";
 import { MemberLink } from "@/components/principals/member-link";

@@ -7,7 +7,7 @@ import {
   setServiceAccountDisabledAction,
   setUserDisabledAction,
 } from "@/app/(console)/principals/actions";
-import { ConfirmAction } from "@/components/principals/confirm-action";
+import { ConfirmAction } from "@/components/ui/confirm-action";
 import { CreateKeyButton } from "@/components/principals/create-key";
 import { HeldRolesTable } from "@/components/principals/held-roles";
 import { linkClasses, Refused } from "@/components/principals/list-controls";

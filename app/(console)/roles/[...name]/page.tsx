@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { deleteRoleAction } from "@/app/(console)/roles/actions";
-import { ConfirmAction } from "@/components/principals/confirm-action";
+import { ConfirmAction } from "@/components/ui/confirm-action";
 import { linkClasses, Refused } from "@/components/principals/list-controls";
 import { EditRoleButton } from "@/components/roles/role-form";
 import { Badge } from "@/components/ui/badge";

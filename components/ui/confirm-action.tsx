@@ -2,7 +2,7 @@
 
 // A button that asks for confirmation, then runs a server action; on success the page's server
 // data is refreshed (or the browser goes to `then`), on refusal the action's message stays in the
-// dialog. Shared by the identity sections for every destructive or state-changing action.
+// dialog. Shared by the console sections for every destructive or state-changing action.
 import { useRouter } from "next/navigation";
 import { useState, useTransition, type ReactNode } from "react";
 import { Button, type ButtonProps } from "@/components/ui/button";
