@@ -10,7 +10,8 @@
  *      each round is a pair of runs back to back (off then on, on then off in the next round: what
  *      drifts over a round cancels out) and gives the throughput lost in it; overhead_pct is the
  *      median round's (target ≤ 15 %). BENCH_AUDIT_SINK_ONLY=1 adds a third server in each round:
- *      the high-volume configuration (NDJSON file sink, no data-access rows in PostgreSQL). A run ends when
+ *      the high-volume configuration (NDJSON file sink, no data-access rows in PostgreSQL).
+ *      BENCH_AUDIT_BASELINE=path/to/server.mjs: the baseline is another build, auditing on. A run ends when
  *      the server and PostgreSQL are idle again, so that the work an audited run sets in motion
  *      (last flushes, autovacuum) is not charged to the next run; the best run of each server
  *      would compare different minutes of a VM whose speed drifts by up to 2x. Also printed: the
@@ -80,11 +81,12 @@ async function main(): Promise<void> {
     await seedWorldFile(prisma);
     const key = (await createProxyKey({ db: prisma, actor: SYSTEM_CLI }, { name: `bench-audit-${Date.now().toString(36)}`, trusted: true })).secret;
     const serverBundle = await buildServer(path.resolve(".data", "bench", "server.mjs"));
-    // BENCH_CPU_PROF=dir: V8 CPU profiles of both servers' threads, written when they stop.
+    // BENCH_CPU_PROF=dir: V8 CPU profiles of the servers' threads, written when they stop;
+    // BENCH_NODE_ARGS: more node flags for them (e.g. --trace-gc, with GATEHOUSE_TEST_VERBOSE=1).
     const profDir = process.env.BENCH_CPU_PROF;
-    const nodeArgs = profDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] : [];
-    const start = (serverArgs: string[] = [], env: Record<string, string> = {}) =>
-      startGatehouse({ databaseUrl: pg.url, serverBundle, serverArgs, nodeArgs, startTimeoutMs: 300_000, extraEnv: { NODE_ENV: "production", GATEHOUSE_AUDIT_KEY: process.env.GATEHOUSE_AUDIT_KEY, ...env } });
+    const nodeArgs = [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profDir)}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
+    const start = (serverArgs: string[] = [], env: Record<string, string> = {}, bundle = serverBundle) =>
+      startGatehouse({ databaseUrl: pg.url, serverBundle: bundle, serverArgs, nodeArgs, startTimeoutMs: 300_000, extraEnv: { NODE_ENV: "production", GATEHOUSE_AUDIT_KEY: process.env.GATEHOUSE_AUDIT_KEY, ...env } });
 
     const principals = ["alice", "bob", "carol", "dave", "mallory", "admin"].flatMap((u) => [`user:${u}@example.com`, `user:${u}.other@example.com`]);
     const resources = [
@@ -133,7 +135,12 @@ async function main(): Promise<void> {
 
     log(`autocannon: ${CONNECTIONS} connections; ${os.cpus().length} cores shared by client, server and PostgreSQL; load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
     // 1. What recording costs: the servers up, loaded in turn (off, on, on, off, …).
-    const off = await start(["--bench-no-audit"]);
+    // BENCH_AUDIT_BASELINE=path/to/server.mjs (another checkout's `buildServer` output): the
+    // baseline is that build with auditing on, to price a change to the recorder by the same
+    // paired method; overhead_pct is then what this build costs against it.
+    const baseline = process.env.BENCH_AUDIT_BASELINE ? path.resolve(process.env.BENCH_AUDIT_BASELINE) : undefined;
+    const offName = baseline ? `baseline build (auditing on)` : "auditing off (--bench-no-audit)";
+    const off = baseline ? await start([], {}, baseline) : await start(["--bench-no-audit"]);
     cleanups.push(() => off.stop());
     const gatehouse = await start();
     cleanups.push(() => gatehouse.stop());
@@ -152,7 +159,7 @@ async function main(): Promise<void> {
     // without the VM's drift. Short runs in many rounds: the VM's speed drifts over minutes.
     const results = audited.map(() => ({ losses: [] as number[], capacity: [] as number[], cpu: [] as number[] }));
     for (let round = 0; round < ROUNDS; round++) {
-      const runs = [{ name: "auditing off (--bench-no-audit)", server: off }, ...audited];
+      const runs = [{ name: offName, server: off }, ...audited];
       const order = round % 2 === 0 ? runs : [...runs].reverse();
       const measured = new Map<string, Awaited<ReturnType<typeof load>>>();
       for (const r of order) measured.set(r.name, await load(r.name, r.server, COMPARE / ROUNDS));
@@ -216,7 +223,8 @@ async function main(): Promise<void> {
     const duplicates = records - decided;
 
     log("");
-    log(`  overhead of recording: ${overhead.toFixed(1)} % (target ≤ 15 %: ${overhead <= 15 ? "meets" : "MISSES"})`);
+    if (baseline) log(`  cost against the baseline build ${baseline}: ${overhead.toFixed(1)} %`);
+    else log(`  overhead of recording: ${overhead.toFixed(1)} % (target ≤ 15 %: ${overhead <= 15 ? "meets" : "MISSES"})`);
     log(
       `  outage run: ${answered.length} decisions answered (non-2xx ${run.non2xx}; ${decided - answered.length} more decided but still in flight when the load stopped), ` +
         `${records} records; missing ${missing}, duplicates ${duplicates} (targets 0, 0)`,
