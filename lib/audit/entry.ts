@@ -152,15 +152,15 @@ function destinationAttributes(v: unknown): Record<string, string> {
 export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
   const time = r.timestamp.toISOString();
   const status = rpcStatus(r.status) ?? (r.granted ? {} : (DENIED_STATUS[r.reason] ?? { code: 7, message: "PERMISSION_DENIED" }));
-  const type = resourceTypeOf(r.resourceName);
+  const parts = resourceParts(r.resourceName);
   const email = emailOf(r.principal);
   return {
-    logName: `${logParent(r.resourceName)}/logs/${LOG_ID.data_access}`,
+    logName: parts.logName,
     insertId: r.decisionId,
     timestamp: time,
     receiveTimestamp: time,
     severity: r.granted ? "INFO" : "NOTICE",
-    resource: monitoredResource(r.resourceName),
+    resource: parts.resource,
     protoPayload: {
       "@type": AUDIT_LOG_TYPE,
       status,
@@ -171,7 +171,7 @@ export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
           ...(r.method ? { method: r.method } : {}),
           ...(r.host ? { host: r.host } : {}),
           ...(r.path ? { path: r.path } : {}),
-          time: (r.whatIfTime ?? r.timestamp).toISOString(),
+          time: r.whatIfTime ? r.whatIfTime.toISOString() : time,
           auth: { accessLevels: r.accessLevels },
         },
         destinationAttributes: destinationAttributes(r.destination),
@@ -183,7 +183,7 @@ export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
           resource: r.resourceName,
           permission: r.permission,
           granted: r.granted,
-          resourceAttributes: { name: r.resourceName, ...(type ? { type, service: type.slice(0, type.indexOf("/")) } : {}) },
+          resourceAttributes: parts.resourceAttributes,
         },
       ],
       resourceName: r.resourceName,
@@ -199,6 +199,36 @@ export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
       },
     },
   };
+}
+
+/** What a data-access entry derives from its resource name alone: the same for every decision on it. */
+interface ResourceParts {
+  logName: string;
+  resource: AuditLogEntry["resource"];
+  resourceAttributes: Record<string, string>;
+}
+
+/**
+ * The resource-derived parts of data-access entries, kept per name (frozen: entries share them):
+ * an export, a page or the file sink shapes many records of few resources, and deriving them is
+ * a quarter of the cost of shaping an entry (~3 of ~13 µs).
+ */
+const resourcePartsCache = new Map<string, ResourceParts>();
+function resourceParts(resourceName: string): ResourceParts {
+  let parts = resourcePartsCache.get(resourceName);
+  if (!parts) {
+    // Bounded: names come from decisions and requests, and a refused request's may be anything.
+    if (resourcePartsCache.size >= 10_000) resourcePartsCache.clear();
+    const type = resourceTypeOf(resourceName);
+    const resource = monitoredResource(resourceName);
+    parts = Object.freeze({
+      logName: `${logParent(resourceName)}/logs/${LOG_ID.data_access}`,
+      resource: Object.freeze({ type: resource.type, labels: Object.freeze(resource.labels) }),
+      resourceAttributes: Object.freeze({ name: resourceName, ...(type ? { type, service: type.slice(0, type.indexOf("/")) } : {}) }),
+    });
+    resourcePartsCache.set(resourceName, parts);
+  }
+  return parts;
 }
 
 export function adminActivityEntry(r: AdminActivityRow): AuditLogEntry {
