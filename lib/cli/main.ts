@@ -122,23 +122,18 @@ async function main(argv: string[]): Promise<number> {
       if (!values.file) throw new UsageError("apply needs -f FILE");
       const text = readFile(values.file);
       const world = parseWorld(text, values.file);
-      const database = await resolveDatabase(env());
-      try {
+      return withDatabase(async () => {
         const result = await applyWorld({ db: db(), actor: SYSTEM_CLI }, world, { dryRun: values["dry-run"], catalog: worldCatalog() });
         for (const c of result.changes) console.log(describeChange(c));
         const n = result.changes.length;
         if (n === 0) console.log("No changes: the database already matches the file.");
         else if (values["dry-run"]) console.log(`Dry run: ${n} change${n > 1 ? "s" : ""} would be applied.`);
         else console.log(`Applied ${n} change${n > 1 ? "s" : ""} at revision ${result.revision}.`);
-      } finally {
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "export": {
       const { values } = parseArgs({ args: rest, options: { output: { type: "string", short: "o" } } });
-      const database = await resolveDatabase(env());
-      try {
+      return withDatabase(async () => {
         const world = await exportWorld(db());
         const json = values.output?.endsWith(".json");
         const text = json ? JSON.stringify(world, null, 2) + "\n" : stringify(world, { lineWidth: 0 });
@@ -146,10 +141,7 @@ async function main(argv: string[]): Promise<number> {
           fs.writeFileSync(values.output, text);
           console.error(`Wrote ${values.output}`);
         } else process.stdout.write(text);
-      } finally {
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "policy": {
       const [sub, resource, ...args] = rest;
@@ -162,8 +154,7 @@ async function main(argv: string[]): Promise<number> {
       if (sub === "set" && (!values.file || values.output)) throw new UsageError("policy set takes: RESOURCE -f FILE [--dry-run]");
       const text = sub === "set" ? readFile(values.file!) : "";
       const policy = sub === "set" ? parsePolicyFile(text, values.file!) : null;
-      const database = await resolveDatabase(env());
-      try {
+      return withDatabase(async () => {
         const admin = { db: db(), actor: SYSTEM_CLI };
         if (sub === "get") {
           const out = formatPolicyFile(await getIamPolicy(admin, resource, { options: { requestedPolicyVersion: 3 } }), policyFileFormat(values.output));
@@ -185,10 +176,7 @@ async function main(argv: string[]): Promise<number> {
         if (!r.changed) console.log(`No changes: the policy of ${resource} already matches ${values.file}.`);
         else if (r.dryRun) console.log(`Dry run: ${count} would be made to the policy of ${resource}; nothing was written.`);
         else console.log(`Updated the policy of ${resource}: ${count} at revision ${r.revision} (etag ${r.policy.etag}).`);
-      } finally {
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "proxy-key": {
       const [sub, ...args] = rest;
@@ -200,8 +188,7 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError("proxy-key takes: create --name NAME [--trusted] [--scope RESOURCE]… [--region-header HEADER] | list | revoke --name NAME");
       }
       if (sub !== "list" && !values.name) throw new UsageError(`proxy-key ${sub} needs --name NAME`);
-      const database = await resolveDatabase(env());
-      try {
+      return withDatabase(async () => {
         const admin = cliAdmin();
         if (sub === "list") {
           const keys = [];
@@ -229,10 +216,7 @@ async function main(argv: string[]): Promise<number> {
           console.log(`Created proxy key "${values.name}"${values.trusted ? " (trusted: may assert principals)" : ""}. It is shown only once:`);
           console.log(key.secret);
         }
-      } finally {
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "user": {
       const [sub, ...args] = rest;
@@ -242,8 +226,7 @@ async function main(argv: string[]): Promise<number> {
       }
       if (sub !== "list" && !values.email) throw new UsageError(`user ${sub} needs --email EMAIL`);
       if (sub !== "create" && (values.owner || values["display-name"] !== undefined)) throw new UsageError("--owner and --display-name go with user create");
-      const database = await resolveDatabase(env());
-      try {
+      return withDatabase(async () => {
         if (sub === "list") {
           const users = await findConsoleUsers(db());
           if (users.length === 0) console.log("No console accounts or instance owners yet: `user create --email EMAIL --owner` makes the first admin.");
@@ -274,11 +257,7 @@ async function main(argv: string[]): Promise<number> {
           const r = await updateUser(cliAdmin(), values.email!, { disabled: sub === "disable" });
           console.log(`${r.user.principal} is ${sub === "disable" ? "disabled" : "enabled"}${r.changed ? ` (revision ${r.revision})` : " (no change)"}.`);
         }
-      } finally {
-        await db().$disconnect().catch(() => {});
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "audit": {
       const [sub, ...args] = rest;
@@ -292,8 +271,7 @@ async function main(argv: string[]): Promise<number> {
         const configured = { data_access: config.GATEHOUSE_AUDIT_RETENTION_DAYS_DATA_ACCESS, admin_activity: config.GATEHOUSE_AUDIT_RETENTION_DAYS_ADMIN_ACTIVITY };
         const given = values["older-than-days"];
         if (given !== undefined && !/^\d{1,5}$/.test(given)) throw new UsageError("--older-than-days takes a whole number of days");
-        const database = await resolveDatabase(config);
-        try {
+        return withDatabase(async () => {
           const sink = { file: defaultCheckpoints, log: (line: string) => console.error(line) };
           for (const stream of streams) {
             const days = given !== undefined ? Number(given) : configured[stream];
@@ -304,10 +282,7 @@ async function main(argv: string[]): Promise<number> {
             const r = await purgeStream(db(), stream, new Date(Date.now() - days * 86_400_000), sink);
             console.log(r.purged ? `${stream}: purged ${r.purged} records older than ${days} days, through seq ${r.anchor!.seq}; checkpoint written to ${defaultCheckpoints}` : `${stream}: nothing older than ${days} days`);
           }
-        } finally {
-          await database.stop();
-        }
-        return 0;
+        });
       }
       const { values } = parseArgs({ args, options: { checkpoints: { type: "string", multiple: true }, "allow-unkeyed": { type: "boolean" } } });
       const files = values.checkpoints ?? (fs.existsSync(defaultCheckpoints) ? [defaultCheckpoints] : []);
@@ -319,8 +294,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(`Checkpoints: ${parsed.checkpoints.length} from ${file}`);
       }
       if (!files.length) console.log("No checkpoints given: the chains are checked against themselves only (removal of the newest records is then not detected).");
-      const database = await resolveDatabase(config);
-      try {
+      return withDatabase(async () => {
         let ok = true;
         for (const report of await verifyAll(db(), { checkpoints, allowUnkeyed: values["allow-unkeyed"] })) {
           const pinned = report.checkpoints ? `, ${report.checkpoints} checkpoints` : "";
@@ -334,33 +308,27 @@ async function main(argv: string[]): Promise<number> {
           }
         }
         return ok ? 0 : 1;
-      } finally {
-        await database.stop();
-      }
+      });
     }
     case "token": {
       const { values } = parseArgs({ args: rest, options: { principal: { type: "string" }, audience: { type: "string" } } });
-      if (!values.principal) throw new UsageError("token needs --principal user:EMAIL|serviceAccount:EMAIL");
+      const { principal, audience } = values;
+      if (!principal) throw new UsageError("token needs --principal user:EMAIL|serviceAccount:EMAIL");
       const config = env();
-      const database = await resolveDatabase(config);
-      try {
+      return withDatabase(async () => {
         const ring = new KeyRing({ issuer: config.GATEHOUSE_PUBLIC_URL, secret: authSecret() });
         await ring.load(db());
-        const issued = await issueIdTokenForPrincipal(db(), ring, { principal: values.principal, audience: values.audience });
+        const issued = await issueIdTokenForPrincipal(db(), ring, { principal, audience });
         console.error(`ID token for ${issued.principal} (aud ${issued.audience}, valid 1 h):`);
         console.log(issued.token);
-      } finally {
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "keys": {
       const [sub, ...args] = rest;
       if (sub !== "rotate" && sub !== "list") throw new UsageError("keys takes: rotate [--immediate] [--secret-changed] | list");
       const { values } = parseArgs({ args, options: { immediate: { type: "boolean" }, "secret-changed": { type: "boolean" } } });
       if (sub === "list" && (values.immediate || values["secret-changed"])) throw new UsageError("keys list takes no options");
-      const database = await resolveDatabase(env());
-      try {
+      return withDatabase(async () => {
         const now = new Date();
         if (sub === "list") {
           const keys = await findSigningKeys(db());
@@ -373,10 +341,7 @@ async function main(argv: string[]): Promise<number> {
         else if (r.activatesAt.getTime() <= now.getTime() + 1) console.log(`Rotated: key ${r.kid} signs now.`);
         else console.log(`Rotation started: key ${r.kid} is published now and signs from ${r.activatesAt.toISOString()}.`);
         for (const line of describeSigningKeys(r.keys, now)) console.log(line);
-      } finally {
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "service-account-key": {
       const [sub, ...args] = rest;
@@ -384,12 +349,10 @@ async function main(argv: string[]): Promise<number> {
       if (!sub || !["create", "list", "disable", "enable", "delete"].includes(sub)) {
         throw new UsageError("service-account-key takes: create|list --email SA, or disable|enable|delete --email SA --key KEY_ID");
       }
-      if (!values.email) throw new UsageError(`service-account-key ${sub} needs --email SA`);
+      const email = values.email;
+      if (!email) throw new UsageError(`service-account-key ${sub} needs --email SA`);
       if (["disable", "enable", "delete"].includes(sub) && !values.key) throw new UsageError(`service-account-key ${sub} needs --key KEY_ID`);
-      const config = env();
-      const database = await resolveDatabase(config);
-      try {
-        const email = values.email;
+      return withDatabase(async () => {
         // "-": the project is the email's (NAME@PROJECT.iam.gserviceaccount.com), as in Google's API.
         if (sub === "create") {
           const { key, keyFile } = await createServiceAccountKey(cliAdmin(true), "-", email);
@@ -407,10 +370,7 @@ async function main(argv: string[]): Promise<number> {
           const { key: k } = await fn(cliAdmin(), "-", email, values.key!);
           console.log(`Key ${k.id} is ${k.disabled ? "disabled" : "enabled"}.`);
         }
-      } finally {
-        await database.stop();
-      }
-      return 0;
+      });
     }
     case "iap": {
       const [sub, resource, ...extra] = rest;
@@ -442,15 +402,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Runs `body` with the configured database (started when embedded, and stopped after). */
-async function withDatabase(body: () => Promise<void>): Promise<number> {
+/**
+ * Runs a command's `body` with the configured database (an embedded one is started, and stopped
+ * after, once the client's connections are closed): the body's exit code, 0 by default.
+ */
+async function withDatabase(body: () => Promise<number | void>): Promise<number> {
   const database = await resolveDatabase(env());
   try {
-    await body();
+    return (await body()) ?? 0;
   } finally {
+    await db().$disconnect().catch(() => {});
     await database.stop();
   }
-  return 0;
 }
 
 /**
