@@ -109,7 +109,7 @@ export default async function DecisionPage({ params }: { params: Promise<{ inser
               <Fact label="Region">{orDash(rec.regionCode)}</Fact>
               {rec.destination ? (
                 <Fact label="Tunnel destination">
-                  {[rec.destination.ip, rec.destination.port].filter((x) => x !== undefined).join(" port ") || "—"}
+                  {[rec.destination.ip, rec.destination.port === undefined ? undefined : `port ${rec.destination.port}`].filter((x) => x !== undefined).join(", ") || "—"}
                 </Fact>
               ) : null}
               <Fact label="Satisfied access levels">{rec.accessLevels.length ? rec.accessLevels.join(", ") : "—"}</Fact>
