@@ -5,29 +5,18 @@
  * BENCH_AUDIT_WRITE_SQL: statements (';'-separated) run before a second variant, to price a schema
  * change — e.g. `CREATE INDEX ON "DataAccessLog" ("permission", "timestamp")`.
  */
-import fs from "node:fs";
-import fsp from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { treeCpuMs } from "./cpu";
+import { withBenchDatabase } from "./pg";
 import { newDecisionId, type DataAccessRecord } from "@/lib/audit/decisions";
 
 process.env.GATEHOUSE_AUDIT_KEY ??= "bench-audit-key-0123456789abcdef0123456789";
 
 async function main(): Promise<void> {
   const N = Number(process.env.BENCH_AUDIT_WRITE_RECORDS ?? 100_000);
-  const { ensureEmbeddedPostgres } = await import("@/lib/db/embedded");
-  const { applyMigrations } = await import("@/lib/db/migrate");
   const { DecisionLog } = await import("@/lib/audit/decisions");
   const start = Date.now();
-  const pgmod = (await import("pg")).default;
-  const pgDir = await fsp.mkdtemp(path.join(os.tmpdir(), "gatehouse-bench-audit-write-"));
-  const pgs = await ensureEmbeddedPostgres({ dataDir: pgDir, database: "bench", ephemeral: true });
-  const postmaster = Number(fs.readFileSync(path.join(pgs.clusterDir, "postmaster.pid"), "utf8").split("\n")[0]);
-  const sql = new pgmod.Client({ connectionString: pgs.url });
-  try {
-    await applyMigrations(pgs.url);
-    await sql.connect();
+  await withBenchDatabase("audit-write", async ({ url, sql, postmaster, dir }) => {
     const principals = Array.from({ length: 1000 }, (_, i) => `user:u${i}@example.com`);
     const resources = Array.from({ length: 50 }, (_, i) => `projects/p${i % 10}/iap_web/compute/services/s${i}`);
     const extra = (process.env.BENCH_AUDIT_WRITE_SQL ?? "").split(";").map((x) => x.trim()).filter(Boolean);
@@ -41,7 +30,7 @@ async function main(): Promise<void> {
       for (const s of setup) await sql.query(s);
       for (const name of [`${variant} (warm-up)`, variant]) {
       await sql.query(`TRUNCATE "DataAccessLog"; DELETE FROM "AuditChainHead"`);
-      const log = new DecisionLog({ databaseUrl: pgs.url, spoolDir: path.join(pgDir, "spool") });
+      const log = new DecisionLog({ databaseUrl: url, spoolDir: path.join(dir, "spool") });
       // Made before the clock starts: the figures are the writer's (timestamps a second apart at
       // most, as at decision rates).
       const records: DataAccessRecord[] = Array.from({ length: N }, (_, i) => ({
@@ -70,11 +59,7 @@ async function main(): Promise<void> {
       console.log(`  ${name.padEnd(40)} node ${nodeUs.toFixed(1).padStart(5)} µs/record   PostgreSQL ${((pgMs * 1000) / N).toFixed(1).padStart(5)} µs/record   wall ${((wall * 1000) / N).toFixed(1)} µs/record`);
       }
     }
-  } finally {
-    await sql.end().catch(() => {});
-    await pgs.stop();
-    await fsp.rm(pgDir, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();
