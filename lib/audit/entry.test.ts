@@ -1,7 +1,7 @@
 // The stored-record → Cloud Audit Log entry mapping: Google's monitored-resource types and log
 // names per resource, the status a denial carries per reason, Gatehouse's own actors, CSV rows.
 import { describe, expect, it } from "vitest";
-import { adminActivityEntry, csvRow, dataAccessEntry, logParent, monitoredResource, type DataAccessRow } from "./entry";
+import { adminActivityEntry, csvRow, dataAccessEntry, dataAccessEntryJson, logParent, monitoredResource, type DataAccessRow } from "./entry";
 
 const decision: DataAccessRow = {
   decisionId: "d-1",
@@ -48,6 +48,42 @@ describe("Cloud Audit Log entries", () => {
     expect(dataAccessEntry({ ...decision, reason: "NO_MATCHING_BINDING" }).protoPayload.status.code).toBe(7);
     expect(dataAccessEntry({ ...decision, principal: null }).protoPayload.authenticationInfo).toEqual({});
     expect(dataAccessEntry({ ...decision, permission: "logging.logEntries.list" }).protoPayload).toMatchObject({ methodName: "ListLogEntries", serviceName: "logging.googleapis.com" });
+  });
+
+  it("the sink's line is the entry serialised, whichever optional fields a record has", () => {
+    const granted: DataAccessRow = {
+      ...decision,
+      principal: "user:alice@example.com",
+      resourceName: "projects/demo/iap_web/compute/services/web",
+      permission: "iap.webServiceVersions.accessViaIAP",
+      granted: true,
+      reason: "GRANTED",
+      callerIp: "203.0.113.7",
+      host: "web.example.test",
+      path: "/a \"quoted\" path/\u00e9\n\u2028\ud800",
+      method: "GET",
+      accessLevels: ["accessPolicies/1/accessLevels/corp"],
+      unsatisfiedLevels: [],
+      // Keys out of order: the entry sorts them (as they read back from jsonb).
+      decidedBy: { role: "roles/iap.httpsResourceAccessor", resource: "projects/demo", member: "user:alice@example.com", condition: { title: "hours", expression: "true" } },
+      proxyCredentialId: "pk_1",
+      whatIfTime: null,
+    };
+    const variants: DataAccessRow[] = [
+      decision,
+      granted,
+      { ...granted, principal: null, callerIp: null, host: null, path: null, method: null, decidedBy: null, proxyCredentialId: null, accessLevels: [] },
+      { ...granted, principal: "alice", regionCode: "CH", destination: { ip: "10.0.0.5", port: 22 }, whatIfTime: new Date("2026-01-02T03:04:05.006Z") },
+      { ...granted, granted: false, reason: "CONDITION_NOT_MET", status: { code: 7, message: "denied \"here\"" }, unsatisfiedLevels: ["a", "b"] },
+      { ...granted, granted: false, reason: "UNKNOWN_RESOURCE", resourceName: "hosts/unknown.example.test" },
+      { ...granted, permission: "logging.privateLogEntries.list", resourceName: "organizations/-", destination: { port: 443 } },
+      ...["projects/p/iap_web/appengine-app/services/default/versions/v2", "projects/p/locations/europe-west1/services/api", "projects/p/locations/us-central1/functions/f", "folders/55", "organizations/1", "projects/p", "groups/eng@example.com"].map(
+        (resourceName): DataAccessRow => ({ ...granted, resourceName }),
+      ),
+    ];
+    for (const r of variants) expect(dataAccessEntryJson(r)).toBe(JSON.stringify(dataAccessEntry(r)));
+    // Twice: the second comes from the per-name and per-permission caches.
+    for (const r of variants) expect(dataAccessEntryJson(r)).toBe(JSON.stringify(dataAccessEntry(r)));
   });
 
   it("Gatehouse's own actors are named as such, not as an email; CSV rows flatten an entry", () => {

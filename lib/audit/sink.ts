@@ -7,7 +7,7 @@
 // rotates it by renaming (logrotate, Vector's file source) never loses lines to a stale descriptor.
 import fs from "node:fs";
 import path from "node:path";
-import { dataAccessEntry, type DataAccessRow } from "./entry";
+import { dataAccessEntryJson, type DataAccessRow } from "./entry";
 
 export type AuditSinkTarget = { kind: "stdout" } | { kind: "file"; path: string };
 
@@ -47,7 +47,7 @@ export class NdjsonSink {
   flush(): void {
     while (this.queue.length) {
       const batch = this.queue.slice(0, CHUNK);
-      const text = batch.map((r) => `${JSON.stringify(dataAccessEntry(r))}\n`).join("");
+      const text = batch.map((r) => `${dataAccessEntryJson(r)}\n`).join("");
       try {
         if (this.target.kind === "stdout") process.stdout.write(text);
         else fs.appendFileSync(this.target.path, text, { mode: 0o600 });
