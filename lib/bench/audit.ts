@@ -158,12 +158,14 @@ async function main(): Promise<void> {
     // two cores), off against on. The second is what a CPU-bound machine's throughput loses,
     // without the VM's drift. Short runs in many rounds: the VM's speed drifts over minutes.
     const results = audited.map(() => ({ losses: [] as number[], capacity: [] as number[], cpu: [] as number[] }));
+    const baselineRates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const runs = [{ name: offName, server: off }, ...audited];
       const order = round % 2 === 0 ? runs : [...runs].reverse();
       const measured = new Map<string, Awaited<ReturnType<typeof load>>>();
       for (const r of order) measured.set(r.name, await load(r.name, r.server, COMPARE / ROUNDS));
       const a = measured.get(runs[0]!.name)!;
+      baselineRates.push(a.requests.average);
       audited.forEach((config, i) => {
         const b = measured.get(config.name)!;
         results[i]!.losses.push((1 - b.requests.average / a.requests.average) * 100);
@@ -178,6 +180,11 @@ async function main(): Promise<void> {
       log(`    capacity lost per round (CPU per decision of the whole machine, stricter while a core idles): ${pct(r.capacity)}; median ${median(r.capacity).toFixed(1)} %`);
       log(`    CPU recording adds per decision (server + PostgreSQL): ${r.cpu.map((x) => `${x.toFixed(0)} µs`).join(", ")}; median ${median(r.cpu).toFixed(0)} µs`);
     });
+    // How far the same baseline server's own rate moved between rounds: the VM's noise, against
+    // which a difference between configurations has to be read.
+    const [slowest, fastest] = [Math.min(...baselineRates), Math.max(...baselineRates)];
+    const spread = ((fastest - slowest) / median(baselineRates)) * 100;
+    log(`  the baseline's own rate across rounds: ${slowest.toFixed(0)}–${fastest.toFixed(0)} req/s, a spread of ${spread.toFixed(0)} % of its median${spread > 20 ? " — a noisy VM: compare the per-round figures, not only the medians" : ""}`);
     const overhead = median(results[0]!.losses);
 
     // Every record of the runs so far is in the database before the counted run starts.
