@@ -14,6 +14,7 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { v7 as uuidv7 } from "uuid";
 import { auditKeys, chainHashText } from "./chain";
+import { isoTime, sortedKeys } from "./entry";
 import type { NdjsonSink } from "./sink";
 
 export interface DataAccessRecord {
@@ -83,29 +84,11 @@ export function canonicalDataAccess(r: DataAccessRecord | StoredDataAccess): str
     resourceName: r.resourceName,
     revision: r.revision.toString(),
     status: sortedKeys(r.status ?? null),
-    timestamp: isoString(r.timestamp),
+    timestamp: isoTime(r.timestamp),
     unsatisfiedLevels: r.unsatisfiedLevels,
     // Present only when set, so that records from before the column verify unchanged.
     ...(r.whatIfTime ? { whatIfTime: r.whatIfTime.toISOString() } : {}),
   });
-}
-
-/** A copy of a JSON value with every object's keys in canonicalJson's order. */
-function sortedKeys(v: unknown): unknown {
-  if (v === null || typeof v !== "object") return v;
-  if (Array.isArray(v)) return v.map(sortedKeys);
-  const o = v as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o).sort()) out[k] = sortedKeys(o[k]);
-  return out;
-}
-
-/** Date.toISOString costs ~2 µs here; at decision rates many records share a millisecond. */
-let lastIso = { ms: NaN, text: "" };
-function isoString(d: Date): string {
-  const ms = d.getTime();
-  if (ms !== lastIso.ms) lastIso = { ms, text: d.toISOString() };
-  return lastIso.text;
 }
 
 const UNSTORABLE = /[\u0000\ud800-\udfff]/;
@@ -171,7 +154,7 @@ function copyJson(v: unknown): string {
 /** One COPY line: the record's columns in COLUMNS order. */
 function copyLine(r: DataAccessRecord, prevHash: string, hash: string): string {
   return [
-    copyText(r.decisionId), isoString(r.timestamp), copyText(r.principal), copyText(r.resourceName), copyText(r.permission),
+    copyText(r.decisionId), isoTime(r.timestamp), copyText(r.principal), copyText(r.resourceName), copyText(r.permission),
     r.granted ? "t" : "f", copyText(r.reason), copyText(r.callerIp), copyText(r.host), copyText(r.path), copyText(r.method),
     copyArray(r.accessLevels), copyArray(r.unsatisfiedLevels), copyJson(r.decidedBy), r.revision.toString(), String(r.latencyUs),
     copyText(r.proxyCredentialId), copyJson(r.status), r.whatIfTime ? r.whatIfTime.toISOString() : "\\N", copyText(r.regionCode), copyJson(r.destination), prevHash, hash,

@@ -118,16 +118,16 @@ function rpcStatus(stored: unknown): RpcStatus | null {
 
 /**
  * A JSON value with its object keys sorted: PostgreSQL's jsonb keeps its own key order, so the
- * same record reads back the same whether it comes from memory (the sink) or the database.
+ * same record reads back the same whether it comes from memory (the sink) or the database — and
+ * hashes the same (the decision log's canonical JSON, lib/audit/decisions.ts).
  */
-function sortedKeys(v: unknown): unknown {
+export function sortedKeys(v: unknown): unknown {
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(sortedKeys);
-  return Object.fromEntries(
-    Object.keys(v)
-      .sort()
-      .map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]),
-  );
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o).sort()) out[k] = sortedKeys(o[k]);
+  return out;
 }
 
 function emailOf(principal: string | null): string | undefined {
@@ -151,7 +151,7 @@ function destinationAttributes(v: unknown): Record<string, string> {
 
 export function dataAccessEntry(r: DataAccessRow): AuditLogEntry {
   const time = r.timestamp.toISOString();
-  const status = rpcStatus(r.status) ?? (r.granted ? {} : (DENIED_STATUS[r.reason] ?? { code: 7, message: "PERMISSION_DENIED" }));
+  const status = dataAccessStatus(r);
   const parts = resourceParts(r.resourceName);
   const email = emailOf(r.principal);
   return {
@@ -211,7 +211,7 @@ export function dataAccessEntryJson(r: DataAccessRow): string {
   const parts = resourceParts(r.resourceName);
   const perm = permissionParts(r.permission);
   const time = JSON.stringify(isoTime(r.timestamp));
-  const status = rpcStatus(r.status) ?? (r.granted ? {} : (DENIED_STATUS[r.reason] ?? { code: 7, message: "PERMISSION_DENIED" }));
+  const status = dataAccessStatus(r);
   const email = emailOf(r.principal);
   const authn = r.principal ? `{${email ? `"principalEmail":${JSON.stringify(email)},` : ""}"principalSubject":${JSON.stringify(r.principal)}}` : "{}";
   const attrs =
@@ -236,9 +236,17 @@ export function dataAccessEntryJson(r: DataAccessRow): string {
   );
 }
 
-/** Date.toISOString costs ~1–2 µs; at decision rates many records share a millisecond. */
+/** The status of a decision: as stored, else OK when granted, else its reason's google.rpc code. */
+function dataAccessStatus(r: DataAccessRow): RpcStatus {
+  return rpcStatus(r.status) ?? (r.granted ? {} : (DENIED_STATUS[r.reason] ?? { code: 7, message: "PERMISSION_DENIED" }));
+}
+
+/**
+ * `d.toISOString()`, remembered for the last millisecond asked: it costs ~1–2 µs, and at decision
+ * rates many records share a millisecond (the decision log's COPY lines and hashes use it too).
+ */
 let lastIso = { ms: NaN, text: "" };
-function isoTime(d: Date): string {
+export function isoTime(d: Date): string {
   const ms = d.getTime();
   if (ms !== lastIso.ms) lastIso = { ms, text: d.toISOString() };
   return lastIso.text;
